@@ -1,0 +1,23 @@
+// Two projects: `unit` needs no service; `integration` runs against the real
+// Kafka / Schema Registry / S3 stack that tests/support/stack-setup.ts provides.
+const tsJest = ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }];
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      testMatch: ['<rootDir>/tests/unit/**/*.test.ts'],
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      testMatch: ['<rootDir>/tests/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/tests/support/stack-setup.ts',
+      globalTeardown: '<rootDir>/tests/support/stack-teardown.ts',
+      testTimeout: 120000,
+    },
+  ],
+};

@@ -1,0 +1,48 @@
+/**
+ * The `vgmflow` command line. Errors in the user's input print one line and exit 1;
+ * misuse of the command line prints one line and a pointer to --help and exits 2.
+ */
+import { InputError } from '../jobs/input-error';
+import { UsageError, type Command } from './command';
+import { fitCommand } from './commands/fit';
+import { inverseCommand } from './commands/inverse';
+import { transformCommand } from './commands/transform';
+import { demoCommand } from './commands/demo';
+
+const COMMANDS: readonly Command[] = [demoCommand, fitCommand, transformCommand, inverseCommand];
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return (
+    'Usage: vgmflow <command> [options]\n\n' +
+    'Mode-specific normalisation (CTAB-GAN / CTGAN) with variational Gaussian mixtures.\n\nCommands:\n' +
+    COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}\n`).join('') +
+    '\nRun `vgmflow <command> --help` for the options of a command.\n'
+  );
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(overview());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) {
+    process.stderr.write(`vgmflow: unknown command "${name}"\n\n${overview()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`vgmflow ${command.name}: ${err.message}\nRun \`vgmflow ${command.name} --help\` for usage.\n`);
+      return 2;
+    }
+    if (err instanceof InputError) {
+      process.stderr.write(`vgmflow ${command.name}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,20 @@
+/** Human-readable summaries printed by the commands. */
+import type { TransformerModel } from '../../stages/transformer/model';
+
+export function describeModel(model: TransformerModel): string {
+  return model.columns
+    .map((c) => {
+      if (c.type === 'categorical') return `  ${c.name}: categorical, ${c.categories.length} categories\n`;
+      const kept = c.modes.filter((m) => m.kind === 'component').length;
+      const modal = c.type === 'mixed' ? `, ${c.modalValues.length} modal value(s)` : '';
+      const bound = c.mixture.lowerBound === null ? 'n/a' : c.mixture.lowerBound.toFixed(3);
+      return `  ${c.name}: ${c.type}, ${kept} kept modes${modal}, lower bound ${bound}, ${c.mixture.nIter} iterations${c.mixture.converged ? '' : ' (not converged)'}\n`;
+    })
+    .join('');
+}
+
+export function describeClipped(clipped: Record<string, number>): string {
+  const entries = Object.entries(clipped);
+  if (entries.length === 0) return '';
+  return `values outside the fitted range, clipped to it: ${entries.map(([c, n]) => `${c} ${n}`).join(', ')}\n`;
+}

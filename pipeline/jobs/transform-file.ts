@@ -1,0 +1,75 @@
+/** The embedded transform of a CSV file with a fitted model, to an encoded CSV file. */
+import { CsvFileWriter } from '../../stages/ingest/csv-file';
+import { formatNumber } from '../../stages/ingest/csv';
+import { specsOfModel } from '../../stages/transformer/model-specs';
+import { EncodeError, RowEncoder } from '../../stages/transformer/encoder';
+import { encodedColumnNames } from '../../stages/transformer/layout';
+import { fileRowId } from '../../stages/transformer/row-id';
+import type { TransformerModel } from '../../stages/transformer/model';
+import { deadLetterSink } from './dead-letters';
+import { InputError } from './input-error';
+import { openTable } from './read-table';
+
+export interface TransformFileOptions {
+  readonly input: string;
+  readonly model: TransformerModel;
+  readonly output: string;
+  readonly deadLetterPath?: string;
+  readonly onProgress?: (rows: number) => void;
+}
+
+export interface TransformFileReport {
+  readonly rowsRead: number;
+  readonly rowsEncoded: number;
+  readonly rowsDeadLettered: number;
+  /** Values outside the fitted range, clipped to it, per column name. */
+  readonly clipped: Record<string, number>;
+}
+
+/** Maps the model's columns to the input's header; every model column must be there. */
+export function modelFieldIndex(model: TransformerModel, header: readonly string[], source: string): number[] {
+  return model.columns.map((c) => {
+    const at = header.indexOf(c.name);
+    if (at < 0) throw new InputError(`${source}: column "${c.name}" of the model is not in the header (${header.join(', ')})`);
+    return at;
+  });
+}
+
+export async function transformFile(job: TransformFileOptions): Promise<TransformFileReport> {
+  const { model } = job;
+  const deadLetters = deadLetterSink(job.deadLetterPath);
+  const table = await openTable(
+    job.input,
+    (header) => ({ specs: specsOfModel(model), fieldIndex: modelFieldIndex(model, header, job.input) }),
+    deadLetters,
+  );
+  const encoder = new RowEncoder(model);
+  const out = new CsvFileWriter(job.output);
+  const vector = new Float64Array(encoder.width);
+  const fields = new Array<string>(encoder.width);
+  let rowsEncoded = 0;
+  try {
+    await out.writeRow(encodedColumnNames(model));
+    for await (const row of table.rows()) {
+      try {
+        encoder.encodeInto(row.cells, fileRowId(row.rowNumber), vector);
+      } catch (err) {
+        if (!(err instanceof EncodeError)) throw err;
+        await deadLetters.put({ source: job.input, line: row.line, column: err.column, reason: `column ${err.column}: ${err.message}`, raw: row.raw });
+        continue;
+      }
+      for (let i = 0; i < vector.length; i++) fields[i] = formatNumber(vector[i]);
+      await out.writeRow(fields);
+      rowsEncoded++;
+      if (job.onProgress && rowsEncoded % 10000 === 0) job.onProgress(rowsEncoded);
+    }
+  } finally {
+    await out.close();
+    await deadLetters.close();
+  }
+  const clipped: Record<string, number> = {};
+  model.columns.forEach((c, i) => {
+    if (encoder.clipped[i] > 0) clipped[c.name] = encoder.clipped[i];
+  });
+  return { rowsRead: table.rowsRead, rowsEncoded, rowsDeadLettered: deadLetters.count, clipped };
+}

@@ -1,0 +1,305 @@
+/**
+ * File-level CSV I/O on top of the pure codec in ./csv.
+ *
+ * Reading decodes UTF-8 itself rather than letting the stream do it: a decoding stream would
+ * silently turn invalid bytes into U+FFFD and the damaged row would flow on as data. Here every
+ * physical line that is not valid UTF-8 is remembered, and any record touching it is turned
+ * into an error record, while the other records of the file are unaffected.
+ */
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { CsvParser, DEFAULT_MAX_RECORD_BYTES, formatCsvRow, type CsvParserOptions, type CsvRecord } from './csv';
+
+export interface CsvReadOptions extends CsvParserOptions {
+  /** Bytes per read from the file. Default 64 KiB. */
+  readonly highWaterMark?: number;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Index of the first byte that does not start or continue a well-formed UTF-8 sequence
+ * (overlongs, surrogates and code points above U+10FFFF are ill-formed), or -1. Only used to
+ * say where a line is broken; TextDecoder decides whether it is.
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i] as number;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) lo = 0xa0;
+      if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) lo = 0x90;
+      if (b === 0xf4) hi = 0x8f;
+    } else return i;
+    for (let k = 1; k <= need; k++) {
+      const cont = bytes[i + k];
+      if (cont === undefined) return i;
+      if (k === 1 ? cont < lo || cont > hi : cont < 0x80 || cont > 0xbf) return i;
+    }
+    i += need + 1;
+  }
+  return -1;
+}
+
+/**
+ * Bytes → text, one physical line at a time when needed, counting lines exactly as CsvParser
+ * does (LF, CRLF and lone CR each end one line) so that invalid lines can be matched to the
+ * records the parser reports.
+ */
+class LineCheckedUtf8Decoder {
+  private readonly fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  private readonly lossy = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+  private carry: Buffer = EMPTY;
+  private line = 1;
+  private lastWasCR = false;
+  // A line already longer than any acceptable record is passed through lossily and unchecked:
+  // the parser rejects its record for length anyway, and buffering it whole would be unbounded.
+  private inLongLine = false;
+  /** Invalid lines not yet matched to a record: line number → reason. */
+  readonly badLines = new Map<number, string>();
+
+  constructor(private readonly longLineBytes: number) {}
+
+  push(buf: Buffer): string {
+    let text = '';
+    let data = buf;
+    if (this.inLongLine) {
+      const t = firstTerminator(data);
+      if (t < 0) return this.lossy.decode(data, { stream: true });
+      text += this.lossy.decode(data.subarray(0, t), { stream: true }) + this.lossy.decode();
+      this.inLongLine = false;
+      data = data.subarray(t);
+    }
+    if (this.carry.length > 0) data = Buffer.concat([this.carry, data]);
+    const last = lastTerminator(data);
+    if (last < 0) {
+      this.carry = data;
+      if (data.length > this.longLineBytes) {
+        this.inLongLine = true;
+        this.carry = EMPTY;
+        text += this.lossy.decode(data, { stream: true });
+      }
+      return text;
+    }
+    this.carry = data.subarray(last + 1);
+    return text + this.decodeLines(data.subarray(0, last + 1));
+  }
+
+  end(): string {
+    if (this.inLongLine) {
+      this.inLongLine = false;
+      return this.lossy.decode();
+    }
+    const rest = this.carry;
+    this.carry = EMPTY;
+    return rest.length > 0 ? this.decodeLines(rest) : '';
+  }
+
+  /** Decodes whole lines (the last may lack its terminator only at end of input). */
+  private decodeLines(bytes: Buffer): string {
+    const startLine = this.line;
+    const startCR = this.lastWasCR;
+    this.countLines(bytes);
+    try {
+      return this.fatal.decode(bytes);
+    } catch {
+      // Rare path: find which lines are broken and decode each on its own.
+      this.line = startLine;
+      this.lastWasCR = startCR;
+      return this.decodeLineByLine(bytes);
+    }
+  }
+
+  private decodeLineByLine(bytes: Buffer): string {
+    let text = '';
+    let start = 0;
+    for (let i = 0; i <= bytes.length; i++) {
+      const c = i < bytes.length ? bytes[i] : -1;
+      if (c !== CR && c !== LF && i < bytes.length) continue;
+      const content = bytes.subarray(start, i);
+      try {
+        text += this.fatal.decode(content);
+      } catch {
+        const at = firstInvalidUtf8(content);
+        const where = at < 0 ? '' : ` at byte ${at + 1} of the line (0x${(content[at] as number).toString(16).padStart(2, '0')})`;
+        if (!this.badLines.has(this.line)) this.badLines.set(this.line, `invalid UTF-8 on line ${this.line}${where}`);
+        text += this.lossy.decode(content);
+      }
+      if (i < bytes.length) {
+        text += c === CR ? '\r' : '\n';
+        this.countLines(bytes.subarray(i, i + 1));
+      }
+      start = i + 1;
+    }
+    return text;
+  }
+
+  private countLines(bytes: Uint8Array): void {
+    let line = this.line;
+    let lastWasCR = this.lastWasCR;
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i];
+      if (c === CR) {
+        line++;
+        lastWasCR = true;
+      } else {
+        if (c === LF && !lastWasCR) line++;
+        lastWasCR = false;
+      }
+    }
+    this.line = line;
+    this.lastWasCR = lastWasCR;
+  }
+}
+
+function firstTerminator(bytes: Buffer): number {
+  const lf = bytes.indexOf(LF);
+  const cr = bytes.indexOf(CR);
+  if (lf < 0) return cr;
+  if (cr < 0) return lf;
+  return Math.min(lf, cr);
+}
+
+function lastTerminator(bytes: Buffer): number {
+  return Math.max(bytes.lastIndexOf(LF), bytes.lastIndexOf(CR));
+}
+
+function lineBreaks(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === CR || (c === LF && text.charCodeAt(i - 1) !== CR)) n++;
+  }
+  return n;
+}
+
+/** Replaces a record by an error when one of the lines it spans was not valid UTF-8. */
+function checkEncoding(record: CsvRecord, badLines: Map<number, string>): CsvRecord {
+  if (badLines.size === 0) return record;
+  const last = record.line + lineBreaks(record.raw);
+  let reason: string | undefined;
+  for (const [line, why] of badLines) {
+    if (line > last) continue;
+    if (line >= record.line && reason === undefined) reason = why;
+    badLines.delete(line);
+  }
+  return reason === undefined ? record : { kind: 'error', line: record.line, raw: record.raw, reason };
+}
+
+/**
+ * Streams the records of a UTF-8 CSV file. Never throws for bad content (that becomes error
+ * records); throws only for I/O failures such as a missing file.
+ */
+export async function* readCsvRecords(path: string, options: CsvReadOptions = {}): AsyncGenerator<CsvRecord, void, undefined> {
+  const parser = new CsvParser(options);
+  const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  // +4: the parser does not count a leading BOM, and decoded text is never shorter in UTF-8.
+  const decoder = new LineCheckedUtf8Decoder(maxRecordBytes + 4);
+  const stream = createReadStream(path, { highWaterMark: options.highWaterMark ?? 64 * 1024 });
+  for await (const chunk of stream) {
+    for (const record of parser.push(decoder.push(chunk as Buffer))) yield checkEncoding(record, decoder.badLines);
+  }
+  const records = [...parser.push(decoder.end()), ...parser.end()];
+  for (const record of records) yield checkEncoding(record, decoder.badLines);
+}
+
+export interface CsvWriteOptions {
+  /** Line terminator. Default '\n'. */
+  readonly eol?: '\n' | '\r\n';
+  /** Characters buffered before a write to the file. Default 64 Ki. */
+  readonly bufferSize?: number;
+}
+
+/**
+ * Buffered CSV file writer. Await writeRow so the file's backpressure is honoured; close() must
+ * be awaited before the file is complete. The first I/O error is reported by the next call.
+ */
+export class CsvFileWriter {
+  private readonly stream: WriteStream;
+  private readonly eol: string;
+  private readonly bufferSize: number;
+  private buffer: string[] = [];
+  private buffered = 0;
+  private failure: Error | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(path: string, options: CsvWriteOptions = {}) {
+    this.eol = options.eol ?? '\n';
+    this.bufferSize = options.bufferSize ?? 64 * 1024;
+    this.stream = createWriteStream(path, { encoding: 'utf8' });
+    // Without a listener an error event would crash the process instead of reaching the caller.
+    this.stream.on('error', (err: Error) => {
+      this.failure ??= err;
+    });
+  }
+
+  async writeRow(fields: readonly string[]): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.closing) throw new Error('CsvFileWriter: writeRow after close');
+    const line = formatCsvRow(fields) + this.eol;
+    this.buffer.push(line);
+    this.buffered += line.length;
+    if (this.buffered >= this.bufferSize && !this.flushBuffer()) await this.drain();
+  }
+
+  /** Flushes, ends the file and resolves once it is closed on disk. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.finish();
+    return this.closing;
+  }
+
+  private async finish(): Promise<void> {
+    if (this.failure) {
+      this.stream.destroy();
+      throw this.failure;
+    }
+    this.flushBuffer();
+    const closed = this.stream.closed ? Promise.resolve() : once(this.stream, 'close').then(() => undefined);
+    this.stream.end();
+    try {
+      await closed;
+    } catch (err) {
+      this.failure ??= err as Error;
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  /** Hands the buffer to the stream; false when the stream asks us to wait for 'drain'. */
+  private flushBuffer(): boolean {
+    if (this.buffer.length === 0) return true;
+    const text = this.buffer.join('');
+    this.buffer = [];
+    this.buffered = 0;
+    return this.stream.write(text);
+  }
+
+  private async drain(): Promise<void> {
+    const stream = this.stream;
+    if (!this.failure && !stream.destroyed) {
+      // 'close' too: a stream destroyed without an error would otherwise never wake us.
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          stream.off('drain', done).off('error', done).off('close', done);
+          resolve();
+        };
+        stream.on('drain', done).on('error', done).on('close', done);
+      });
+    }
+    if (this.failure) throw this.failure;
+    if (stream.destroyed) throw new Error('CsvFileWriter: file stream was closed unexpectedly');
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The partial statistic of one E-step (or of the hard k-means assignment that
+ * initialises the fit) over a batch of weighted points: per component the
+ * responsibility mass N_k, the responsibility-weighted mean and centred second
+ * moment of x, and Σ r·log r. Everything the M-step and the lower bound need.
+ */
+export interface ComponentStats {
+  /** Rows covered (Σ counts). */
+  readonly rows: number;
+  /** N_k = Σ count·r_k. */
+  readonly mass: Float64Array;
+  /** Σ count·r_k·x / N_k (0 where N_k = 0). */
+  readonly mean: Float64Array;
+  /** Σ count·r_k·(x − mean_k)². */
+  readonly m2: Float64Array;
+  /** Σ count·Σ_k r_k·log r_k (0 for hard assignments). */
+  readonly entropyTerm: number;
+}
+
+export function emptyComponentStats(k: number): ComponentStats {
+  return {
+    rows: 0,
+    mass: new Float64Array(k),
+    mean: new Float64Array(k),
+    m2: new Float64Array(k),
+    entropyTerm: 0,
+  };
+}
+
+/** Chan's merge, component by component. Associative and commutative up to rounding. */
+export function mergeComponentStats(a: ComponentStats, b: ComponentStats): ComponentStats {
+  const k = a.mass.length;
+  if (b.mass.length !== k) {
+    throw new RangeError(`cannot merge statistics of ${k} and ${b.mass.length} components`);
+  }
+  const mass = new Float64Array(k);
+  const mean = new Float64Array(k);
+  const m2 = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    const na = a.mass[i];
+    const nb = b.mass[i];
+    const n = na + nb;
+    if (nb === 0) {
+      mass[i] = na;
+      mean[i] = a.mean[i];
+      m2[i] = a.m2[i];
+    } else if (na === 0) {
+      mass[i] = nb;
+      mean[i] = b.mean[i];
+      m2[i] = b.m2[i];
+    } else {
+      const delta = b.mean[i] - a.mean[i];
+      mass[i] = n;
+      mean[i] = a.mean[i] + (delta * nb) / n;
+      m2[i] = a.m2[i] + b.m2[i] + ((delta * delta * na) * nb) / n;
+    }
+  }
+  return { rows: a.rows + b.rows, mass, mean, m2, entropyTerm: a.entropyTerm + b.entropyTerm };
+}
+
+/** Merges in the given order; callers pass partials in canonical (partition) order. */
+export function mergeAllComponentStats(parts: readonly ComponentStats[], k: number): ComponentStats {
+  let acc = emptyComponentStats(k);
+  for (const part of parts) acc = mergeComponentStats(acc, part);
+  return acc;
+}
+
+/**
+ * Builds the statistic from a points × components responsibility matrix (row-major).
+ * Two passes (mass and mean, then centred M2) keep the moments stable.
+ */
+export function statsFromResponsibilities(
+  values: Float64Array,
+  counts: Float64Array,
+  resp: Float64Array,
+  k: number,
+  entropyTerm: number,
+): ComponentStats {
+  const n = values.length;
+  const mass = new Float64Array(k);
+  const weightedSum = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    const c = counts[i];
+    const x = values[i];
+    const row = i * k;
+    for (let j = 0; j < k; j++) {
+      const w = c * resp[row + j];
+      mass[j] += w;
+      weightedSum[j] += w * x;
+    }
+  }
+  const mean = new Float64Array(k);
+  for (let j = 0; j < k; j++) mean[j] = mass[j] > 0 ? weightedSum[j] / mass[j] : 0;
+  const m2 = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    const c = counts[i];
+    const x = values[i];
+    const row = i * k;
+    for (let j = 0; j < k; j++) {
+      const d = x - mean[j];
+      m2[j] += c * resp[row + j] * d * d;
+    }
+  }
+  let rows = 0;
+  for (let i = 0; i < n; i++) rows += counts[i];
+  return { rows, mass, mean, m2, entropyTerm };
+}

@@ -1,0 +1,141 @@
+/**
+ * The E-step: log-responsibilities of each value under the current variational
+ * posterior (scikit-learn's `_estimate_weighted_log_prob` and `_estimate_log_prob_resp`
+ * for 1-D full covariances), and the partial statistic they give over a batch.
+ */
+import { emptyComponentStats, mergeComponentStats, statsFromResponsibilities, type ComponentStats } from './component-stats';
+import { componentCount, type VbgmmParams } from './params';
+import { digamma, logSumExp } from './special-functions';
+import type { WeightedPoints } from './weighted-points';
+
+// Hot loops call these through module-level bindings: a global `Math` lookup per call
+// is an order of magnitude slower inside vm contexts such as jest's.
+const { exp, log } = Math;
+
+const LOG_2PI = log(2 * Math.PI);
+const LOG_2 = log(2);
+
+/** E[log π_k] under the weight posterior (`_estimate_log_weights`). */
+export function expectedLogWeights(params: VbgmmParams): Float64Array {
+  const k = componentCount(params);
+  const out = new Float64Array(k);
+  const a = params.weightConcentrationA;
+  if (params.priorType === 'dirichlet_process') {
+    const b = params.weightConcentrationB;
+    // log v_k plus Σ_{j<k} log(1 − v_j), the stick-breaking expectation.
+    let previousSticks = 0;
+    for (let i = 0; i < k; i++) {
+      const digammaSum = digamma(a[i] + b[i]);
+      out[i] = digamma(a[i]) - digammaSum + previousSticks;
+      previousSticks += digamma(b[i]) - digammaSum;
+    }
+  } else {
+    let total = 0;
+    for (let i = 0; i < k; i++) total += a[i];
+    const digammaTotal = digamma(total);
+    for (let i = 0; i < k; i++) out[i] = digamma(a[i]) - digammaTotal;
+  }
+  return out;
+}
+
+/**
+ * Per-component terms of the weighted log-probability that do not depend on x,
+ * computed once per E-step rather than once per point.
+ */
+export interface LogProbTerms {
+  readonly k: number;
+  readonly means: Float64Array;
+  readonly precisionsCholesky: Float64Array;
+  /** mean · precision Cholesky, subtracted as scikit-learn does (x·P − μ·P). */
+  readonly scaledMeans: Float64Array;
+  readonly logDet: Float64Array;
+  /** −½ log ν_k: the Wishart scale of the expected log-density. */
+  readonly halfLogDof: Float64Array;
+  /** ½ (E[log|Λ_k|] − 1/β_k). */
+  readonly precisionTerm: Float64Array;
+  readonly logWeights: Float64Array;
+}
+
+export function logProbTerms(params: VbgmmParams): LogProbTerms {
+  const k = componentCount(params);
+  const scaledMeans = new Float64Array(k);
+  const logDet = new Float64Array(k);
+  const halfLogDof = new Float64Array(k);
+  const precisionTerm = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    const pc = params.precisionsCholesky[i];
+    const dof = params.degreesOfFreedom[i];
+    scaledMeans[i] = params.means[i] * pc;
+    logDet[i] = log(pc);
+    halfLogDof[i] = 0.5 * log(dof);
+    const logLambda = LOG_2 + digamma(0.5 * dof);
+    precisionTerm[i] = 0.5 * (logLambda - 1 / params.meanPrecision[i]);
+  }
+  return {
+    k,
+    means: params.means,
+    precisionsCholesky: params.precisionsCholesky,
+    scaledMeans,
+    logDet,
+    halfLogDof,
+    precisionTerm,
+    logWeights: expectedLogWeights(params),
+  };
+}
+
+/** Writes the k weighted log-probabilities of x into out[at..at+k). */
+export function weightedLogProbInto(terms: LogProbTerms, x: number, out: Float64Array, at: number): void {
+  for (let j = 0; j < terms.k; j++) {
+    const y = x * terms.precisionsCholesky[j] - terms.scaledMeans[j];
+    const logGauss = -0.5 * (LOG_2PI + y * y) + terms.logDet[j] - terms.halfLogDof[j];
+    out[at + j] = logGauss + terms.precisionTerm[j] + terms.logWeights[j];
+  }
+}
+
+/** Points per block: bounds the responsibility matrix to a few MB however large the batch. */
+const BLOCK = 8192;
+
+/** The E-step statistic over one batch of weighted points. */
+export function eStepStats(points: WeightedPoints, params: VbgmmParams): ComponentStats {
+  const terms = logProbTerms(params);
+  const k = terms.k;
+  const n = points.values.length;
+  let acc = emptyComponentStats(k);
+  for (let start = 0; start < n; start += BLOCK) {
+    const end = Math.min(n, start + BLOCK);
+    const values = points.values.subarray(start, end);
+    const counts = points.counts.subarray(start, end);
+    const resp = new Float64Array((end - start) * k);
+    let entropyTerm = 0;
+    for (let i = 0; i < values.length; i++) {
+      const row = i * k;
+      weightedLogProbInto(terms, values[i], resp, row);
+      const norm = logSumExp(resp, row, k);
+      let rowEntropy = 0;
+      for (let j = 0; j < k; j++) {
+        const logResp = resp[row + j] - norm;
+        const r = exp(logResp);
+        resp[row + j] = r;
+        if (r > 0) rowEntropy += r * logResp;
+      }
+      entropyTerm += counts[i] * rowEntropy;
+    }
+    acc = mergeComponentStats(acc, statsFromResponsibilities(values, counts, resp, k, entropyTerm));
+  }
+  return acc;
+}
+
+/** Posterior probabilities of each component for x (`predict_proba`). */
+export function posteriorInto(terms: LogProbTerms, x: number, out: Float64Array): void {
+  weightedLogProbInto(terms, x, out, 0);
+  const norm = logSumExp(out, 0, terms.k);
+  for (let j = 0; j < terms.k; j++) out[j] = exp(out[j] - norm);
+}
+
+/** The component of highest posterior for x (`predict`); the first on ties, as numpy's argmax. */
+export function mostLikelyComponent(terms: LogProbTerms, x: number, scratch: Float64Array): number {
+  weightedLogProbInto(terms, x, scratch, 0);
+  let best = 0;
+  for (let j = 1; j < terms.k; j++) if (scratch[j] > scratch[best]) best = j;
+  return best;
+}

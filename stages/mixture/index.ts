@@ -1,0 +1,13 @@
+/** The variational Gaussian mixture as pure functions over weighted points. */
+export * from './component-stats';
+export * from './e-step';
+export * from './fit';
+export * from './kmeans';
+export * from './lower-bound';
+export * from './m-step';
+export * from './moments';
+export * from './options';
+export * from './params';
+export * from './partial-codec';
+export * from './special-functions';
+export * from './weighted-points';

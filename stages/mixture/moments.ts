@@ -1,0 +1,57 @@
+/**
+ * Moments of a column as a mergeable partial: count, mean and centred second moment
+ * (merged with Chan's formula, never Σx² − n·mean²), min and max.
+ */
+import type { WeightedPoints } from './weighted-points';
+
+export interface Moments {
+  readonly count: number;
+  readonly mean: number;
+  /** Σ count·(x − mean)². */
+  readonly m2: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export const EMPTY_MOMENTS: Moments = { count: 0, mean: 0, m2: 0, min: Infinity, max: -Infinity };
+
+export function momentsOf(points: WeightedPoints): Moments {
+  let count = 0;
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < points.values.length; i++) {
+    const x = points.values[i];
+    count += points.counts[i];
+    sum += points.counts[i] * x;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  if (count === 0) return EMPTY_MOMENTS;
+  const mean = sum / count;
+  let m2 = 0;
+  for (let i = 0; i < points.values.length; i++) {
+    const d = points.values[i] - mean;
+    m2 += points.counts[i] * d * d;
+  }
+  return { count, mean, m2, min, max };
+}
+
+export function mergeMoments(a: Moments, b: Moments): Moments {
+  if (a.count === 0) return b;
+  if (b.count === 0) return a;
+  const count = a.count + b.count;
+  const delta = b.mean - a.mean;
+  return {
+    count,
+    mean: a.mean + (delta * b.count) / count,
+    m2: a.m2 + b.m2 + ((delta * delta * a.count) * b.count) / count,
+    min: Math.min(a.min, b.min),
+    max: Math.max(a.max, b.max),
+  };
+}
+
+/** Sample variance with ddof = 1, as numpy.cov computes scikit-learn's covariance prior. */
+export function sampleVariance(m: Moments): number {
+  return m.m2 / (m.count - 1);
+}

@@ -1,0 +1,95 @@
+/**
+ * Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", 2011):
+ * a counter-based generator. The output for (key, counter) is a pure function of
+ * both, so a random draw keyed by (seed, row id, column) is the same whichever
+ * worker computes it and however the rows are batched.
+ */
+
+const M0 = 0xd2511f53;
+const M1 = 0xcd9e8d57;
+const W0 = 0x9e3779b9;
+const W1 = 0xbb67ae85;
+
+export type Words4 = [number, number, number, number];
+
+/** High and low 32-bit halves of the 64-bit product a·b, without BigInt. */
+function mulHiLo(a: number, b: number, out: Uint32Array, at: number): void {
+  const al = a & 0xffff;
+  const ah = a >>> 16;
+  const bl = b & 0xffff;
+  const bh = b >>> 16;
+  const ll = al * bl;
+  const lh = al * bh;
+  const hl = ah * bl;
+  const hh = ah * bh;
+  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  out[at] = (hh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) >>> 0;
+  out[at + 1] = Math.imul(a, b) >>> 0;
+}
+
+const scratch = new Uint32Array(4);
+
+/** The 4 output words for a 4-word counter and a 2-word key. */
+export function philox4x32(counter: Readonly<Words4>, key0: number, key1: number): Words4 {
+  let c0 = counter[0] >>> 0;
+  let c1 = counter[1] >>> 0;
+  let c2 = counter[2] >>> 0;
+  let c3 = counter[3] >>> 0;
+  let k0 = key0 >>> 0;
+  let k1 = key1 >>> 0;
+  for (let round = 0; round < 10; round++) {
+    mulHiLo(M0, c0, scratch, 0);
+    mulHiLo(M1, c2, scratch, 2);
+    const hi0 = scratch[0];
+    const lo0 = scratch[1];
+    const hi1 = scratch[2];
+    const lo1 = scratch[3];
+    c0 = (hi1 ^ c1 ^ k0) >>> 0;
+    c1 = lo1;
+    c2 = (hi0 ^ c3 ^ k1) >>> 0;
+    c3 = lo0;
+    k0 = (k0 + W0) >>> 0;
+    k1 = (k1 + W1) >>> 0;
+  }
+  return [c0, c1, c2, c3];
+}
+
+/** A double uniform on [0, 1) with 53 random bits from two output words. */
+export function wordsToUnit(hi: number, lo: number): number {
+  return ((hi >>> 5) * 67108864 + (lo >>> 6)) / 9007199254740992;
+}
+
+const TWO_32 = 4294967296;
+
+/** Splits a non-negative integer below 2^53 into its low and high 32-bit words. */
+export function splitUint53(n: number): [number, number] {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`expected a safe non-negative integer, got ${n}`);
+  return [n % TWO_32, Math.floor(n / TWO_32)];
+}
+
+/**
+ * A uniform draw on [0, 1) that depends only on (seed, stream, index, lane):
+ * e.g. (seed, source partition, row offset, column).
+ */
+export function counterUniform(seed: number, stream: number, index: number, lane: number): number {
+  const [seedLo, seedHi] = splitUint53(seed);
+  const [indexLo, indexHi] = splitUint53(index);
+  const out = philox4x32([indexLo, indexHi, stream >>> 0, lane >>> 0], seedLo, seedHi);
+  return wordsToUnit(out[0], out[1]);
+}
+
+/** A sequential stream over Philox: draw i of stream s of a seed is counterUniform(seed, s, i, 0). */
+export class CounterRandom {
+  private index = 0;
+
+  constructor(
+    private readonly seed: number,
+    private readonly stream = 0,
+  ) {
+    splitUint53(seed);
+  }
+
+  next(): number {
+    return counterUniform(this.seed, this.stream, this.index++, 0);
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * A stable identity for a row, which keys the random draw of its mode: the same row
+ * gets the same draw whatever the batching, parallelism or restarts.
+ * - from a file: source 0, index = data row number (0-based), sub 0;
+ * - from Kafka: source = partition, index = offset, sub = row within the message.
+ */
+import { counterUniform } from '../random/philox';
+
+export interface RowId {
+  readonly source: number;
+  readonly index: number;
+  readonly sub: number;
+}
+
+const MAX_COLUMNS = 1 << 12;
+const MAX_SUB = 1 << 20;
+
+/** The uniform draw that picks the mode of `column` in this row. */
+export function modeUniform(seed: number, row: RowId, column: number): number {
+  if (column >= MAX_COLUMNS) throw new RangeError(`at most ${MAX_COLUMNS} columns are supported`);
+  if (row.sub >= MAX_SUB) throw new RangeError(`at most ${MAX_SUB} rows per message are supported`);
+  // The lane packs the row-within-message and the column into one 32-bit word.
+  return counterUniform(seed, row.source, row.index, row.sub * MAX_COLUMNS + column);
+}
+
+export function fileRowId(rowNumber: number): RowId {
+  return { source: 0, index: rowNumber, sub: 0 };
+}
