@@ -9,7 +9,7 @@ import type { TransformerModel, TransformerOptions } from '../../stages/transfor
 import { deadLetterSink } from './dead-letters';
 import { inferColumnTypes } from './infer-columns';
 import { InputError } from './input-error';
-import { openTable } from './read-table';
+import { assertReadable, openTable } from './read-table';
 import { readCsvRecords } from '../../stages/ingest/csv-file';
 import { checkHeader, HeaderError, specsForHeader } from '../../stages/ingest/row-parser';
 
@@ -39,6 +39,7 @@ async function readHeader(path: string): Promise<string[]> {
 
 /** Specs for every header column: the given ones, the rest inferred from the data. */
 export async function resolveColumnSpecs(path: string, given: readonly ColumnSpec[]): Promise<ColumnSpec[]> {
+  await assertReadable(path);
   const header = await readHeader(path);
   try {
     checkHeader(header);
@@ -75,7 +76,6 @@ export async function fitFile(job: FitFileOptions): Promise<FitFileReport> {
   try {
     model = fitTransformer(
       builders.map((b) => b.build()),
-      rowsFitted,
       job.options ?? DEFAULT_TRANSFORMER_OPTIONS,
       job.initialMeans ?? {},
     );

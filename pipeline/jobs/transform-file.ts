@@ -24,6 +24,8 @@ export interface TransformFileReport {
   readonly rowsDeadLettered: number;
   /** Values outside the fitted range, clipped to it, per column name. */
   readonly clipped: Record<string, number>;
+  /** Values the research code would clip to alpha = ±0.99 and so not recover, per column name. */
+  readonly beyondResearchClip: Record<string, number>;
 }
 
 /** Maps the model's columns to the input's header; every model column must be there. */
@@ -68,8 +70,10 @@ export async function transformFile(job: TransformFileOptions): Promise<Transfor
     await deadLetters.close();
   }
   const clipped: Record<string, number> = {};
+  const beyondResearchClip: Record<string, number> = {};
   model.columns.forEach((c, i) => {
     if (encoder.clipped[i] > 0) clipped[c.name] = encoder.clipped[i];
+    if (c.type !== 'categorical') beyondResearchClip[c.name] = encoder.beyondResearchClip[i];
   });
-  return { rowsRead: table.rowsRead, rowsEncoded, rowsDeadLettered: deadLetters.count, clipped };
+  return { rowsRead: table.rowsRead, rowsEncoded, rowsDeadLettered: deadLetters.count, clipped, beyondResearchClip };
 }

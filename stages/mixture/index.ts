@@ -2,6 +2,8 @@
 export * from './component-stats';
 export * from './e-step';
 export * from './fit';
+export * from './fit-machine';
+export * from './fit-state';
 export * from './kmeans';
 export * from './lower-bound';
 export * from './m-step';
@@ -9,5 +11,6 @@ export * from './moments';
 export * from './options';
 export * from './params';
 export * from './partial-codec';
+export * from './sample';
 export * from './special-functions';
 export * from './weighted-points';

@@ -5,6 +5,10 @@
  * worker computes it and however the rows are batched.
  */
 
+// Bound once: a global `Math` lookup per call is an order of magnitude slower inside
+// vm contexts such as jest's.
+const { floor, imul } = Math;
+
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9;
@@ -23,8 +27,8 @@ function mulHiLo(a: number, b: number, out: Uint32Array, at: number): void {
   const hl = ah * bl;
   const hh = ah * bh;
   const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  out[at] = (hh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) >>> 0;
-  out[at + 1] = Math.imul(a, b) >>> 0;
+  out[at] = (hh + (lh >>> 16) + (hl >>> 16) + floor(mid / 65536)) >>> 0;
+  out[at + 1] = imul(a, b) >>> 0;
 }
 
 const scratch = new Uint32Array(4);
@@ -64,7 +68,7 @@ const TWO_32 = 4294967296;
 /** Splits a non-negative integer below 2^53 into its low and high 32-bit words. */
 export function splitUint53(n: number): [number, number] {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`expected a safe non-negative integer, got ${n}`);
-  return [n % TWO_32, Math.floor(n / TWO_32)];
+  return [n % TWO_32, floor(n / TWO_32)];
 }
 
 /**

@@ -19,6 +19,9 @@ import {
 import { drawFrom, selectionProbabilitiesInto } from './mode-usage';
 import { modeUniform, type RowId } from './row-id';
 
+/** The research code clips alpha to ±0.99 before writing it. */
+export const RESEARCH_ALPHA_CLIP = 0.99;
+
 export class EncodeError extends Error {
   constructor(
     readonly column: string,
@@ -88,6 +91,11 @@ export class RowEncoder {
   private readonly encoders: (NumericEncoder | CategoricalEncoder)[];
   /** Values clipped into the fitted range, per column. */
   readonly clipped: number[];
+  /**
+   * Values whose |alpha| exceeds 0.99, per column: the research code clips these and
+   * its inverse cannot recover them; here they round-trip.
+   */
+  readonly beyondResearchClip: number[];
 
   constructor(readonly model: TransformerModel) {
     this.width = encodedWidth(model);
@@ -98,6 +106,7 @@ export class RowEncoder {
         : numericEncoder(c),
     );
     this.clipped = model.columns.map(() => 0);
+    this.beyondResearchClip = model.columns.map(() => 0);
   }
 
   /**
@@ -149,7 +158,9 @@ export class RowEncoder {
     selectionProbabilitiesInto(enc.terms, enc.kept, x, enc.scratch, enc.probabilities);
     const draw = drawFrom(enc.probabilities, enc.kept.length, modeUniform(this.model.options.seed, row, column));
     const component = enc.kept[draw];
-    return { alpha: exactAlpha(x, enc.means[component], enc.scales[component]), mode: enc.keptPosition[draw] };
+    const alpha = exactAlpha(x, enc.means[component], enc.scales[component]);
+    if (Math.abs(alpha) > RESEARCH_ALPHA_CLIP) this.beyondResearchClip[column]++;
+    return { alpha, mode: enc.keptPosition[draw] };
   }
 }
 

@@ -1,26 +1,40 @@
 /**
- * Fits CTAB-GAN's transformer from column summaries: a variational mixture per
- * numeric column (two for mixed columns), the kept modes and their one-hot order,
- * and the category order of categorical columns.
+ * Fits CTAB-GAN's transformer as a state machine over rounds of partition partials,
+ * so the embedded fit (a loop over in-memory partitions, below) and the distributed
+ * fit (the reducer stage, over Kafka) run the very same steps:
+ *
+ *   round 0      column statistics: moments, modal counts, category counts
+ *   rounds 1..   per numeric column, one or two mixtures (MixtureFitMachine), then
+ *                argmax counts (kept modes), then expected usage (one-hot order)
+ *
+ * Each round's request is computed on every partition (computePartitionPartial) and
+ * the partials are merged in partition order before the machine takes them.
  */
-import { fitVbgmm, type FitInit, type VbgmmFit, type WeightedPoints } from '../mixture';
-import { MISSING_VALUE } from './column-spec';
+import {
+  computeMixturePartial,
+  CTABGAN_DEFAULTS,
+  MixtureFitMachine,
+  mergeMixturePartials,
+  type FitInit,
+  type MixturePartial,
+  type MixtureRequest,
+  type VbgmmFit,
+  type VbgmmParams,
+} from '../mixture';
+import { MISSING_VALUE, type ColumnSpec } from './column-spec';
+import { columnRows, columnStats, emptyColumnStats, mergeColumnStats, type ColumnStats } from './column-stats';
 import type { ColumnSummary } from './column-summary';
-import { splitModal } from './column-summary';
 import {
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
   mixtureToJson,
-  type CategoricalColumnModel,
   type ColumnModel,
-  type ContinuousColumnModel,
-  type MixedColumnModel,
   type ModeSlot,
   type TransformerModel,
   type TransformerOptions,
 } from './model';
 import { argmaxCounts, byUsage, expectedUsage, keptComponents } from './mode-usage';
-import { CTABGAN_DEFAULTS } from '../mixture';
+import { PartitionData, type PointSet } from './partition-data';
 
 export const DEFAULT_TRANSFORMER_OPTIONS: TransformerOptions = {
   mixture: CTABGAN_DEFAULTS,
@@ -34,60 +48,183 @@ export class FitError extends Error {}
 /** Initial means per column name (the `--init-means` file). */
 export type InitialMeans = Readonly<Record<string, readonly number[]>>;
 
-function fitColumnMixture(name: string, points: WeightedPoints, options: TransformerOptions, init: FitInit): VbgmmFit {
-  try {
-    return fitVbgmm([points], options.mixture, init);
-  } catch (err) {
-    throw new FitError(`column ${name}: ${err instanceof Error ? err.message : String(err)}`);
+export type ModesRequest =
+  | { readonly kind: 'argmax'; readonly params: VbgmmParams }
+  | { readonly kind: 'usage'; readonly params: VbgmmParams; readonly kept: readonly number[] };
+
+export interface UnitRequest {
+  readonly column: number;
+  readonly points: PointSet;
+  readonly request: MixtureRequest | ModesRequest;
+}
+
+export type UnitPartial = MixturePartial | { readonly kind: 'counts'; readonly counts: Float64Array };
+
+export type RoundRequest =
+  | { readonly kind: 'summary' }
+  | { readonly kind: 'units'; readonly units: Readonly<Record<string, UnitRequest>> };
+
+export type PartitionPartial =
+  | { readonly kind: 'summary'; readonly columns: readonly ColumnStats[] }
+  | { readonly kind: 'units'; readonly units: Readonly<Record<string, UnitPartial>> };
+
+function computeUnitPartial(unit: UnitRequest, data: PartitionData): UnitPartial {
+  const points = data.points(unit.column, unit.points);
+  const r = unit.request;
+  if (r.kind === 'argmax') return { kind: 'counts', counts: argmaxCounts(points, r.params) };
+  if (r.kind === 'usage') return { kind: 'counts', counts: expectedUsage(points, r.params, r.kept) };
+  return computeMixturePartial(r, points);
+}
+
+/** What one partition contributes to a round. Pure. */
+export function computePartitionPartial(request: RoundRequest, data: PartitionData): PartitionPartial {
+  if (request.kind === 'summary') {
+    return { kind: 'summary', columns: data.summaries.map((_, c) => columnStats(data, c)) };
+  }
+  const units: Record<string, UnitPartial> = {};
+  for (const [id, unit] of Object.entries(request.units)) units[id] = computeUnitPartial(unit, data);
+  return { kind: 'units', units };
+}
+
+function mergeUnitPartials(parts: readonly UnitPartial[], k: number): UnitPartial {
+  if (parts.every((p) => p.kind === 'counts')) {
+    const counts = new Float64Array(parts.length === 0 ? k : (parts[0] as { counts: Float64Array }).counts.length);
+    for (const p of parts) {
+      const c = (p as { counts: Float64Array }).counts;
+      for (let i = 0; i < counts.length; i++) counts[i] += c[i];
+    }
+    return { kind: 'counts', counts };
+  }
+  return mergeMixturePartials(parts as MixturePartial[], k);
+}
+
+/** The fit of one numeric column: its mixture(s), then its kept modes and their order. */
+class NumericColumnFit {
+  private readonly main: MixtureFitMachine;
+  /** Mixed columns: the mixture over all values, which places the modal values' alphas. */
+  private readonly modal: MixtureFitMachine | null;
+  private modes:
+    | { readonly phase: 'argmax' }
+    | { readonly phase: 'usage'; readonly counts: Float64Array; readonly kept: number[] }
+    | { readonly phase: 'ordered'; readonly counts: Float64Array; readonly kept: number[]; readonly usage: Float64Array }
+    | null = null;
+
+  constructor(
+    readonly column: number,
+    readonly spec: ColumnSpec & { type: 'continuous' | 'mixed' },
+    readonly stats: ColumnStats & { kind: 'numeric' },
+    readonly options: TransformerOptions,
+    init: FitInit,
+  ) {
+    const what = spec.type === 'mixed' ? `column ${spec.name} (non-modal values)` : `column ${spec.name}`;
+    this.main = guard(what, () => new MixtureFitMachine(options.mixture, init, spec.type === 'mixed' ? stats.nonModal : stats.all));
+    this.modal =
+      spec.type === 'mixed'
+        ? guard(`column ${spec.name}`, () => new MixtureFitMachine(options.mixture, { kind: 'kmeans', seed: options.seed }, stats.all))
+        : null;
+  }
+
+  /** Both mixtures fitted and the modes ordered. */
+  get done(): boolean {
+    return this.modes?.phase === 'ordered' && (this.modal === null || this.modal.done);
+  }
+
+  requests(): Record<string, UnitRequest> {
+    const out: Record<string, UnitRequest> = {};
+    const name = this.spec.name;
+    const mainPoints: PointSet = this.spec.type === 'mixed' ? 'nonModal' : 'all';
+    const mainRequest = this.main.next();
+    if (mainRequest !== null) out[name] = { column: this.column, points: mainPoints, request: mainRequest };
+    const modalRequest = this.modal?.next() ?? null;
+    if (modalRequest !== null) out[`${name}#all`] = { column: this.column, points: 'all', request: modalRequest };
+    const modes = this.modes;
+    if (modes !== null && modes.phase !== 'ordered') {
+      const params = this.main.result().params;
+      out[`${name}#modes`] = {
+        column: this.column,
+        points: mainPoints,
+        request: modes.phase === 'argmax' ? { kind: 'argmax', params } : { kind: 'usage', params, kept: modes.kept },
+      };
+    }
+    return out;
+  }
+
+  accept(merged: Readonly<Record<string, UnitPartial>>): void {
+    const name = this.spec.name;
+    const modes = merged[`${name}#modes`];
+    if (modes !== undefined) {
+      if (modes.kind !== 'counts' || this.modes === null || this.modes.phase === 'ordered') {
+        throw new RangeError(`unexpected modes partial for ${name}`);
+      }
+      if (this.modes.phase === 'argmax') {
+        const kept = keptComponents(this.main.result().weights, modes.counts, this.options.eps);
+        if (kept.length === 0) throw new FitError(`column ${name}: no component is kept (all weights below eps ${this.options.eps})`);
+        this.modes = { phase: 'usage', counts: modes.counts, kept };
+      } else {
+        this.modes = { phase: 'ordered', counts: this.modes.counts, kept: this.modes.kept, usage: modes.counts };
+      }
+    }
+    const main = merged[name];
+    if (main !== undefined) {
+      if (main.kind === 'counts') throw new RangeError(`unexpected counts for ${name}`);
+      this.main.accept(main);
+      if (this.main.done) this.modes = { phase: 'argmax' };
+    }
+    const modal = merged[`${name}#all`];
+    if (modal !== undefined) {
+      if (modal.kind === 'counts' || this.modal === null) throw new RangeError(`unexpected partial for ${name}#all`);
+      this.modal.accept(modal);
+    }
+  }
+
+  progress(): string {
+    const p = this.main.progress();
+    const where = this.modes === null ? p.phase : this.modes.phase === 'ordered' ? 'waiting for the all-values mixture' : `modes (${this.modes.phase})`;
+    return `${this.spec.name}: ${where}${p.phase === 'estep' ? ` iteration ${p.iteration} lower bound ${p.lowerBound.toFixed(3)}` : ''}`;
+  }
+
+  result(): ColumnModel {
+    if (!this.done || this.modes?.phase !== 'ordered') throw new Error(`column ${this.spec.name} is not fitted yet`);
+    return this.model(this.modes.counts, this.modes.kept, this.modes.usage);
+  }
+
+  private model(argmax: Float64Array, kept: number[], usage: Float64Array): ColumnModel {
+    const fit = this.main.result();
+    const componentSlots: ModeSlot[] = kept.map((component, i) => ({ kind: 'component', component, usage: usage[i] }));
+    const common = {
+      name: this.spec.name,
+      count: fit.data.count,
+      min: fit.data.min,
+      max: fit.data.max,
+      mixture: mixtureToJson(fit.params, fit),
+      argmaxCounts: Array.from(argmax),
+    };
+    if (this.spec.type === 'continuous' || this.modal === null) {
+      return { ...common, type: 'continuous', modes: byUsage(componentSlots) };
+    }
+    const allValues = this.modal.result();
+    const modalValues = [...this.spec.modalValues];
+    const modalSlots: ModeSlot[] = modalValues.map((value, i) => ({ kind: 'modal', value, usage: this.stats.modalCounts[i] }));
+    return {
+      ...common,
+      type: 'mixed',
+      modalValues,
+      modalCounts: [...this.stats.modalCounts],
+      modalAlphas: modalValues.map((v) => modalAlpha(v, allValues)),
+      modalMixture: mixtureToJson(allValues.params, allValues),
+      // Modal slots come first so that they win usage ties, as in the research layout.
+      modes: byUsage([...modalSlots, ...componentSlots]),
+    };
   }
 }
 
-interface FittedModes {
-  readonly fit: VbgmmFit;
-  readonly argmaxCounts: number[];
-  readonly componentSlots: ModeSlot[];
-  readonly min: number;
-  readonly max: number;
-  readonly count: number;
-}
-
-function fitModes(name: string, points: WeightedPoints, options: TransformerOptions, init: FitInit): FittedModes {
-  const fit = fitColumnMixture(name, points, options, init);
-  const counts = argmaxCounts(points, fit.params);
-  const kept = keptComponents(fit.weights, counts, options.eps);
-  const usage = expectedUsage(points, fit.params, kept);
-  return {
-    fit,
-    argmaxCounts: Array.from(counts),
-    componentSlots: kept.map((component, i) => ({ kind: 'component', component, usage: usage[i] })),
-    min: fit.data.min,
-    max: fit.data.max,
-    count: fit.data.count,
-  };
-}
-
-function initFor(name: string, options: TransformerOptions, initialMeans: InitialMeans): FitInit {
-  const means = initialMeans[name];
-  return means === undefined ? { kind: 'kmeans', seed: options.seed } : { kind: 'means', means };
-}
-
-function fitContinuous(
-  summary: ColumnSummary & { points: WeightedPoints },
-  options: TransformerOptions,
-  initialMeans: InitialMeans,
-): ContinuousColumnModel {
-  const { name } = summary.spec;
-  const modes = fitModes(name, summary.points, options, initFor(name, options, initialMeans));
-  return {
-    name,
-    type: 'continuous',
-    count: modes.count,
-    min: modes.min,
-    max: modes.max,
-    mixture: mixtureToJson(modes.fit.params, modes.fit),
-    argmaxCounts: modes.argmaxCounts,
-    modes: byUsage(modes.componentSlots),
-  };
+function guard<T>(what: string, make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    if (err instanceof RangeError) throw new FitError(`${what}: ${err.message}`);
+    throw err;
+  }
 }
 
 /** The research code's alpha for a modal value: against the nearest mean of the all-values mixture. */
@@ -100,69 +237,130 @@ function modalAlpha(value: number, allValues: VbgmmFit): number {
   return Math.min(0.99, Math.max(-0.99, alpha));
 }
 
-function fitMixed(
-  summary: ColumnSummary & { points: WeightedPoints },
-  options: TransformerOptions,
-  initialMeans: InitialMeans,
-): MixedColumnModel {
-  if (summary.spec.type !== 'mixed') throw new Error('fitMixed takes a mixed column');
-  const { name, modalValues } = summary.spec;
-  const { modalCounts, nonModal } = splitModal(summary.points, modalValues);
-  const allValues = fitColumnMixture(name, summary.points, options, { kind: 'kmeans', seed: options.seed });
-  const modes = fitModes(`${name} (non-modal values)`, nonModal, options, initFor(name, options, initialMeans));
-  const modalSlots: ModeSlot[] = modalValues.map((value, i) => ({ kind: 'modal', value, usage: modalCounts[i] }));
-  return {
-    name,
-    type: 'mixed',
-    count: modes.count,
-    min: modes.min,
-    max: modes.max,
-    modalValues: [...modalValues],
-    modalCounts,
-    modalAlphas: modalValues.map((v) => modalAlpha(v, allValues)),
-    mixture: mixtureToJson(modes.fit.params, modes.fit),
-    modalMixture: mixtureToJson(allValues.params, allValues),
-    argmaxCounts: modes.argmaxCounts,
-    // Modal slots come first so that they win usage ties, as in the research layout.
-    modes: byUsage([...modalSlots, ...modes.componentSlots]),
-  };
+function categoricalModel(spec: ColumnSpec, stats: ColumnStats & { kind: 'categorical' }): ColumnModel {
+  const entries = [...stats.counts].sort((a, b) => (b[1] !== a[1] ? b[1] - a[1] : a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  if (entries.length === 0) throw new FitError(`column ${spec.name}: no values to fit`);
+  return { name: spec.name, type: 'categorical', categories: entries.map(([c]) => c), counts: entries.map(([, n]) => n) };
 }
 
-function fitCategorical(summary: ColumnSummary & { categories: ReadonlyMap<string, number> }): CategoricalColumnModel {
-  const entries = [...summary.categories.entries()].sort((a, b) =>
-    b[1] !== a[1] ? b[1] - a[1] : a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0,
-  );
-  if (entries.length === 0) throw new FitError(`column ${summary.spec.name}: no values to fit`);
-  return {
-    name: summary.spec.name,
-    type: 'categorical',
-    categories: entries.map(([c]) => c),
-    counts: entries.map(([, n]) => n),
-  };
+export class TransformerFitMachine {
+  private stats: ColumnStats[] | null = null;
+  private numeric: NumericColumnFit[] = [];
+  private round = 0;
+
+  constructor(
+    readonly specs: readonly ColumnSpec[],
+    readonly options: TransformerOptions = DEFAULT_TRANSFORMER_OPTIONS,
+    readonly initialMeans: InitialMeans = {},
+  ) {
+    for (const name of Object.keys(initialMeans)) {
+      const spec = specs.find((s) => s.name === name);
+      if (spec === undefined) throw new FitError(`initial means given for unknown column "${name}"`);
+      if (spec.type === 'categorical') throw new FitError(`initial means given for categorical column "${name}"`);
+    }
+  }
+
+  /** Rounds taken so far. */
+  get rounds(): number {
+    return this.round;
+  }
+
+  /** The next round's request, or null when the model is ready. */
+  next(): RoundRequest | null {
+    if (this.stats === null) return { kind: 'summary' };
+    const units: Record<string, UnitRequest> = {};
+    for (const column of this.numeric) Object.assign(units, column.requests());
+    return Object.keys(units).length === 0 ? null : { kind: 'units', units };
+  }
+
+  /** Takes the partials of every partition, in partition order, answering `next()`. */
+  accept(partials: readonly PartitionPartial[]): void {
+    const request = this.next();
+    if (request === null) throw new Error('the fit is done');
+    this.round++;
+    if (request.kind === 'summary') {
+      this.acceptSummary(partials);
+      return;
+    }
+    const merged: Record<string, UnitPartial> = {};
+    for (const id of Object.keys(request.units)) {
+      const parts = partials.map((p) => {
+        const part = p.kind === 'units' ? p.units[id] : undefined;
+        if (part === undefined) throw new RangeError(`a partition's partial lacks unit ${id}`);
+        return part;
+      });
+      merged[id] = mergeUnitPartials(parts, this.options.mixture.nComponents);
+    }
+    for (const column of this.numeric) column.accept(merged);
+  }
+
+  progress(): string[] {
+    return this.numeric.filter((c) => !c.done).map((c) => c.progress());
+  }
+
+  result(): TransformerModel {
+    if (this.stats === null || this.next() !== null) throw new Error('the fit is not done');
+    const stats = this.stats;
+    const numericByColumn = new Map(this.numeric.map((c) => [c.column, c]));
+    const columns = this.specs.map((spec, i) => {
+      const s = stats[i];
+      if (s.kind === 'categorical') return categoricalModel(spec, s);
+      const fit = numericByColumn.get(i);
+      if (fit === undefined) throw new Error(`column ${spec.name} was not fitted`);
+      return fit.result();
+    });
+    return {
+      format: MODEL_FORMAT,
+      formatVersion: MODEL_FORMAT_VERSION,
+      options: this.options,
+      rows: stats.length === 0 ? 0 : columnRows(stats[0]),
+      columns,
+    };
+  }
+
+  private acceptSummary(partials: readonly PartitionPartial[]): void {
+    const stats = this.specs.map((spec, i) => {
+      let acc = emptyColumnStats(spec.type === 'categorical' ? 'categorical' : 'numeric', spec.type === 'mixed' ? spec.modalValues.length : 0);
+      for (const p of partials) {
+        if (p.kind !== 'summary') throw new RangeError('expected summary partials');
+        acc = mergeColumnStats(acc, p.columns[i]);
+      }
+      return acc;
+    });
+    this.stats = stats;
+    if (stats.length > 0 && columnRows(stats[0]) === 0) throw new FitError('no rows to fit');
+    this.numeric = [];
+    this.specs.forEach((spec, i) => {
+      const s = stats[i];
+      if (spec.type === 'categorical' || s.kind !== 'numeric') return;
+      const means = this.initialMeans[spec.name];
+      const init: FitInit = means === undefined ? { kind: 'kmeans', seed: this.options.seed } : { kind: 'means', means };
+      this.numeric.push(new NumericColumnFit(i, spec, s, this.options, init));
+    });
+  }
 }
 
-export function fitColumn(summary: ColumnSummary, options: TransformerOptions, initialMeans: InitialMeans): ColumnModel {
-  if ('categories' in summary) return fitCategorical(summary);
-  return summary.spec.type === 'mixed'
-    ? fitMixed(summary, options, initialMeans)
-    : fitContinuous(summary, options, initialMeans);
-}
-
-export function fitTransformer(
-  summaries: readonly ColumnSummary[],
-  rows: number,
+/** Drives the machine over in-memory partitions (the embedded fit). */
+export function fitTransformerPartitions(
+  partitions: readonly (readonly ColumnSummary[])[],
+  specs: readonly ColumnSpec[],
   options: TransformerOptions = DEFAULT_TRANSFORMER_OPTIONS,
   initialMeans: InitialMeans = {},
 ): TransformerModel {
-  const names = new Set(summaries.map((s) => s.spec.name));
-  for (const name of Object.keys(initialMeans)) {
-    if (!names.has(name)) throw new FitError(`initial means given for unknown column "${name}"`);
+  const machine = new TransformerFitMachine(specs, options, initialMeans);
+  const data = partitions.map((p) => new PartitionData(p));
+  for (let request = machine.next(); request !== null; request = machine.next()) {
+    const req = request;
+    machine.accept(data.map((d) => computePartitionPartial(req, d)));
   }
-  return {
-    format: MODEL_FORMAT,
-    formatVersion: MODEL_FORMAT_VERSION,
-    options,
-    rows,
-    columns: summaries.map((s) => fitColumn(s, options, initialMeans)),
-  };
+  return machine.result();
+}
+
+/** The embedded fit of one partition's summaries. */
+export function fitTransformer(
+  summaries: readonly ColumnSummary[],
+  options: TransformerOptions = DEFAULT_TRANSFORMER_OPTIONS,
+  initialMeans: InitialMeans = {},
+): TransformerModel {
+  return fitTransformerPartitions([summaries], summaries.map((s) => s.spec), options, initialMeans);
 }

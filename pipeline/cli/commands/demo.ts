@@ -69,6 +69,11 @@ export const demoCommand: Command = {
     const encodeSeconds = (Date.now() - t) / 1000;
     log(`transform: ${encoded.rowsEncoded} rows in ${encodeSeconds.toFixed(2)} s (${Math.round(encoded.rowsEncoded / encodeSeconds)} rows/s) -> ${encodedPath}\n`);
     log(describeClipped(encoded.clipped));
+    log(
+      `values beyond alpha ±0.99 (the research code clips these and cannot decode them): ${Object.entries(encoded.beyondResearchClip)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ')}\n`,
+    );
 
     t = Date.now();
     const decoded = await inverseFile({ input: encodedPath, model: fit.model, output: decodedPath });

@@ -1,0 +1,40 @@
+/** The options every Kafka-facing command shares, and the transport they describe. */
+import type { ParseArgsConfig } from 'util';
+import { topicNames, type TopicNames } from '../../topics/topology';
+import { integerOption, stringOption, type ParsedArgs } from './args';
+import { UsageError } from './command';
+
+export const KAFKA_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  brokers: { type: 'string' },
+  topic: { type: 'string' },
+  'topic-prefix': { type: 'string' },
+  partitions: { type: 'string' },
+};
+
+export const KAFKA_HELP = `Kafka options:
+  --brokers <list>        comma-separated bootstrap brokers, e.g. localhost:19092 (or $KAFKA_BROKERS)
+  --topic <name>          the input topic of CSV rows (default: <prefix>.rows)
+  --topic-prefix <p>      prefix of the pipeline's topics (default: vgm): <p>.rows, <p>.batches,
+                          <p>.stats, <p>.params, <p>.models, <p>.dlq
+  --partitions <n>        partitions of topics this command creates when missing (default: 6)
+`;
+
+export interface KafkaSettings {
+  readonly brokers: string[];
+  readonly topics: TopicNames;
+  readonly partitions: number;
+}
+
+export function kafkaSettings(args: ParsedArgs, required: boolean): KafkaSettings | null {
+  const brokersText = stringOption(args, 'brokers') ?? (required ? process.env.KAFKA_BROKERS : undefined);
+  if (brokersText === undefined || brokersText.trim() === '') {
+    if (required) throw new UsageError('--brokers is required (or set KAFKA_BROKERS)');
+    return null;
+  }
+  const brokers = brokersText.split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const names = topicNames(stringOption(args, 'topic-prefix') ?? 'vgm');
+  const rows = stringOption(args, 'topic');
+  const partitions = integerOption(args, 'partitions', 6);
+  if (partitions < 1) throw new UsageError('--partitions must be at least 1');
+  return { brokers, topics: rows === undefined ? names : { ...names, rows }, partitions };
+}

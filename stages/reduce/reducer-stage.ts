@@ -1,0 +1,168 @@
+/**
+ * The reducer stage: one process (restartable) that turns partials into broadcasts.
+ * It learns jobs from the params topic, replays the stats topic from the start (so a
+ * restart resumes where the last one stopped), and after catching up broadcasts each
+ * job's next round, or publishes its model to the models topic (and to a model sink,
+ * e.g. S3) when the fit is done.
+ */
+import { decodeBroadcast, decodePartial, encodeBroadcast, type FitBroadcast, type FitPartialMessage } from '../../topics/fit-messages';
+import { encodeModelRecord } from '../../topics/model-record';
+import type { TopicNames } from '../../topics/topology';
+import type { Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
+import type { TransformerModel } from '../transformer/model';
+import { JobReducer } from './job-reducer';
+
+/** Somewhere else to keep each final model, e.g. an S3 bucket. */
+export type ModelSink = (job: string, modelName: string, model: TransformerModel) => Promise<void>;
+
+export interface ReducerOptions {
+  readonly transport: Transport;
+  readonly topics: TopicNames;
+  readonly modelSink?: ModelSink;
+  readonly log?: (line: string) => void;
+}
+
+export interface ReducerHandle {
+  stop(): Promise<void>;
+  readonly done: Promise<void>;
+}
+
+class Reducer {
+  private readonly jobs = new Map<string, JobReducer>();
+  private readonly finished = new Set<string>();
+  /** Partials that arrived before their job's spec. */
+  private readonly early = new Map<string, FitPartialMessage[]>();
+  private producer: Producer | null = null;
+  /** Broadcasts wait until the stats topic has been replayed up to its end at start. */
+  private replayEnd = 0;
+  private statsRead = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly dirty = new Set<string>();
+
+  constructor(private readonly o: ReducerOptions) {}
+
+  async start(): Promise<Subscription[]> {
+    const { transport, topics } = this.o;
+    this.producer = await transport.producer();
+    const ends = await transport.endOffsets(topics.stats);
+    this.replayEnd = ends.reduce((a, b) => a + b, 0);
+    const params = await transport.subscribe({ topic: topics.params, group: null, eachBatch: (b) => this.serial(() => this.onBroadcasts(b)) });
+    const stats = await transport.subscribe({ topic: topics.stats, group: null, eachBatch: (b) => this.serial(() => this.onPartials(b)) });
+    if (this.replayEnd === 0) this.serial(() => this.flush());
+    return [params, stats];
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    await this.producer?.close();
+  }
+
+  private log(line: string): void {
+    this.o.log?.(`[reduce] ${line}`);
+  }
+
+  /** Handlers of both subscriptions run one at a time, in arrival order. */
+  private serial(work: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(work);
+    return this.queue;
+  }
+
+  private get caughtUp(): boolean {
+    return this.statsRead >= this.replayEnd;
+  }
+
+  private async onBroadcasts(batch: RecordBatch): Promise<void> {
+    for (const record of batch.records) {
+      let b: FitBroadcast;
+      try {
+        b = decodeBroadcast(record.value);
+      } catch {
+        continue;
+      }
+      const job = b.spec.job;
+      if (b.status === 'done' || b.status === 'failed') {
+        this.finished.add(job);
+        continue;
+      }
+      if (this.jobs.has(job) || this.finished.has(job)) continue;
+      let reducer: JobReducer;
+      try {
+        reducer = new JobReducer(b.spec);
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        this.log(`job ${job} rejected: ${error}`);
+        await this.send({ ...b, status: 'failed', request: null, progress: [], error });
+        this.finished.add(job);
+        continue;
+      }
+      this.log(`job ${job}: ${b.spec.columns.length} columns over ${reducer.partitions} partitions`);
+      this.jobs.set(job, reducer);
+      this.dirty.add(job);
+      for (const m of this.early.get(job) ?? []) this.take(reducer, m);
+      this.early.delete(job);
+    }
+    await this.flush();
+  }
+
+  private async onPartials(batch: RecordBatch): Promise<void> {
+    for (const record of batch.records) {
+      this.statsRead = Math.max(this.statsRead, record.offset + 1);
+      let m: FitPartialMessage;
+      try {
+        m = decodePartial(record.value);
+      } catch {
+        continue;
+      }
+      const reducer = this.jobs.get(m.job);
+      if (reducer !== undefined) this.take(reducer, m);
+      else if (!this.finished.has(m.job)) this.early.set(m.job, [...(this.early.get(m.job) ?? []), m]);
+    }
+    await this.flush();
+  }
+
+  private take(reducer: JobReducer, m: FitPartialMessage): void {
+    if (reducer.add(m)) this.dirty.add(reducer.spec.job);
+  }
+
+  /** Publishes what changed: next rounds, finished models, failures. */
+  private async flush(): Promise<void> {
+    if (!this.caughtUp) return;
+    for (const job of [...this.dirty]) {
+      this.dirty.delete(job);
+      const reducer = this.jobs.get(job);
+      if (reducer === undefined) continue;
+      const b = reducer.broadcast();
+      const model = reducer.result;
+      if (model !== null) {
+        await this.o.modelSink?.(job, reducer.spec.modelName, model);
+        await this.producer?.send([
+          { topic: this.o.topics.models, key: reducer.spec.modelName, value: encodeModelRecord({ job, modelName: reducer.spec.modelName, model }) },
+        ]);
+        this.log(`job ${job}: model ${reducer.spec.modelName} published after ${reducer.round} rounds`);
+      } else if (b.status === 'failed') {
+        this.log(`job ${job} failed: ${b.error ?? ''}`);
+      }
+      await this.send(b);
+      if (reducer.done) {
+        this.jobs.delete(job);
+        this.finished.add(job);
+      }
+    }
+  }
+
+  private async send(b: FitBroadcast): Promise<void> {
+    await this.producer?.send([{ topic: this.o.topics.params, key: b.spec.job, value: encodeBroadcast(b) }]);
+  }
+}
+
+export async function runReducer(options: ReducerOptions): Promise<ReducerHandle> {
+  const reducer = new Reducer(options);
+  const subscriptions = await reducer.start();
+  return {
+    async stop() {
+      await Promise.all(subscriptions.map((s) => s.stop()));
+      await reducer.close();
+    },
+    done: Promise.all(subscriptions.map((s) => s.done)).then(() => undefined),
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * One partition's summaries for one fit job, built from the row batches of that
+ * partition in order. Batches cover contiguous ranges of source offsets; a batch that
+ * does not continue the covered range is a duplicate (already covered) or a sign that
+ * something was skipped, so a summary counts every row of the job exactly once.
+ */
+import { rowCells, type RowBatch } from '../../topics/row-batch';
+import type { ColumnSpec } from '../transformer/column-spec';
+import { ColumnSummaryBuilder } from '../transformer/column-summary';
+import { PartitionData } from '../transformer/partition-data';
+
+export type AddOutcome = 'added' | 'duplicate' | 'gap';
+
+export class PartitionSummary {
+  private builders: ColumnSummaryBuilder[];
+  private coveredTo: number;
+  private data: PartitionData | null = null;
+  private rowCount = 0;
+
+  /** Rows with source offsets in [sourceStart, sourceEnd) belong to the job. */
+  constructor(
+    readonly columns: readonly ColumnSpec[],
+    readonly sourceStart: number,
+    readonly sourceEnd: number,
+  ) {
+    this.builders = columns.map((c) => new ColumnSummaryBuilder(c));
+    this.coveredTo = sourceStart;
+    if (sourceEnd <= sourceStart) this.freeze();
+  }
+
+  get complete(): boolean {
+    return this.data !== null;
+  }
+
+  get rows(): number {
+    return this.rowCount;
+  }
+
+  /** Where the next batch must start. */
+  get nextSourceOffset(): number {
+    return this.coveredTo;
+  }
+
+  add(batch: RowBatch): AddOutcome {
+    if (this.data !== null || batch.coveredTo <= this.coveredTo) return 'duplicate';
+    if (batch.coveredFrom !== this.coveredTo) return 'gap';
+    const names = batch.columns.map((c) => c.name).join(',');
+    if (names !== this.columns.map((c) => c.name).join(',')) {
+      throw new RangeError(`batch columns (${names}) differ from the job's columns`);
+    }
+    for (let i = 0; i < batch.length; i++) {
+      if (batch.sourceOffsets[i] >= this.sourceEnd) break;
+      const cells = rowCells(batch, i);
+      for (let c = 0; c < this.builders.length; c++) this.builders[c].add(cells[c]);
+      this.rowCount++;
+    }
+    this.coveredTo = batch.coveredTo;
+    if (this.coveredTo >= this.sourceEnd) this.freeze();
+    return 'added';
+  }
+
+  /** The summaries, once every row of the job is in. */
+  partitionData(): PartitionData {
+    if (this.data === null) throw new Error('the partition summary is not complete');
+    return this.data;
+  }
+
+  private freeze(): void {
+    this.data = new PartitionData(this.builders.map((b) => b.build()));
+    this.builders = [];
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The stats worker stage: a stateless CombineFn worker. It owns some partitions of the
+ * batches topic (shared with other workers through a consumer group), builds each
+ * partition's summary for the current fit job by reading it from the start, and answers
+ * every broadcast round with one partial per owned partition. Everything it holds is
+ * rebuilt from topics after a restart; duplicate partials are ignored by the reducer.
+ */
+import { decodeBroadcast, encodePartial, FIT_PROTOCOL_VERSION, partialKey, type FitBroadcast } from '../../topics/fit-messages';
+import { decodeRowBatch } from '../../topics/row-batch-codec';
+import type { TopicNames } from '../../topics/topology';
+import type { Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
+import { computePartitionPartial } from '../transformer/fit-transformer';
+import { PartitionSummary } from './partition-summary';
+
+export interface StatsWorkerOptions {
+  readonly transport: Transport;
+  readonly topics: TopicNames;
+  /** Consumer group the workers share. Default 'vgmflow-stats'. */
+  readonly group?: string;
+  /** Name in logs and partial messages. */
+  readonly workerId: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface StatsWorkerHandle {
+  /** Partials this worker has produced. */
+  readonly partialsSent: number;
+  stop(): Promise<void>;
+  /** Rejects if a subscription failed. */
+  readonly done: Promise<void>;
+}
+
+interface CurrentJob {
+  readonly broadcast: FitBroadcast;
+  readonly summaries: Map<number, PartitionSummary>;
+  /** Rounds answered per partition. */
+  readonly answered: Map<number, number>;
+}
+
+class StatsWorker {
+  private owned = new Set<number>();
+  private job: CurrentJob | null = null;
+  private batches: Subscription | null = null;
+  private batchStarts: number[] = [];
+  private producer: Producer | null = null;
+  private sent = 0;
+  private emitting: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: StatsWorkerOptions) {}
+
+  get partialsSent(): number {
+    return this.sent;
+  }
+
+  async start(): Promise<Subscription[]> {
+    const { transport, topics } = this.o;
+    this.producer = await transport.producer();
+    this.batchStarts = await transport.startOffsets(topics.batches);
+    const params = await transport.subscribe({
+      topic: topics.params,
+      group: null,
+      eachBatch: (b) => this.onBroadcasts(b),
+    });
+    this.batches = await transport.subscribe({
+      topic: topics.batches,
+      group: this.o.group ?? 'vgmflow-stats',
+      fromBeginning: true,
+      onAssign: (partitions) => this.onAssign(partitions),
+      eachBatch: (b) => this.onBatches(b),
+    });
+    return [params, this.batches];
+  }
+
+  async close(): Promise<void> {
+    await this.emitting;
+    await this.producer?.close();
+  }
+
+  private log(line: string): void {
+    this.o.log?.(`[stats ${this.o.workerId}] ${line}`);
+  }
+
+  private onAssign(partitions: readonly number[]): void {
+    const next = new Set(partitions);
+    for (const p of next) if (!this.owned.has(p)) this.startPartition(p);
+    if (this.job !== null) for (const p of this.owned) if (!next.has(p)) this.job.summaries.delete(p);
+    this.owned = next;
+    this.log(`owns partitions ${[...next].sort((a, b) => a - b).join(',') || '(none)'}`);
+    this.scheduleEmit();
+  }
+
+  /** (Re)reads a partition from its start for the current job. */
+  private startPartition(p: number): void {
+    const job = this.job;
+    if (job !== null) {
+      const spec = job.broadcast.spec;
+      job.summaries.set(p, new PartitionSummary(spec.columns, spec.sourceStartOffsets[p] ?? 0, spec.sourceEndOffsets[p] ?? 0));
+      job.answered.delete(p);
+    }
+    this.batches?.seek(p, this.batchStarts[p] ?? 0);
+  }
+
+  private async onBroadcasts(batch: RecordBatch): Promise<void> {
+    for (const record of batch.records) {
+      let broadcast: FitBroadcast;
+      try {
+        broadcast = decodeBroadcast(record.value);
+      } catch (err) {
+        this.log(`ignoring a broadcast at offset ${record.offset}: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
+      }
+      if (broadcast.protocol !== FIT_PROTOCOL_VERSION) continue;
+      const current = this.job;
+      if (broadcast.status !== 'running') {
+        if (current?.broadcast.spec.job === broadcast.spec.job) this.job = null;
+        continue;
+      }
+      if (current !== null && current.broadcast.spec.job === broadcast.spec.job) {
+        if (broadcast.round > current.broadcast.round) this.job = { ...current, broadcast };
+        continue;
+      }
+      // A new job: rebuild every owned partition's summary for its snapshot.
+      this.log(`job ${broadcast.spec.job}: building summaries`);
+      this.batchStarts = await this.o.transport.startOffsets(this.o.topics.batches);
+      this.job = { broadcast, summaries: new Map(), answered: new Map() };
+      for (const p of this.owned) this.startPartition(p);
+    }
+    this.scheduleEmit();
+  }
+
+  private async onBatches(batch: RecordBatch): Promise<void> {
+    const job = this.job;
+    if (job === null) return;
+    const summary = job.summaries.get(batch.partition);
+    if (summary === undefined || summary.complete) return;
+    for (const record of batch.records) {
+      const rows = decodeRowBatch(record.value);
+      const outcome = summary.add(rows);
+      if (outcome === 'gap') {
+        this.log(`partition ${batch.partition}: batch at offset ${record.offset} skips source offsets; re-reading the partition`);
+        this.startPartition(batch.partition);
+        return;
+      }
+      if (summary.complete) {
+        this.log(`partition ${batch.partition}: summary complete (${summary.rows} rows)`);
+        break;
+      }
+    }
+    this.scheduleEmit();
+  }
+
+  /** Emissions run one at a time, in order, after the handlers that trigger them. */
+  private scheduleEmit(): void {
+    this.emitting = this.emitting
+      .then(() => this.emit())
+      .catch((err: unknown) => this.log(`could not send partials: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  private async emit(): Promise<void> {
+    const job = this.job;
+    if (job === null || job.broadcast.request === null || this.producer === null) return;
+    const { round, request, spec } = job.broadcast;
+    const records = [];
+    for (const p of [...this.owned].sort((a, b) => a - b)) {
+      const summary = job.summaries.get(p);
+      if (summary === undefined || !summary.complete || (job.answered.get(p) ?? -1) >= round) continue;
+      const partial = computePartitionPartial(request, summary.partitionData());
+      records.push({
+        topic: this.o.topics.stats,
+        key: partialKey(spec.job, round, p),
+        value: encodePartial({ protocol: FIT_PROTOCOL_VERSION, job: spec.job, round, partition: p, worker: this.o.workerId, partial }),
+      });
+      job.answered.set(p, round);
+    }
+    if (records.length > 0) {
+      await this.producer.send(records);
+      this.sent += records.length;
+    }
+  }
+}
+
+export async function runStatsWorker(options: StatsWorkerOptions): Promise<StatsWorkerHandle> {
+  const worker = new StatsWorker(options);
+  const subscriptions = await worker.start();
+  const done = Promise.all(subscriptions.map((s) => s.done)).then(() => undefined);
+  return {
+    get partialsSent() {
+      return worker.partialsSent;
+    },
+    async stop() {
+      await Promise.all(subscriptions.map((s) => s.stop()));
+      await worker.close();
+    },
+    done,
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * The first statistic of a fit job, per partition and column: moments of the values
+ * (and of the non-modal ones, with the modal values' counts, for mixed columns), or
+ * category counts. Merged, it gives the priors, ranges and category order.
+ */
+import { EMPTY_MOMENTS, mergeMoments, momentsOf, type Moments } from '../mixture';
+import type { PartitionData } from './partition-data';
+
+export type ColumnStats =
+  | { readonly kind: 'numeric'; readonly all: Moments; readonly nonModal: Moments; readonly modalCounts: number[] }
+  | { readonly kind: 'categorical'; readonly counts: ReadonlyArray<readonly [string, number]> };
+
+export function columnStats(data: PartitionData, column: number): ColumnStats {
+  const summary = data.summaries[column];
+  if ('categories' in summary) {
+    const counts = [...summary.categories.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return { kind: 'categorical', counts };
+  }
+  const split = data.split(column);
+  return { kind: 'numeric', all: momentsOf(summary.points), nonModal: momentsOf(split.nonModal), modalCounts: split.modalCounts };
+}
+
+export function emptyColumnStats(kind: ColumnStats['kind'], modalValues: number): ColumnStats {
+  return kind === 'categorical'
+    ? { kind, counts: [] }
+    : { kind, all: EMPTY_MOMENTS, nonModal: EMPTY_MOMENTS, modalCounts: new Array<number>(modalValues).fill(0) };
+}
+
+export function mergeColumnStats(a: ColumnStats, b: ColumnStats): ColumnStats {
+  if (a.kind === 'numeric' && b.kind === 'numeric') {
+    return {
+      kind: 'numeric',
+      all: mergeMoments(a.all, b.all),
+      nonModal: mergeMoments(a.nonModal, b.nonModal),
+      modalCounts: a.modalCounts.map((n, i) => n + b.modalCounts[i]),
+    };
+  }
+  if (a.kind === 'categorical' && b.kind === 'categorical') {
+    const counts = new Map(a.counts);
+    for (const [c, n] of b.counts) counts.set(c, (counts.get(c) ?? 0) + n);
+    return { kind: 'categorical', counts: [...counts.entries()].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)) };
+  }
+  throw new RangeError('cannot merge numeric and categorical column statistics');
+}
+
+export function columnRows(stats: ColumnStats): number {
+  return stats.kind === 'numeric' ? stats.all.count : stats.counts.reduce((n, [, c]) => n + c, 0);
+}

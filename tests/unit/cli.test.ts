@@ -1,0 +1,470 @@
+/**
+ * The `vgmflow` command line, run as users run it: `node bin/vgmflow.js …` over the
+ * compiled dist/ (rebuilt first when any source is newer than its output), in a temp dir.
+ */
+import { spawnSync } from 'child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, relative } from 'path';
+import { compareFiles } from '../../pipeline/jobs/round-trip';
+import { parseCsvText } from '../../stages/ingest/csv';
+import { encodedColumnNames } from '../../stages/transformer/layout';
+import { parseModel } from '../../stages/transformer/model-validate';
+import type { TransformerModel } from '../../stages/transformer/model';
+import { expectAllClose } from '../support/close-to';
+import { FIXTURE_DIR, type SklearnFixture } from '../support/sklearn-fixtures';
+
+const ROOT = join(__dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'vgmflow.js');
+const MAIN = join(ROOT, 'dist', 'pipeline', 'cli', 'main.js');
+const SAMPLE = join(ROOT, 'assets', 'card-transactions.csv');
+const COLUMNS = 'Amount:continuous,Tip:mixed(0),Network:categorical,Merchant:categorical';
+const HEADER = 'Amount,Tip,Network,Merchant';
+
+jest.setTimeout(60_000);
+
+// ---------------------------------------------------------------------------------------
+
+/** Sources of the build (tsconfig.build.json) whose compiled output is missing or older. */
+function staleSources(): string[] {
+  const stale: string[] = [];
+  const walk = (dir: string): void => {
+    if (!existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        walk(path);
+      } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') && !entry.name.endsWith('.test.ts')) {
+        const out = join(ROOT, 'dist', relative(ROOT, path)).replace(/\.ts$/, '.js');
+        if (!existsSync(out) || statSync(out).mtimeMs < statSync(path).mtimeMs) stale.push(path);
+      }
+    }
+  };
+  for (const dir of ['pipeline', 'stages', 'topics', 'assets']) walk(join(ROOT, dir));
+  return stale;
+}
+
+function tsc(...extra: string[]): void {
+  const bin = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [bin, '-p', 'tsconfig.build.json', ...extra], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) {
+    // tsc still emits on type errors (e.g. a file someone is editing); the CLI is tested as built.
+    console.warn(`tsc -p tsconfig.build.json ${extra.join(' ')} exited ${String(r.status)}:\n${r.stdout}${r.stderr}`);
+  }
+}
+
+/**
+ * `npm run build` when dist/ is stale. An incremental build first (a few seconds instead of
+ * a full type-check); if that leaves an output older than its source (e.g. a source only
+ * touched, or dist/ written by another build), a full build.
+ */
+function ensureBuilt(): void {
+  if (existsSync(MAIN) && staleSources().length === 0) return;
+  tsc('--incremental', '--tsBuildInfoFile', join(ROOT, 'dist', '.cli-test.tsbuildinfo'));
+  if (existsSync(MAIN) && staleSources().length === 0) return;
+  tsc();
+  if (!existsSync(MAIN)) throw new Error(`the build did not produce ${MAIN}`);
+}
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+let tmp = '';
+const inTmp = (name: string) => join(tmp, name);
+
+function vgmflow(...args: string[]): Run {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: tmp, encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function describeRun(r: Run): string {
+  return `exit ${String(r.status)}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
+
+function expectOk(r: Run): void {
+  if (r.status !== 0) throw new Error(`expected exit 0, got ${describeRun(r)}`);
+}
+
+/**
+ * A user error: non-zero exit, no stack trace, and one line that names every part
+ * (file, line, column...). A usage error (exit 2) may add the documented pointer to --help.
+ */
+function expectOneLineError(r: Run, mentions: readonly string[], code?: number): void {
+  expect(r.status).not.toBe(0);
+  expect(r.status).not.toBeNull();
+  if (code !== undefined) expect(r.status).toBe(code);
+  expect(r.stderr).not.toContain('    at ');
+  const lines = r.stderr.replace(/\n$/, '').split('\n');
+  if (r.status === 2 && lines.length === 2) expect(lines[1]).toMatch(/--help/);
+  else expect(lines).toHaveLength(1);
+  for (const part of mentions) expect(lines[0]).toContain(part);
+}
+
+function readModel(path: string): TransformerModel {
+  return parseModel(readFileSync(path, 'utf8'), path);
+}
+
+/** The data records of a CSV file (header first). */
+function csvRows(path: string): string[][] {
+  return parseCsvText(readFileSync(path, 'utf8')).map((r) => {
+    if (r.kind !== 'record') throw new Error(`${path}, line ${r.line}: ${r.reason}`);
+    return r.fields;
+  });
+}
+
+function writeLines(name: string, lines: readonly string[]): string {
+  const path = inTmp(name);
+  writeFileSync(path, lines.map((l) => `${l}\n`).join(''));
+  return path;
+}
+
+/** The header and the first data rows of the sample, as lines. */
+const SAMPLE_LINES = readFileSync(SAMPLE, 'utf8').split('\n', 3001);
+
+/** The first n data rows of the sample, with some lines replaced (by 1-based line number). */
+function sampleFile(name: string, n: number, replace: Record<number, string> = {}): string {
+  const lines = SAMPLE_LINES.slice(0, n + 1).map((l, i) => replace[i + 1] ?? l);
+  return writeLines(name, lines);
+}
+
+let slice = '';
+let modelPath = '';
+let encodedPath = '';
+let fitRun: Run;
+let transformRun: Run;
+
+beforeAll(() => {
+  ensureBuilt();
+  tmp = mkdtempSync(join(tmpdir(), 'vgmflow-cli-'));
+  expect(SAMPLE_LINES[0]).toBe(HEADER);
+  slice = sampleFile('slice.csv', 3000);
+  modelPath = inTmp('model.json');
+  encodedPath = inTmp('encoded.csv');
+  fitRun = vgmflow('fit', slice, '--model', modelPath, '--columns', COLUMNS);
+  transformRun = vgmflow('transform', slice, '--model', modelPath, '--out', encodedPath);
+}, 180_000);
+
+afterAll(() => {
+  if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------------------
+
+describe('fit, transform, inverse on a 3000-row slice of the sample', () => {
+  test('fit writes a model with each numeric column\'s mixture', () => {
+    expectOk(fitRun);
+    const json = JSON.parse(readFileSync(modelPath, 'utf8')) as {
+      format: unknown;
+      rows: unknown;
+      columns: { name: unknown; type: unknown; mixture?: Record<string, unknown>; categories?: unknown }[];
+    };
+    expect(json.format).toBe('vgmflow-model');
+    expect(json.rows).toBe(3000);
+    expect(json.columns.map((c) => [c.name, c.type])).toEqual([
+      ['Amount', 'continuous'],
+      ['Tip', 'mixed'],
+      ['Network', 'categorical'],
+      ['Merchant', 'categorical'],
+    ]);
+    for (const column of json.columns.slice(0, 2)) {
+      const m = column.mixture;
+      if (m === undefined) throw new Error(`column ${String(column.name)} has no mixture`);
+      for (const key of ['weights', 'means', 'variances'] as const) {
+        const v = m[key];
+        expect(Array.isArray(v) && v.length === 10 && v.every((x) => typeof x === 'number' && Number.isFinite(x))).toBe(true);
+      }
+      expect(typeof m.lowerBound).toBe('number');
+      expect(Number.isInteger(m.nIter) && (m.nIter as number) >= 1 && (m.nIter as number) <= 100).toBe(true);
+      expect(typeof m.converged).toBe('boolean');
+    }
+    // Categories by frequency in the slice, most frequent first.
+    const counts = new Map<string, number>();
+    for (const line of SAMPLE_LINES.slice(1, 3001)) {
+      const network = line.split(',')[2];
+      counts.set(network, (counts.get(network) ?? 0) + 1);
+    }
+    const byFrequency = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([c]) => c);
+    expect(json.columns[2].categories).toEqual(byFrequency);
+    // The model loads.
+    expect(readModel(modelPath).columns).toHaveLength(4);
+  });
+
+  test('transform writes the encoded layout; inverse gives back every value with the input header', async () => {
+    expectOk(transformRun);
+    const model = readModel(modelPath);
+    const encoded = csvRows(encodedPath);
+    expect(encoded[0]).toEqual(encodedColumnNames(model));
+    expect(encoded).toHaveLength(3001);
+    expect(transformRun.stderr).toContain('encoded 3000 rows (0 dead-lettered)');
+
+    // The same file encodes the same way again (modes keyed by row number and seed).
+    const again = inTmp('encoded-again.csv');
+    expectOk(vgmflow('transform', slice, '--model', modelPath, '--out', again));
+    expect(readFileSync(again, 'utf8')).toBe(readFileSync(encodedPath, 'utf8'));
+
+    const decodedPath = inTmp('decoded.csv');
+    const inverse = vgmflow('inverse', encodedPath, '--model', modelPath, '--out', decodedPath);
+    expectOk(inverse);
+    const decoded = csvRows(decodedPath);
+    expect(decoded[0].join(',')).toBe(HEADER);
+    expect(decoded).toHaveLength(3001);
+    const cmp = await compareFiles(slice, decodedPath, model);
+    expect(cmp).toEqual({ rows: 3000, maxRelativeError: cmp.maxRelativeError, mismatches: 0, categoryMismatches: 0 });
+    expect(cmp.maxRelativeError).toBeLessThanOrEqual(1e-9);
+  });
+
+  test('the decoded file keeps the input\'s column order, whatever the order of --columns', async () => {
+    const lines = SAMPLE_LINES.slice(0, 401).map((l) => {
+      const [amount, tip, network, merchant] = l.split(',');
+      return [merchant, amount, network, tip].join(',');
+    });
+    const input = writeLines('reordered.csv', lines);
+    const model = inTmp('reordered.json');
+    const encoded = inTmp('reordered-encoded.csv');
+    const decoded = inTmp('reordered-decoded.csv');
+    expectOk(vgmflow('fit', input, '--model', model, '--columns', COLUMNS));
+    expect(readModel(model).columns.map((c) => c.name)).toEqual(['Merchant', 'Amount', 'Network', 'Tip']);
+    expectOk(vgmflow('transform', input, '--model', model, '--out', encoded));
+    expect(csvRows(encoded)[0][0]).toMatch(/^Merchant=/);
+    expectOk(vgmflow('inverse', encoded, '--model', model, '--out', decoded));
+    expect(csvRows(decoded)[0].join(',')).toBe('Merchant,Amount,Network,Tip');
+    const cmp = await compareFiles(input, decoded, readModel(model));
+    expect([cmp.rows, cmp.mismatches, cmp.categoryMismatches]).toEqual([400, 0, 0]);
+  });
+});
+
+describe('--init-means', () => {
+  test('from the k-means centres of a fixture, fit reproduces scikit-learn', () => {
+    const f = JSON.parse(readFileSync(join(FIXTURE_DIR, 'bimodal_outliers.json'), 'utf8')) as SklearnFixture;
+    const input = writeLines('x.csv', ['x', ...f.data.map(String)]);
+    const init = inTmp('init.json');
+    writeFileSync(init, JSON.stringify({ x: f.init_means }));
+    const model = inTmp('x.json');
+    expectOk(vgmflow('fit', input, '--model', model, '--columns', 'x:continuous', '--init-means', init));
+    const column = readModel(model).columns[0];
+    if (column.type !== 'continuous') throw new Error('expected a continuous column');
+    const e = f.expected;
+    expectAllClose(column.mixture.weights, e.weights, 1e-9, 'weights', 1e-300);
+    expectAllClose(column.mixture.means, e.means, 1e-9, 'means', 1e-300);
+    expectAllClose(column.mixture.variances, e.variances, 1e-9, 'variances');
+    expect(column.mixture.nIter).toBe(e.n_iter);
+    expect(column.mixture.converged).toBe(e.converged);
+    expect(column.mixture.initialMeans).toEqual(f.init_means);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+describe('bad input: one line naming file, line and column; non-zero exit; no stack trace', () => {
+  interface BadCase {
+    readonly args: () => string[];
+    readonly mentions: () => string[];
+    readonly code?: number;
+  }
+
+  const cases: Record<string, BadCase> = {
+    'fit: a non-numeric value in a continuous column': {
+      args: () => ['fit', sampleFile('nonnumeric.csv', 30, { 5: 'twelve,0,visa,5411' }), '--model', inTmp('m.json'), '--columns', COLUMNS],
+      mentions: () => [inTmp('nonnumeric.csv'), 'line 5', 'column Amount', '"twelve"'],
+      code: 1,
+    },
+    'fit: a row with the wrong number of fields': {
+      args: () => ['fit', sampleFile('fields.csv', 30, { 7: '12,0,visa,5411,extra' }), '--model', inTmp('m.json'), '--columns', COLUMNS],
+      mentions: () => [inTmp('fields.csv'), 'line 7', 'expected 4 fields, got 5'],
+      code: 1,
+    },
+    'fit: an empty file': {
+      args: () => ['fit', writeLines('empty.csv', []), '--model', inTmp('m.json'), '--columns', COLUMNS],
+      mentions: () => [inTmp('empty.csv'), 'empty'],
+      code: 1,
+    },
+    'fit: a header-only file': {
+      args: () => ['fit', writeLines('header.csv', [HEADER]), '--model', inTmp('m.json'), '--columns', COLUMNS],
+      mentions: () => [inTmp('header.csv'), 'no data rows'],
+      code: 1,
+    },
+    'fit: a missing input file': {
+      args: () => ['fit', inTmp('no-such.csv'), '--model', inTmp('m.json'), '--columns', COLUMNS],
+      mentions: () => [inTmp('no-such.csv')],
+      code: 1,
+    },
+    'transform: a missing input file': {
+      args: () => ['transform', inTmp('no-such.csv'), '--model', modelPath, '--out', inTmp('o.csv')],
+      mentions: () => [`vgmflow transform: ${inTmp('no-such.csv')}: no such file`],
+      code: 1,
+    },
+    'fit: an unknown column in --columns': {
+      args: () => ['fit', slice, '--model', inTmp('m.json'), '--columns', 'Amount:continuous,Foo:categorical'],
+      mentions: () => [slice, '"Foo"'],
+    },
+    'fit: a malformed --columns': {
+      args: () => ['fit', slice, '--model', inTmp('m.json'), '--columns', 'Amount:continous'],
+      mentions: () => ['Amount:continous'],
+      code: 2,
+    },
+    'transform: a missing model file': {
+      args: () => ['transform', slice, '--model', inTmp('missing-model.json'), '--out', inTmp('o.csv')],
+      mentions: () => [inTmp('missing-model.json')],
+      code: 1,
+    },
+    'transform: a truncated model file': {
+      args: () => {
+        writeFileSync(inTmp('truncated.json'), readFileSync(modelPath, 'utf8').slice(0, 500));
+        return ['transform', slice, '--model', inTmp('truncated.json'), '--out', inTmp('o.csv')];
+      },
+      mentions: () => [inTmp('truncated.json'), 'not valid JSON'],
+      code: 1,
+    },
+    'inverse: a model file that is JSON of the wrong shape': {
+      args: () => {
+        const json = JSON.parse(readFileSync(modelPath, 'utf8')) as { columns: { mixture: { means?: unknown } }[] };
+        delete json.columns[0].mixture.means;
+        writeFileSync(inTmp('shape.json'), JSON.stringify(json));
+        return ['inverse', encodedPath, '--model', inTmp('shape.json'), '--out', inTmp('o.csv')];
+      },
+      mentions: () => [inTmp('shape.json'), 'columns[0].mixture.means'],
+      code: 1,
+    },
+    'transform: a non-numeric value in a mixed column': {
+      args: () => ['transform', sampleFile('tip.csv', 30, { 9: '12,lots,visa,5411' }), '--model', modelPath, '--out', inTmp('o.csv')],
+      mentions: () => [inTmp('tip.csv'), 'line 9', 'column Tip', '"lots"'],
+      code: 1,
+    },
+    'transform: a category the model has not seen': {
+      args: () => ['transform', sampleFile('unseen.csv', 30, { 3: '12,0,paypal,5411' }), '--model', modelPath, '--out', inTmp('o.csv')],
+      mentions: () => [inTmp('unseen.csv'), 'line 3', 'column Network', '"paypal"'],
+      code: 1,
+    },
+    'inverse: a non-numeric encoded value': {
+      args: () => {
+        const lines = readFileSync(encodedPath, 'utf8').split('\n').slice(0, 20);
+        const fields = lines[3].split(',');
+        fields[0] = 'oops';
+        lines[3] = fields.join(',');
+        return ['inverse', writeLines('bad-encoded.csv', lines), '--model', modelPath, '--out', inTmp('o.csv')];
+      },
+      mentions: () => [inTmp('bad-encoded.csv'), 'line 4', 'Amount.alpha', '"oops"'],
+      code: 1,
+    },
+  };
+
+  test.each(Object.keys(cases))('%s', (name) => {
+    const c = cases[name];
+    expectOneLineError(vgmflow(...c.args()), c.mentions(), c.code);
+  });
+
+  test('fit: a missing input file is an input error of the fit command, like transform\'s', () => {
+    const missing = inTmp('no-such-input.csv');
+    expectOneLineError(vgmflow('fit', missing, '--model', inTmp('m.json'), '--columns', COLUMNS), [`vgmflow fit: ${missing}: no such file`], 1);
+  });
+});
+
+describe('--dead-letter', () => {
+  /** 300 data rows, six of them bad (line → the bad line and what is wrong). */
+  const BAD: Record<number, { raw: string; column: string; reason: RegExp }> = {
+    4: { raw: 'n/a,0,visa,5411', column: 'Amount', reason: /"n\/a" is not a finite number/ },
+    10: { raw: '1,2,3', column: '', reason: /expected 4 fields, got 3/ },
+    20: { raw: ',0,visa,5411', column: 'Amount', reason: /"" is not a finite number/ },
+    30: { raw: '15,abc,visa,5411', column: 'Tip', reason: /"abc" is not a finite number/ },
+    40: { raw: '"12,5",0,visa,5411', column: 'Amount', reason: /"12,5" is not a finite number/ },
+    60: { raw: '1e999,0,visa,5411', column: 'Amount', reason: /"1e999" is not a finite number/ },
+  };
+  const badLines = Object.keys(BAD).map(Number);
+  const replace = Object.fromEntries(badLines.map((l) => [l, BAD[l].raw]));
+
+  function expectDeadLetters(path: string, source: string, lines: readonly number[]): void {
+    const rows = csvRows(path);
+    expect(rows[0]).toEqual(['source', 'line', 'column', 'reason', 'raw']);
+    expect(rows.slice(1).map((r) => Number(r[1]))).toEqual(lines);
+    for (const [src, line, column, reason, raw] of rows.slice(1)) {
+      const bad = BAD[Number(line)];
+      expect(src).toBe(source);
+      expect(column).toBe(bad.column);
+      expect(reason).toMatch(bad.reason);
+      expect(raw).toBe(bad.raw);
+    }
+  }
+
+  test('fit and transform put the bad rows in the file, exit 0 and process the good rows', () => {
+    const input = sampleFile('dirty.csv', 300, replace);
+    const model = inTmp('dirty.json');
+    const fitLetters = inTmp('fit-dead.csv');
+    const fit = vgmflow('fit', input, '--model', model, '--columns', COLUMNS, '--dead-letter', fitLetters);
+    expectOk(fit);
+    expectDeadLetters(fitLetters, input, badLines);
+    // Rows in = rows fitted + rows dead-lettered.
+    expect(readModel(model).rows + badLines.length).toBe(300);
+    expect(fit.stderr).toContain(`fit ${300 - badLines.length} rows (${badLines.length} dead-lettered)`);
+
+    const encoded = inTmp('dirty-encoded.csv');
+    const transformLetters = inTmp('transform-dead.csv');
+    const transform = vgmflow('transform', input, '--model', model, '--out', encoded, '--dead-letter', transformLetters);
+    expectOk(transform);
+    expectDeadLetters(transformLetters, input, badLines);
+    expect(csvRows(encoded)).toHaveLength(1 + 300 - badLines.length);
+    expect(transform.stderr).toContain(`encoded ${300 - badLines.length} rows (${badLines.length} dead-lettered)`);
+
+    // Without --dead-letter the same input stops at the first bad row.
+    expectOneLineError(vgmflow('fit', input, '--model', inTmp('x.json'), '--columns', COLUMNS), [input, 'line 4', 'column Amount']);
+  });
+
+  test('inverse puts the bad encoded rows in the file and decodes the others', () => {
+    const lines = readFileSync(encodedPath, 'utf8').split('\n').slice(0, 101);
+    const fields = lines[5].split(',');
+    fields[1] = 'NaN';
+    lines[5] = fields.join(',');
+    lines[8] = '1,2';
+    const input = writeLines('dirty-encoded-in.csv', lines);
+    const letters = inTmp('inverse-dead.csv');
+    const decoded = inTmp('dirty-decoded.csv');
+    expectOk(vgmflow('inverse', input, '--model', modelPath, '--out', decoded, '--dead-letter', letters));
+    const rows = csvRows(letters);
+    expect(rows.slice(1).map((r) => [r[0], r[1], r[4]])).toEqual([
+      [input, '6', lines[5]],
+      [input, '9', '1,2'],
+    ]);
+    expect(rows[1][3]).toContain('"NaN" is not a finite number');
+    expect(csvRows(decoded)).toHaveLength(1 + 100 - 2);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+describe('usage', () => {
+  /** The options a command declares to parseCommandArgs, read from its source. */
+  function declaredOptions(command: string): string[] {
+    const source = readFileSync(join(ROOT, 'pipeline', 'cli', 'commands', `${command}.ts`), 'utf8');
+    const call = source.slice(source.indexOf('parseCommandArgs('));
+    const options = call.slice(0, call.indexOf('{ min:'));
+    return [...options.matchAll(/'?([a-z][a-z-]*)'?:\s*\{\s*type:/g)].map((m) => m[1]);
+  }
+
+  const listed: Record<string, string[]> = {
+    fit: ['model', 'columns', 'init-means', 'seed', 'dead-letter'],
+    transform: ['model', 'out', 'dead-letter'],
+    inverse: ['model', 'out', 'dead-letter'],
+    demo: ['input', 'columns', 'out-dir'],
+  };
+
+  test.each(Object.keys(listed))('%s --help exits 0 and mentions every option of the command', (command) => {
+    const declared = declaredOptions(command);
+    expect(declared).toEqual(expect.arrayContaining(listed[command]));
+    const r = vgmflow(command, '--help');
+    expect(r.status).toBe(0);
+    for (const option of new Set([...declared, ...listed[command]])) expect(r.stdout).toContain(`--${option}`);
+  });
+
+  test('an unknown command exits 2 and says so', () => {
+    const r = vgmflow('frobnicate');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+    expect(r.stderr).not.toContain('    at ');
+  });
+
+  test('an unknown option is a usage error (exit 2)', () => {
+    expectOneLineError(vgmflow('transform', slice, '--model', modelPath, '--out', inTmp('o.csv'), '--bogus'), ['--bogus'], 2);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * The fit protocol's messages.
+ * - Broadcast (params topic, compacted, key = job): the job's spec and the current
+ *   round's request, re-sent whole every round, so the latest message is the state.
+ * - Partial (stats topic, key = job/round/partition): one partition's answer to a round.
+ *   A partial's key identifies it, so a redelivered or recomputed duplicate is ignored.
+ */
+import type { ColumnSpec } from '../stages/transformer/column-spec';
+import type { InitialMeans, PartitionPartial, RoundRequest } from '../stages/transformer/fit-transformer';
+import type { TransformerOptions } from '../stages/transformer/model';
+import { decodeJson, encodeJson } from './json-codec';
+
+export const FIT_PROTOCOL_VERSION = 1 as const;
+
+export interface FitJobSpec {
+  readonly job: string;
+  readonly columns: readonly ColumnSpec[];
+  readonly options: TransformerOptions;
+  readonly initialMeans: InitialMeans;
+  /**
+   * The rows the job fits: per partition of the input topic, the source offsets below
+   * this end (the input's end offsets when the job started).
+   */
+  readonly sourceEndOffsets: readonly number[];
+  /** Per partition, the first source offset the job fits (the input's start offsets). */
+  readonly sourceStartOffsets: readonly number[];
+  /** Where the model goes: the models topic key. */
+  readonly modelName: string;
+}
+
+export type JobStatus = 'submitted' | 'running' | 'done' | 'failed';
+
+export interface FitBroadcast {
+  readonly protocol: typeof FIT_PROTOCOL_VERSION;
+  readonly spec: FitJobSpec;
+  readonly status: JobStatus;
+  /** The round whose partials are wanted now; -1 before the reducer takes the job. */
+  readonly round: number;
+  readonly request: RoundRequest | null;
+  /** Progress of the unfinished columns, for logs. */
+  readonly progress: readonly string[];
+  readonly error?: string;
+}
+
+export interface FitPartialMessage {
+  readonly protocol: typeof FIT_PROTOCOL_VERSION;
+  readonly job: string;
+  readonly round: number;
+  readonly partition: number;
+  /** Who computed it (for logs). */
+  readonly worker: string;
+  readonly partial: PartitionPartial;
+}
+
+export function partialKey(job: string, round: number, partition: number): string {
+  return `${job}/${round}/${partition}`;
+}
+
+function checkProtocol(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || (value as Record<string, unknown>).protocol !== FIT_PROTOCOL_VERSION) {
+    throw new RangeError(`not a vgmflow ${what} message of protocol ${FIT_PROTOCOL_VERSION}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export const encodeBroadcast = (b: FitBroadcast): Uint8Array => encodeJson(b);
+export const encodePartial = (p: FitPartialMessage): Uint8Array => encodeJson(p);
+
+export function decodeBroadcast(bytes: Uint8Array): FitBroadcast {
+  // Our own stages write these; the protocol tag guards against foreign or stale data.
+  return checkProtocol(decodeJson(bytes), 'broadcast') as unknown as FitBroadcast;
+}
+
+export function decodePartial(bytes: Uint8Array): FitPartialMessage {
+  return checkProtocol(decodeJson(bytes), 'partial') as unknown as FitPartialMessage;
+}

@@ -1,0 +1,23 @@
+/**
+ * The models topic's value: a fitted model with the job that produced it. Keyed by
+ * model name on a compacted topic, so the latest version of each name is kept; the
+ * version is the job id.
+ */
+import { parseModel } from '../stages/transformer/model-validate';
+import { serializeModel, type TransformerModel } from '../stages/transformer/model';
+
+export interface ModelRecord {
+  readonly job: string;
+  readonly modelName: string;
+  readonly model: TransformerModel;
+}
+
+export function encodeModelRecord(r: ModelRecord): Uint8Array {
+  return Buffer.from(`{"job":${JSON.stringify(r.job)},"modelName":${JSON.stringify(r.modelName)},"model":${serializeModel(r.model)}}`, 'utf8');
+}
+
+export function decodeModelRecord(bytes: Uint8Array, where: string): ModelRecord {
+  const json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as { job?: unknown; modelName?: unknown; model?: unknown };
+  if (typeof json.job !== 'string' || typeof json.modelName !== 'string') throw new RangeError(`${where}: not a model record`);
+  return { job: json.job, modelName: json.modelName, model: parseModel(JSON.stringify(json.model), where) };
+}

@@ -1,0 +1,111 @@
+/**
+ * How stages talk to topics, whatever holds them: Kafka (kafka-transport.ts) or
+ * memory (memory-transport.ts, the embedded runner). Stages see only this interface,
+ * so the same stage code runs on both (DESIGN §4).
+ *
+ * Offsets are plain numbers: Kafka's int64 offsets stay below 2^53 in practice, and
+ * the Kafka transport checks it.
+ */
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  /** Kafka topic configs, e.g. { 'cleanup.policy': 'compact' }. */
+  readonly config: Readonly<Record<string, string>>;
+}
+
+export interface OutRecord {
+  readonly topic: string;
+  /** Explicit partition; omitted: chosen from the key (or round-robin without one). */
+  readonly partition?: number;
+  readonly key: string | null;
+  readonly value: Uint8Array;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface InRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | null;
+  readonly value: Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface TopicPartitionOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to read (Kafka's committed-offset convention). */
+  readonly offset: number;
+}
+
+export interface Transaction {
+  send(records: readonly OutRecord[]): Promise<void>;
+  /** Commits these consumer offsets for `group` as part of the transaction. */
+  sendOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
+}
+
+export interface Producer {
+  send(records: readonly OutRecord[]): Promise<void>;
+  /**
+   * Runs `work` in a transaction: everything it sends and the offsets it commits
+   * become visible together, or not at all if it throws (the error is rethrown).
+   * Needs a producer created with a transactional id.
+   */
+  transaction(work: (tx: Transaction) => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RecordBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly InRecord[];
+}
+
+export interface SubscribeOptions {
+  readonly topic: string;
+  /**
+   * A consumer group shares the topic's partitions among its members and resumes from
+   * committed offsets. null: a broadcast reader that gets every partition from the start.
+   */
+  readonly group: string | null;
+  /** Where a group without committed offsets starts. Default: the earliest offset. */
+  readonly fromBeginning?: boolean;
+  /** Skip records of aborted or open transactions (Kafka's read_committed). Default true. */
+  readonly readCommitted?: boolean;
+  /**
+   * Called with the partitions this member now owns, after every (re)assignment and
+   * before records of new partitions arrive.
+   */
+  readonly onAssign?: (partitions: readonly number[]) => void | Promise<void>;
+  /**
+   * Called for each batch of one partition, in offset order. A group member's offsets
+   * are committed only through a transaction's sendOffsets or `commit` below.
+   * Throwing stops the subscription (and is reported by `done`).
+   */
+  readonly eachBatch: (batch: RecordBatch) => Promise<void>;
+}
+
+export interface Subscription {
+  /** Commits offsets for the group outside a transaction. */
+  commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  /** Re-reads a partition from `offset` (e.g. from the start, to rebuild state). */
+  seek(partition: number, offset: number): void;
+  /** Resolves when stopped; rejects if `eachBatch` threw. */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface Transport {
+  /** Creates the topics that are missing, with their partition counts and configs. */
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
+  /** Per partition, the offset after the last readable record (high watermark). */
+  endOffsets(topic: string): Promise<number[]>;
+  /** Per partition, the first offset still held (low watermark). */
+  startOffsets(topic: string): Promise<number[]>;
+  /** Per partition, the group's committed offset, or -1 where it has none. */
+  committedOffsets(group: string, topic: string): Promise<number[]>;
+  producer(options?: { readonly transactionalId?: string }): Promise<Producer>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  close(): Promise<void>;
+}
