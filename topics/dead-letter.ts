@@ -2,7 +2,7 @@
  * A rejected input row, as published on the dead-letter topic (`vgm.dlq`).
  *
  * Value: UTF-8 JSON
- *   { "raw": string, "reason": string, "topic": string, "partition": number, "offset": number, "line": number }
+ *   { "raw": string, "reason": string, "topic": string, "partition": number, "offset": number, "line": number, "column"?: string }
  * where topic/partition/offset locate the source message and line is the 1-based line within
  * that message on which the rejected record starts. Key: `${partition}:${offset}`.
  * Published to the dead-letter partition equal to the source partition.
@@ -20,6 +20,8 @@ export interface DeadLetterRecord {
   readonly offset: number;
   /** 1-based line within the message on which the record starts. */
   readonly line: number;
+  /** The column whose value was rejected, when one was. */
+  readonly column?: string;
 }
 
 /** Content type of a dead-letter value, e.g. for a record header. */
@@ -39,7 +41,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeDeadLetter(d: DeadLetterRecord): Uint8Array {
   // Fixed key order, so equal records encode to equal bytes.
-  const value = { raw: d.raw, reason: d.reason, topic: d.topic, partition: d.partition, offset: d.offset, line: d.line };
+  const value = { raw: d.raw, reason: d.reason, topic: d.topic, partition: d.partition, offset: d.offset, line: d.line, column: d.column };
   return encoder.encode(JSON.stringify(value));
 }
 
@@ -59,14 +61,15 @@ export function decodeDeadLetter(bytes: Uint8Array): DeadLetterRecord {
     return fail(`not UTF-8 JSON (${(err as Error).message})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('not a JSON object');
-  const { raw, reason, topic, partition, offset, line } = json as Record<string, unknown>;
+  const { raw, reason, topic, partition, offset, line, column } = json as Record<string, unknown>;
   if (typeof raw !== 'string') fail('"raw" is not a string');
   if (typeof reason !== 'string') fail('"reason" is not a string');
   if (typeof topic !== 'string') fail('"topic" is not a string');
   if (!isNonNegativeInteger(partition)) fail('"partition" is not a non-negative integer');
   if (!isNonNegativeInteger(offset)) fail('"offset" is not a non-negative integer');
   if (!isNonNegativeInteger(line)) fail('"line" is not a non-negative integer');
-  return { raw, reason, topic, partition, offset, line };
+  if (column !== undefined && typeof column !== 'string') fail('"column" is not a string');
+  return column === undefined ? { raw, reason, topic, partition, offset, line } : { raw, reason, topic, partition, offset, line, column };
 }
 
 export function deadLetterKey(d: DeadLetterRecord): string {

@@ -8,8 +8,10 @@ import { fitCommand } from './commands/fit';
 import { inverseCommand } from './commands/inverse';
 import { transformCommand } from './commands/transform';
 import { demoCommand } from './commands/demo';
+import { produceCommand } from './commands/produce';
+import { stageCommand } from './commands/stage';
 
-const COMMANDS: readonly Command[] = [demoCommand, fitCommand, transformCommand, inverseCommand];
+const COMMANDS: readonly Command[] = [demoCommand, fitCommand, transformCommand, inverseCommand, produceCommand, stageCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

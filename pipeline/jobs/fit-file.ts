@@ -1,17 +1,19 @@
 /**
- * The embedded fit over a CSV file: summarise every column in one pass, then fit the
- * transformer from the summaries.
+ * `vgmflow fit <file.csv>`: the column specs from --columns and the header (the rest
+ * inferred from the data), then the fit through the embedded runner, the same stages
+ * as on Kafka over in-memory topics. Rejected rows stop the fit with a one-line error,
+ * or go to a dead-letter file.
  */
-import { ColumnSummaryBuilder } from '../../stages/transformer/column-summary';
-import type { ColumnSpec } from '../../stages/transformer/column-spec';
-import { FitError, fitTransformer, DEFAULT_TRANSFORMER_OPTIONS, type InitialMeans } from '../../stages/transformer/fit-transformer';
-import type { TransformerModel, TransformerOptions } from '../../stages/transformer/model';
-import { deadLetterSink } from './dead-letters';
-import { inferColumnTypes } from './infer-columns';
-import { InputError } from './input-error';
-import { assertReadable, openTable } from './read-table';
 import { readCsvRecords } from '../../stages/ingest/csv-file';
 import { checkHeader, HeaderError, specsForHeader } from '../../stages/ingest/row-parser';
+import type { ColumnSpec } from '../../stages/transformer/column-spec';
+import { DEFAULT_TRANSFORMER_OPTIONS, type InitialMeans } from '../../stages/transformer/fit-transformer';
+import type { TransformerModel, TransformerOptions } from '../../stages/transformer/model';
+import { embeddedFit } from '../runners/embedded-fit';
+import { DeadLetterFile } from './dead-letters';
+import { inferColumnTypes } from './infer-columns';
+import { describeRow, InputError } from './input-error';
+import { assertReadable } from './read-table';
 
 export interface FitFileOptions {
   readonly input: string;
@@ -20,6 +22,9 @@ export interface FitFileOptions {
   readonly options?: TransformerOptions;
   /** Write rejected rows here and go on; without it the fit stops at the first bad row. */
   readonly deadLetterPath?: string;
+  readonly partitions?: number;
+  readonly rowsPerMessage?: number;
+  readonly log?: (line: string) => void;
 }
 
 export interface FitFileReport {
@@ -55,33 +60,27 @@ export async function resolveColumnSpecs(path: string, given: readonly ColumnSpe
 
 export async function fitFile(job: FitFileOptions): Promise<FitFileReport> {
   const specs = await resolveColumnSpecs(job.input, job.columns ?? []);
-  const deadLetters = deadLetterSink(job.deadLetterPath);
-  const table = await openTable(
-    job.input,
-    (header) => ({ specs, fieldIndex: specs.map((s) => header.indexOf(s.name)) }),
-    deadLetters,
-  );
-  const builders = specs.map((s) => new ColumnSummaryBuilder(s));
-  let rowsFitted = 0;
-  try {
-    for await (const row of table.rows()) {
-      for (let i = 0; i < builders.length; i++) builders[i].add(row.cells[i]);
-      rowsFitted++;
+  const report = await embeddedFit({
+    input: job.input,
+    columns: specs,
+    options: job.options ?? DEFAULT_TRANSFORMER_OPTIONS,
+    initialMeans: job.initialMeans ?? {},
+    partitions: job.partitions,
+    rowsPerMessage: job.rowsPerMessage,
+    log: job.log,
+  });
+  const letters = report.deadLetters;
+  if (job.deadLetterPath === undefined && letters.length > 0) {
+    const first = letters[0];
+    throw new InputError(`${describeRow(job.input, first.fileLine, first.column ?? null)}: ${first.reason}`);
+  }
+  if (job.deadLetterPath !== undefined) {
+    const file = new DeadLetterFile(job.deadLetterPath);
+    for (const d of letters) {
+      await file.put({ source: job.input, line: d.fileLine, column: d.column ?? null, reason: d.reason, raw: d.raw });
     }
-  } finally {
-    await deadLetters.close();
+    await file.close();
   }
-  if (rowsFitted === 0) throw new InputError(`${job.input}: no data rows to fit`);
-  let model: TransformerModel;
-  try {
-    model = fitTransformer(
-      builders.map((b) => b.build()),
-      job.options ?? DEFAULT_TRANSFORMER_OPTIONS,
-      job.initialMeans ?? {},
-    );
-  } catch (err) {
-    if (err instanceof FitError || err instanceof RangeError) throw new InputError(`${job.input}: ${err.message}`);
-    throw err;
-  }
-  return { model, rowsRead: table.rowsRead, rowsFitted, rowsDeadLettered: deadLetters.count };
+  if (report.rowsFitted === 0) throw new InputError(`${job.input}: no data rows to fit`);
+  return { model: report.model, rowsRead: report.rowsRead, rowsFitted: report.rowsFitted, rowsDeadLettered: letters.length };
 }

@@ -16,12 +16,17 @@ export interface ProduceFileOptions {
   /** Keep the header line (the file has none); default false. */
   readonly noHeader?: boolean;
   readonly onProgress?: (rows: number) => void;
+  /** Record the file line of each message's first row (for dead-letter reports). */
+  readonly trackLines?: boolean;
 }
 
 export interface ProduceFileReport {
   readonly header: string[] | null;
   readonly rows: number;
   readonly messages: number;
+  readonly partitions: number;
+  /** With trackLines: the file line of message j's first row; message j is at partition j mod P, offset ⌊j/P⌋ of a new topic. */
+  readonly messageLines: number[];
 }
 
 const SEND_BATCH = 500;
@@ -35,6 +40,7 @@ export async function produceFile(o: ProduceFileOptions): Promise<ProduceFileRep
   const producer = await o.transport.producer();
   let header: string[] | null = null;
   let pendingRows: string[] = [];
+  const messageLines: number[] = [];
   let out: OutRecord[] = [];
   let rows = 0;
   let messages = 0;
@@ -52,6 +58,7 @@ export async function produceFile(o: ProduceFileOptions): Promise<ProduceFileRep
         header = record.kind === 'record' ? record.fields : null;
         continue;
       }
+      if (o.trackLines && pendingRows.length === 0) messageLines.push(record.line);
       pendingRows.push(record.raw);
       rows++;
       if (pendingRows.length >= rowsPerMessage) flushMessage();
@@ -66,5 +73,5 @@ export async function produceFile(o: ProduceFileOptions): Promise<ProduceFileRep
   } finally {
     await producer.close();
   }
-  return { header, rows, messages };
+  return { header, rows, messages, partitions, messageLines };
 }

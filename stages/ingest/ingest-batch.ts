@@ -226,9 +226,10 @@ export function ingestMessages(
     const out = outputFor(message);
     const pending: PendingRow[] = [];
     let pendingBytes = 0;
-    const reject = (record: CsvRecord, reason: string): void => {
+    const reject = (record: CsvRecord, reason: string, column: string | null = null): void => {
       const cut = cutRaw(record.raw, maxRawBytes);
       deadLetters.push({
+        ...(column === null ? {} : { column }),
         raw: cut.raw,
         reason: cut.cutFrom === null ? reason : `${reason} (raw text cut to ${maxRawBytes} of ${cut.cutFrom} bytes)`,
         topic: message.topic,
@@ -265,7 +266,7 @@ export function ingestMessages(
       }
       const result = parseRow(columns, fieldOfColumn, record.fields, columns.length);
       if (!result.ok) {
-        reject(record, result.reason);
+        reject(record, result.reason, result.column);
         continue;
       }
       const bytes = out.builder.rowBytes(result.cells);

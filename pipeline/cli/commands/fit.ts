@@ -1,30 +1,55 @@
 import { readFile } from 'fs/promises';
-import { ColumnSpecError, parseColumnSpecs } from '../../../stages/transformer/column-spec';
 import { DEFAULT_TRANSFORMER_OPTIONS, type InitialMeans } from '../../../stages/transformer/fit-transformer';
+import { DEFAULT_INGEST_GROUP } from '../../../stages/ingest/ingest-stage';
+import { KafkaTransport } from '../../../topics/kafka-transport';
+import { topicSpecs } from '../../../topics/topology';
+import { s3ModelSink, s3SettingsFromEnv } from '../../io/s3-model-sink';
 import { fitFile } from '../../jobs/fit-file';
+import { runFitJob } from '../../jobs/fit-job';
 import { InputError } from '../../jobs/input-error';
 import { saveModelFile } from '../../jobs/model-file';
-import { integerOption, parseCommandArgs, requiredOption, stringOption } from '../args';
+import { startAllStages } from '../../runners/all-stages';
+import { integerOption, parseCommandArgs, stringOption, type ParsedArgs } from '../args';
 import { UsageError, type Command } from '../command';
+import { optionalColumns, requiredColumns } from '../columns-option';
+import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings, type KafkaSettings } from '../kafka-options';
 import { describeModel } from '../report';
 
-const HELP = `Usage: vgmflow fit <in.csv> --model <model.json> [options]
+const HELP = `Usage: vgmflow fit <in.csv> --model <model.json> [options]          (embedded)
+       vgmflow fit --brokers <list> [--topic <t>] --columns <specs> [options] (on Kafka)
 
 Fits the transformer (a variational Gaussian mixture per numeric column, CTAB-GAN's
-settings) to a CSV file with a header line, and writes the model as JSON.
+settings) and writes the model as JSON.
+
+Embedded: reads a CSV file with a header line and runs the pipeline's stages in this
+process over in-memory topics (6 partitions, one row per message, like \`vgmflow produce\`).
+On Kafka: fits the rows of the input topic up to its end offsets when the job starts,
+after ingest has caught up with them; needs running ingest, stats and reduce stages
+(\`vgmflow stage …\`), or --all-stages to run them in this process. Prints each round.
 
 Options:
-  --model <file>          where to write the model (required)
+  --model <file>          where to write the model (required for a file; optional on Kafka)
   --columns <specs>       column types, e.g. "Amount:continuous,Tip:mixed(0),Network:categorical";
                           mixed modal values are separated by ';' (e.g. Tip:mixed(0;-9999999)).
-                          Columns not listed: continuous if every value is a number, else categorical
+                          For a file, columns not listed are continuous if every value is a
+                          number, else categorical. On Kafka, list every column in order.
   --init-means <file>     JSON object from column name to its initial means (one per component);
                           each value starts in the component of its nearest mean (no k-means)
   --seed <n>              seed for k-means++ and for sampling modes at transform (default 42)
-  --dead-letter <file>    write rejected rows (line, reason, raw text) here and go on;
-                          without it the fit stops at the first bad row
+  --dead-letter <file>    (file) write rejected rows (line, reason, raw text) here and go on;
+                          without it the fit stops at the first bad row. On Kafka rejected
+                          rows go to the <prefix>.dlq topic.
+  --job <id>              (Kafka) the fit job's id (default: fit-<time>); must be new
+  --model-name <name>     (Kafka) key of the model on <prefix>.models (default: default)
+  --group <id>            (Kafka) the ingest consumer group whose progress the job waits for
+                          (default vgmflow-ingest)
+  --all-stages            (Kafka) also run ingest, stats and reduce in this process
+  --stats-workers <n>     (Kafka, with --all-stages) stats workers in this process (default 1)
+  --s3-bucket <bucket>    (Kafka, with --all-stages) also write the model to S3 ($S3_BUCKET;
+                          endpoint and credentials from $S3_ENDPOINT, $S3_ACCESS_KEY, $S3_SECRET_KEY)
   -h, --help              this help
-`;
+
+${KAFKA_HELP}`;
 
 async function readInitialMeans(path: string): Promise<InitialMeans> {
   let json: unknown;
@@ -46,42 +71,98 @@ async function readInitialMeans(path: string): Promise<InitialMeans> {
   return out;
 }
 
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: InitialMeans, seed: number): Promise<number> {
+  if (args.positionals.length > 0) throw new UsageError('on Kafka the rows come from the input topic: give no file');
+  if (stringOption(args, 'dead-letter') !== undefined) throw new UsageError(`--dead-letter is for files; on Kafka rejected rows go to ${kafka.topics.deadLetters}`);
+  const columns = requiredColumns(args);
+  const job = stringOption(args, 'job') ?? `fit-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const modelName = stringOption(args, 'model-name') ?? 'default';
+  const transport = new KafkaTransport({ brokers: kafka.brokers, clientId: 'vgmflow-fit' });
+  try {
+    await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));
+    const s3 = s3SettingsFromEnv(stringOption(args, 's3-bucket'));
+    const stages =
+      args.values['all-stages'] === true
+        ? await startAllStages({
+            transport,
+            topics: kafka.topics,
+            columns,
+            statsWorkers: integerOption(args, 'stats-workers', 1),
+            modelSink: s3 === null ? undefined : s3ModelSink(s3, log),
+            log,
+          })
+        : null;
+    try {
+      const fit = runFitJob({
+        transport,
+        topics: kafka.topics,
+        job,
+        columns,
+        options: { ...DEFAULT_TRANSFORMER_OPTIONS, seed },
+        initialMeans,
+        modelName,
+        ingestGroup: stringOption(args, 'group') ?? DEFAULT_INGEST_GROUP,
+        log,
+      });
+      const result = await (stages === null ? fit : Promise.race([fit, stages.failed]));
+      process.stderr.write(describeModel(result.model));
+      const modelPath = stringOption(args, 'model');
+      if (modelPath !== undefined) {
+        await saveModelFile(modelPath, result.model);
+        log(`model written to ${modelPath}`);
+      }
+      log(`model ${modelName} (version ${job}) published to ${kafka.topics.models}`);
+      return 0;
+    } finally {
+      await stages?.stop();
+    }
+  } finally {
+    await transport.close();
+  }
+}
+
 export const fitCommand: Command = {
   name: 'fit',
-  summary: 'fit the transformer to a CSV file and write the model JSON',
+  summary: 'fit the transformer to a CSV file (embedded) or to the input topic (Kafka)',
   help: HELP,
   async run(argv) {
     const args = parseCommandArgs(
       argv,
       {
+        ...KAFKA_OPTIONS,
         model: { type: 'string' },
         columns: { type: 'string' },
         'init-means': { type: 'string' },
         seed: { type: 'string' },
         'dead-letter': { type: 'string' },
+        job: { type: 'string' },
+        'model-name': { type: 'string' },
+        'all-stages': { type: 'boolean' },
+        'stats-workers': { type: 'string' },
+        's3-bucket': { type: 'string' },
+        group: { type: 'string' },
       },
-      { min: 1, max: 1, names: 'the input CSV file' },
+      { min: 0, max: 1, names: 'the input CSV file' },
     );
     if (args.values.help) {
       process.stdout.write(HELP);
       return 0;
     }
-    const modelPath = requiredOption(args, 'model');
-    const columnsText = stringOption(args, 'columns');
-    let columns;
-    try {
-      columns = columnsText === undefined ? [] : parseColumnSpecs(columnsText);
-    } catch (err) {
-      if (err instanceof ColumnSpecError) throw new UsageError(err.message);
-      throw err;
-    }
     const initPath = stringOption(args, 'init-means');
     const initialMeans = initPath === undefined ? {} : await readInitialMeans(initPath);
     const seed = integerOption(args, 'seed', DEFAULT_TRANSFORMER_OPTIONS.seed);
+    const kafka = kafkaSettings(args, false);
+    if (kafka !== null) return fitOnKafka(args, kafka, initialMeans, seed);
+
+    if (args.positionals.length === 0) throw new UsageError('missing the input CSV file (or --brokers to fit the input topic)');
+    const modelPath = stringOption(args, 'model');
+    if (modelPath === undefined) throw new UsageError('--model is required');
     const started = Date.now();
     const report = await fitFile({
       input: args.positionals[0],
-      columns,
+      columns: optionalColumns(args) ?? [],
       initialMeans,
       options: { ...DEFAULT_TRANSFORMER_OPTIONS, seed },
       deadLetterPath: stringOption(args, 'dead-letter'),

@@ -1,0 +1,51 @@
+/**
+ * Every stage of the fit in this process: ingest, stats workers and the reducer, over
+ * one transport. The embedded runner uses it over memory; `vgmflow fit --brokers
+ * --all-stages` over Kafka (a laptop's whole pipeline in one process).
+ */
+import { runIngest, type IngestHandle } from '../../stages/ingest/ingest-stage';
+import { runReducer, type ModelSink, type ReducerHandle } from '../../stages/reduce/reducer-stage';
+import { runStatsWorker, type StatsWorkerHandle } from '../../stages/stats/stats-worker';
+import type { ColumnSpec } from '../../stages/transformer/column-spec';
+import type { TopicNames } from '../../topics/topology';
+import type { Transport } from '../../topics/transport';
+
+export interface AllStagesOptions {
+  readonly transport: Transport;
+  readonly topics: TopicNames;
+  readonly columns: readonly ColumnSpec[];
+  readonly statsWorkers?: number;
+  readonly header?: boolean;
+  readonly modelSink?: ModelSink;
+  readonly log?: (line: string) => void;
+}
+
+export interface AllStagesHandle {
+  readonly ingest: IngestHandle;
+  stop(): Promise<void>;
+  /** Rejects as soon as any stage fails. */
+  readonly failed: Promise<never>;
+}
+
+export async function startAllStages(o: AllStagesOptions): Promise<AllStagesHandle> {
+  const reducer: ReducerHandle = await runReducer({ transport: o.transport, topics: o.topics, modelSink: o.modelSink, log: o.log });
+  const workers: StatsWorkerHandle[] = [];
+  for (let i = 0; i < (o.statsWorkers ?? 1); i++) {
+    workers.push(await runStatsWorker({ transport: o.transport, topics: o.topics, workerId: `local-${i}`, log: o.log }));
+  }
+  const ingest = await runIngest({ transport: o.transport, topics: o.topics, columns: o.columns, header: o.header });
+  const all = [ingest.done, reducer.done, ...workers.map((w) => w.done)];
+  const failed = new Promise<never>((_, reject) => {
+    for (const done of all) done.catch(reject);
+  });
+  failed.catch(() => undefined);
+  return {
+    ingest,
+    failed,
+    async stop() {
+      await ingest.stop();
+      await Promise.all(workers.map((w) => w.stop()));
+      await reducer.stop();
+    },
+  };
+}

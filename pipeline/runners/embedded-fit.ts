@@ -1,0 +1,81 @@
+/**
+ * The embedded runner for a fit: the pipeline's own stages (ingest, stats worker,
+ * reducer, fit job) over in-memory topics in this process. The file is produced to the
+ * input topic as `vgmflow produce` would write it to Kafka, so the same file with the
+ * same partitions and rows per message gives the same model on both runners.
+ */
+import { decodeDeadLetter, type DeadLetterRecord } from '../../topics/dead-letter';
+import { MemoryTransport } from '../../topics/memory-transport';
+import { DEFAULT_PARTITIONS, topicNames, topicSpecs } from '../../topics/topology';
+import type { ColumnSpec } from '../../stages/transformer/column-spec';
+import type { InitialMeans } from '../../stages/transformer/fit-transformer';
+import type { TransformerModel, TransformerOptions } from '../../stages/transformer/model';
+import { DEFAULT_INGEST_GROUP } from '../../stages/ingest/ingest-stage';
+import { runFitJob } from '../jobs/fit-job';
+import { InputError } from '../jobs/input-error';
+import { produceFile } from '../jobs/produce-file';
+import { startAllStages } from './all-stages';
+import { readTopicToEnd } from './read-topic';
+
+export interface EmbeddedFitOptions {
+  readonly input: string;
+  /** Every column of the file, in header order. */
+  readonly columns: readonly ColumnSpec[];
+  readonly options: TransformerOptions;
+  readonly initialMeans: InitialMeans;
+  readonly partitions?: number;
+  readonly rowsPerMessage?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface FileDeadLetter extends DeadLetterRecord {
+  /** Line in the input file where the rejected record starts. */
+  readonly fileLine: number;
+}
+
+export interface EmbeddedFitReport {
+  readonly model: TransformerModel;
+  readonly rowsRead: number;
+  readonly rowsFitted: number;
+  readonly deadLetters: FileDeadLetter[];
+  readonly rounds: number;
+}
+
+export async function embeddedFit(o: EmbeddedFitOptions): Promise<EmbeddedFitReport> {
+  const transport = new MemoryTransport();
+  const topics = topicNames('vgm');
+  const partitions = o.partitions ?? DEFAULT_PARTITIONS;
+  const log = o.log ?? (() => undefined);
+  try {
+    await transport.ensureTopics(topicSpecs(topics, partitions));
+    const produced = await produceFile({ transport, topic: topics.rows, input: o.input, rowsPerMessage: o.rowsPerMessage, trackLines: true });
+    if (produced.rows === 0) throw new InputError(`${o.input}: no data rows to fit`);
+    const stages = await startAllStages({ transport, topics, columns: o.columns, log });
+    let result;
+    try {
+      result = await Promise.race([
+        runFitJob({
+          transport,
+          topics,
+          job: 'embedded',
+          columns: o.columns,
+          options: o.options,
+          initialMeans: o.initialMeans,
+          modelName: 'embedded',
+          ingestGroup: DEFAULT_INGEST_GROUP,
+          log,
+        }),
+        stages.failed,
+      ]);
+    } finally {
+      await stages.stop();
+    }
+    const deadLetters = (await readTopicToEnd(transport, topics.deadLetters, 1000))
+      .map((r) => decodeDeadLetter(r.value))
+      .map((d) => ({ ...d, fileLine: (produced.messageLines[d.offset * partitions + d.partition] ?? 0) + d.line - 1 }))
+      .sort((a, b) => a.fileLine - b.fileLine);
+    return { model: result.model, rowsRead: produced.rows, rowsFitted: result.rows, deadLetters, rounds: result.rounds };
+  } finally {
+    await transport.close();
+  }
+}
