@@ -8,7 +8,7 @@
  */
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { CsvParser, DEFAULT_MAX_RECORD_BYTES, formatCsvRow, type CsvParserOptions, type CsvRecord } from './csv';
+import { countLineBreaks, CsvParser, DEFAULT_MAX_RECORD_BYTES, formatCsvRow, type CsvParserOptions, type CsvRecord } from './csv';
 
 export interface CsvReadOptions extends CsvParserOptions {
   /** Bytes per read from the file. Default 64 KiB. */
@@ -178,19 +178,10 @@ function lastTerminator(bytes: Buffer): number {
   return Math.max(bytes.lastIndexOf(LF), bytes.lastIndexOf(CR));
 }
 
-function lineBreaks(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === CR || (c === LF && text.charCodeAt(i - 1) !== CR)) n++;
-  }
-  return n;
-}
-
 /** Replaces a record by an error when one of the lines it spans was not valid UTF-8. */
 function checkEncoding(record: CsvRecord, badLines: Map<number, string>): CsvRecord {
   if (badLines.size === 0) return record;
-  const last = record.line + lineBreaks(record.raw);
+  const last = record.line + countLineBreaks(record.raw);
   let reason: string | undefined;
   for (const [line, why] of badLines) {
     if (line > last) continue;

@@ -453,6 +453,16 @@ export class CsvParser {
 }
 
 /** Parses a complete text; convenience over CsvParser. */
+/** Line breaks in a text as the parser counts them: LF, CRLF and a lone CR count one each. */
+export function countLineBreaks(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === CR || (c === LF && text.charCodeAt(i - 1) !== CR)) n++;
+  }
+  return n;
+}
+
 export function parseCsvText(text: string, options?: CsvParserOptions): CsvRecord[] {
   const parser = new CsvParser(options);
   return [...parser.push(text), ...parser.end()];

@@ -20,7 +20,7 @@ import { RowBatchBuilder, type RowBatch } from '../../topics/row-batch';
 import type { InRecord } from '../../topics/transport';
 import type { ColumnSpec } from '../transformer/column-spec';
 import type { CellValue } from '../transformer/column-summary';
-import { CsvParser, DEFAULT_MAX_RECORD_BYTES, type CsvRecord } from './csv';
+import { countLineBreaks, CsvParser, DEFAULT_MAX_RECORD_BYTES, type CsvRecord } from './csv';
 import { firstInvalidUtf8 } from './csv-file';
 import { parseRow } from './row-parser';
 
@@ -126,19 +126,10 @@ export function decodeMessageText(bytes: Uint8Array): DecodedMessage {
   return { text: parts.join(''), badLines };
 }
 
-function lineBreaks(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === CR || (c === LF && text.charCodeAt(i - 1) !== CR)) n++;
-  }
-  return n;
-}
-
 /** The reason for the first invalid line a record spans, or null. */
 function encodingProblem(record: CsvRecord, badLines: ReadonlyMap<number, string>): string | null {
   if (badLines.size === 0) return null;
-  const last = record.line + lineBreaks(record.raw);
+  const last = record.line + countLineBreaks(record.raw);
   for (let line = record.line; line <= last; line++) {
     const reason = badLines.get(line);
     if (reason !== undefined) return reason;
