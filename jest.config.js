@@ -1,6 +1,6 @@
 // Two projects: `unit` needs no service; `integration` runs against the real
 // Kafka / Schema Registry / S3 stack that tests/support/stack-setup.ts provides.
-const tsJest = ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }];
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
 module.exports = {
   // jest reads testTimeout only at the top level, not per project.

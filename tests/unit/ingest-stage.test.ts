@@ -148,7 +148,7 @@ describe('runIngest over the memory transport', () => {
 
     const dead = await readDeadLetters(transport, topics);
     expect(dead).toEqual([
-      { raw: 'x,c', reason: 'column Amount: "x" is not a finite number', topic: topics.rows, partition: 0, offset: 1, line: 1 },
+      { raw: 'x,c', reason: 'column Amount: "x" is not a finite number', topic: topics.rows, partition: 0, offset: 1, line: 1, column: 'Amount' },
       { raw: '7,b\uFFFDad', reason: 'invalid UTF-8 on line 2 at byte 4 of the line (0xff)', topic: topics.rows, partition: 1, offset: 1, line: 2 },
       { raw: '8,h,extra', reason: 'expected 2 fields, got 3', topic: topics.rows, partition: 1, offset: 2, line: 1 },
     ]);

@@ -1,16 +1,18 @@
 import { randomBytes } from 'crypto';
+import { SchemaRegistryClient } from '@confluentinc/schemaregistry';
 import { runIngest } from '../../../stages/ingest/ingest-stage';
 import { runReducer } from '../../../stages/reduce/reducer-stage';
 import { runStatsWorker } from '../../../stages/stats/stats-worker';
+import { runTransform, transformedTopicName } from '../../../stages/transform/transform-stage';
 import { KafkaTransport } from '../../../topics/kafka-transport';
 import { topicSpecs } from '../../../topics/topology';
-import { s3ModelSink, s3SettingsFromEnv } from '../../io/s3-model-sink';
+import { s3Client, s3ModelSink, s3SettingsFromEnv } from '../../io/s3-model-sink';
 import { parseCommandArgs, stringOption } from '../args';
 import { UsageError, type Command } from '../command';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings } from '../kafka-options';
 import { requiredColumns } from '../columns-option';
 
-const HELP = `Usage: vgmflow stage <ingest|stats|reduce> --brokers <list> [options]
+const HELP = `Usage: vgmflow stage <ingest|stats|reduce|transform> --brokers <list> [options]
 
 Runs one stage of the pipeline as its own process, until SIGINT or SIGTERM.
   ingest   CSV rows from the input topic -> Arrow row batches (<prefix>.batches) and
@@ -20,15 +22,31 @@ Runs one stage of the pipeline as its own process, until SIGINT or SIGTERM.
            fit round with partial statistics. Run as many as there are partitions to share.
   reduce   the reducer: merges partials, broadcasts each round, publishes models.
            Run one.
+  transform  encodes every row of <prefix>.batches with the latest model of --model-name
+           on <prefix>.models (a newer model replaces it while running; batches wait until
+           a model exists): one Avro record per row to <prefix>.transformed (Confluent wire
+           format, schema vgmflow.Transformed registered under <prefix>.transformed-value),
+           rows the model cannot encode to <prefix>.dlq, exactly once (transactions); with
+           --s3-bucket also one Arrow IPC file per row batch at
+           s3://<bucket>/vgmflow/transformed/<model version>/part-<partition>-<first offset>.arrow.
+           Run as many as you like (consumer group).
 
 Options:
   --columns <specs>       (ingest) every column in order, e.g.
                           "Amount:continuous,Tip:mixed(0),Network:categorical"
   --header                (ingest) a message may start with the header line: skip it
-  --group <id>            consumer group (default vgmflow-ingest / vgmflow-stats)
+  --group <id>            consumer group (default vgmflow-ingest / vgmflow-stats / vgmflow-transform)
   --worker-id <id>        (stats) name in logs (default: random)
-  --s3-bucket <bucket>    (reduce) also write each model to S3 ($S3_BUCKET); the endpoint and
-                          credentials come from $S3_ENDPOINT, $S3_ACCESS_KEY, $S3_SECRET_KEY, $S3_REGION
+  --s3-bucket <bucket>    (reduce) also write each model to S3; (transform) also write Arrow
+                          files to S3 ($S3_BUCKET); the endpoint and credentials come from
+                          $S3_ENDPOINT, $S3_ACCESS_KEY, $S3_SECRET_KEY, $S3_REGION
+  --model-name <name>     (transform) the model to encode with (default: default)
+  --registry-url <url>    (transform) Confluent-compatible Schema Registry base URL
+                          (default $SCHEMA_REGISTRY_URL; required)
+  --transactional-id <id> (transform) Kafka transactional id of this instance (default: random).
+                          Give each instance a stable one: a restarted instance then fences
+                          its predecessor and aborts its open transaction at once, instead of
+                          readers waiting for the transaction timeout
   -h, --help              this help
 
 ${KAFKA_HELP}`;
@@ -42,20 +60,22 @@ function untilSignal(): Promise<string> {
 
 export const stageCommand: Command = {
   name: 'stage',
-  summary: 'run one stage (ingest, stats or reduce) as its own process on Kafka',
+  summary: 'run one stage (ingest, stats, reduce or transform) as its own process on Kafka',
   help: HELP,
   async run(argv) {
     const args = parseCommandArgs(
       argv,
-      { ...KAFKA_OPTIONS, columns: { type: 'string' }, header: { type: 'boolean' }, group: { type: 'string' }, 'worker-id': { type: 'string' }, 's3-bucket': { type: 'string' } },
-      { min: 1, max: 1, names: 'the stage name (ingest, stats or reduce)' },
+      { ...KAFKA_OPTIONS, columns: { type: 'string' }, header: { type: 'boolean' }, group: { type: 'string' }, 'worker-id': { type: 'string' }, 's3-bucket': { type: 'string' }, 'model-name': { type: 'string' }, 'registry-url': { type: 'string' }, 'transactional-id': { type: 'string' } },
+      { min: 1, max: 1, names: 'the stage name (ingest, stats, reduce or transform)' },
     );
     if (args.values.help) {
       process.stdout.write(HELP);
       return 0;
     }
     const name = args.positionals[0];
-    if (name !== 'ingest' && name !== 'stats' && name !== 'reduce') throw new UsageError(`unknown stage "${name}" (ingest, stats or reduce)`);
+    if (name !== 'ingest' && name !== 'stats' && name !== 'reduce' && name !== 'transform') {
+      throw new UsageError(`unknown stage "${name}" (ingest, stats, reduce or transform)`);
+    }
     const kafka = kafkaSettings(args, true);
     if (kafka === null) throw new UsageError('--brokers is required');
     const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -77,6 +97,22 @@ export const stageCommand: Command = {
       } else if (name === 'stats') {
         const workerId = stringOption(args, 'worker-id') ?? randomBytes(3).toString('hex');
         handle = await runStatsWorker({ transport, topics: kafka.topics, group, workerId, log });
+      } else if (name === 'transform') {
+        const registryUrl = stringOption(args, 'registry-url') ?? process.env.SCHEMA_REGISTRY_URL;
+        if (registryUrl === undefined || registryUrl.trim() === '') throw new UsageError('--registry-url is required (or set SCHEMA_REGISTRY_URL)');
+        const s3 = s3SettingsFromEnv(stringOption(args, 's3-bucket'), 'vgmflow/transformed');
+        handle = await runTransform({
+          transport,
+          topics: kafka.topics,
+          transformedTopic: transformedTopicName(stringOption(args, 'topic-prefix') ?? 'vgm'),
+          modelName: stringOption(args, 'model-name') ?? 'default',
+          registry: new SchemaRegistryClient({ baseURLs: [registryUrl.trim().replace(/\/+$/, '')] }),
+          s3: s3 === null ? undefined : { client: s3Client(s3), bucket: s3.bucket, prefix: s3.prefix },
+          group,
+          transactionalId: stringOption(args, 'transactional-id'),
+          log,
+          onProgress: (p) => log(`[transform] ${p.rows} rows, ${p.deadLettered} dead-lettered (model version ${p.modelVersion ?? '-'})`),
+        });
       } else {
         const s3 = s3SettingsFromEnv(stringOption(args, 's3-bucket'));
         handle = await runReducer({ transport, topics: kafka.topics, modelSink: s3 === null ? undefined : s3ModelSink(s3, log), log });

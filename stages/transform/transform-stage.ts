@@ -1,0 +1,317 @@
+/**
+ * The transform stage (DESIGN §3): `vgm.batches` (Arrow row batches) → `<prefix>.transformed`
+ * (one Avro record per row, Confluent wire format via the Schema Registry) + `vgm.dlq` (rows
+ * the model cannot encode), exactly once; optionally also Arrow IPC files on S3.
+ *
+ * The model is a side input: the stage reads the models topic from the start (broadcast),
+ * keeps the latest record of its model name, and replaces it whenever a newer one arrives,
+ * without a restart. The batches subscription (consumer group `vgmflow-transform`) starts only
+ * once a model is known and the models topic has been read up to its end at start (or has been
+ * quiet for `modelIdleMs`), so no batch is consumed before there is a model to encode it with.
+ *
+ * For each RecordBatch of one batches partition (the transport hands out up to a few hundred
+ * records at once): every row batch in it is encoded (./transform-batch), its Arrow file is
+ * written to S3 when a bucket is configured — `<prefix>/<model version>/part-<source
+ * partition>-<first covered source offset>.arrow`, a name fixed by the row batch so that a
+ * retry overwrites the same object — and then ONE transaction sends the Avro records (to the
+ * transformed partition equal to the batches partition, key `${partition}:${offset}:${row}`),
+ * the dead letters (to the dead-letter partition of their source), and commits the group's
+ * offset past the RecordBatch. A crash before the commit leaves nothing visible to
+ * read_committed readers; the batches are consumed again and give the same records and the
+ * same S3 objects (the encoding is keyed by row id, not by worker or batch), unless the model
+ * changed meanwhile, in which case the new version's folder gets the files.
+ */
+import { randomBytes } from 'node:crypto';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { AvroSerializer, SerdeType, type Client } from '@confluentinc/schemaregistry';
+import { deadLetterOutRecord } from '../../topics/dead-letter';
+import { decodeModelRecord } from '../../topics/model-record';
+import type { RowBatch } from '../../topics/row-batch';
+import { decodeRowBatch, RowBatchDecodeError } from '../../topics/row-batch-codec';
+import type { TopicNames } from '../../topics/topology';
+import { transformedSchema, transformedSubject } from '../../topics/transformed-schema';
+import type { OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
+import { ensureBucket } from '../../pipeline/io/s3-model-sink';
+import {
+  encodeTransformedArrow,
+  transformContext,
+  transformedObjectKey,
+  transformRowBatch,
+  type TransformContext,
+} from './transform-batch';
+
+export const DEFAULT_TRANSFORM_GROUP = 'vgmflow-transform';
+/** Content type of a transformed value (Confluent wire format over Avro). */
+export const TRANSFORMED_CONTENT_TYPE = 'application/vnd.confluent.avro';
+
+/** The transformed topic of a pipeline prefix: `<prefix>.transformed`. */
+export function transformedTopicName(prefix = 'vgm'): string {
+  return `${prefix}.transformed`;
+}
+
+export interface TransformS3 {
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Key prefix of the Arrow files, e.g. `vgmflow/transformed`. */
+  readonly prefix: string;
+}
+
+export interface TransformProgress {
+  readonly rows: number;
+  readonly deadLettered: number;
+  readonly transactions: number;
+  /** The model version (job id) in use, null before one is known. */
+  readonly modelVersion: string | null;
+}
+
+export interface TransformOptions {
+  readonly transport: Transport;
+  readonly topics: TopicNames;
+  /** Default `vgm.transformed` style: pass transformedTopicName(prefix). */
+  readonly transformedTopic: string;
+  /** Which model of the models topic to use. Default 'default'. */
+  readonly modelName?: string;
+  /** A Confluent-compatible Schema Registry client (e.g. SchemaRegistryClient). */
+  readonly registry: Client;
+  /** Also write Arrow files to S3. */
+  readonly s3?: TransformS3;
+  /** Consumer group. Default 'vgmflow-transform'. */
+  readonly group?: string;
+  /** Default `${group}-${random}`. */
+  readonly transactionalId?: string;
+  /** How long the models topic may be quiet before the latest model seen counts as current. Default 2000. */
+  readonly modelIdleMs?: number;
+  readonly log?: (line: string) => void;
+  /** Called after each committed transaction. */
+  readonly onProgress?: (p: TransformProgress) => void;
+}
+
+export interface TransformHandle {
+  stop(): Promise<void>;
+  /** Rejects if processing failed. */
+  readonly done: Promise<void>;
+  /** Resolves once a model is in use and the batches subscription has started. */
+  readonly started: Promise<void>;
+  stats(): TransformProgress;
+}
+
+interface ActiveModel {
+  readonly ctx: TransformContext;
+  readonly serializer: AvroSerializer;
+}
+
+export async function runTransform(o: TransformOptions): Promise<TransformHandle> {
+  const { transport, topics, transformedTopic, registry } = o;
+  const modelName = o.modelName ?? 'default';
+  const group = o.group ?? DEFAULT_TRANSFORM_GROUP;
+  const transactionalId = o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`;
+  const idleMs = o.modelIdleMs ?? 2000;
+  const log = (line: string): void => o.log?.(`[transform] ${line}`);
+
+  const batchEnds = await transport.endOffsets(topics.batches);
+  await transport.ensureTopics([{ name: transformedTopic, partitions: batchEnds.length, config: { 'retention.ms': '-1' } }]);
+  const [transformedEnds, dlqEnds] = await Promise.all([transport.endOffsets(transformedTopic), transport.endOffsets(topics.deadLetters)]);
+  if (transformedEnds.length < batchEnds.length) {
+    throw new Error(`transform: ${transformedTopic} has ${transformedEnds.length} partitions but ${topics.batches} has ${batchEnds.length}`);
+  }
+  if (dlqEnds.length < batchEnds.length) {
+    throw new Error(`transform: ${topics.deadLetters} has ${dlqEnds.length} partitions but ${topics.batches} has ${batchEnds.length}`);
+  }
+  if (o.s3 !== undefined) await ensureBucket(o.s3.client, o.s3.bucket);
+
+  let rows = 0;
+  let deadLettered = 0;
+  let transactions = 0;
+  let active: ActiveModel | null = null;
+  const stats = (): TransformProgress => ({ rows, deadLettered, transactions, modelVersion: active?.ctx.modelVersion ?? null });
+
+  const producer: Producer = await transport.producer({ transactionalId });
+  // Batches and model swaps run one at a time: a batch is encoded with one model throughout.
+  let queue: Promise<void> = Promise.resolve();
+  const serialized = (work: () => Promise<void>): Promise<void> => {
+    const run = queue.then(work);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  const install = async (job: string, ctxModel: TransformContext['model']): Promise<void> => {
+    if (active !== null && active.ctx.modelVersion === job) return;
+    const ctx = transformContext(ctxModel, job);
+    const schema = JSON.stringify(transformedSchema(ctxModel));
+    const id = await registry.register(transformedSubject(transformedTopic), { schemaType: 'AVRO', schema }, false);
+    const serializer = new AvroSerializer(registry, SerdeType.VALUE, { useSchemaId: id, autoRegisterSchemas: false });
+    active = { ctx, serializer };
+    log(`model ${modelName} version ${job} in use (schema id ${id}, ${ctx.encoder.width} encoded values per row)`);
+  };
+
+  const processBatch = async (batch: RecordBatch): Promise<void> => {
+    if (batch.records.length === 0) return;
+    const current = active;
+    if (current === null) throw new Error('transform: a batch arrived before a model was known');
+    const { ctx, serializer } = current;
+    const out: OutRecord[] = [];
+    const files: Array<{ key: string; body: Uint8Array }> = [];
+    let batchRows = 0;
+    let batchDead = 0;
+    for (const record of batch.records) {
+      let rowBatch: RowBatch;
+      try {
+        rowBatch = decodeRowBatch(record.value);
+      } catch (err) {
+        if (!(err instanceof RowBatchDecodeError)) throw err;
+        out.push(
+          deadLetterOutRecord(topics.deadLetters, {
+            raw: '',
+            reason: `transform: ${err.message}`,
+            topic: record.topic,
+            partition: record.partition,
+            offset: record.offset,
+            line: 0,
+          }),
+        );
+        batchDead++;
+        continue;
+      }
+      const result = transformRowBatch(ctx, rowBatch);
+      for (const r of result.rows) {
+        const value = await serializer.serialize(transformedTopic, r.value);
+        out.push({
+          topic: transformedTopic,
+          partition: batch.partition,
+          key: r.key,
+          value: new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+          headers: { 'content-type': TRANSFORMED_CONTENT_TYPE, 'model-version': ctx.modelVersion },
+        });
+      }
+      for (const d of result.deadLetters) out.push(deadLetterOutRecord(topics.deadLetters, d));
+      if (o.s3 !== undefined && result.rows.length > 0) {
+        files.push({ key: transformedObjectKey(o.s3.prefix, ctx.modelVersion, rowBatch), body: encodeTransformedArrow(ctx, result.rows) });
+      }
+      batchRows += result.rows.length;
+      batchDead += result.deadLetters.length;
+    }
+    // The objects first: a crash after them but before the commit re-writes the same keys.
+    const s3 = o.s3;
+    if (s3 !== undefined) {
+      await Promise.all(
+        files.map((f) =>
+          s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: f.key, Body: f.body, ContentType: 'application/vnd.apache.arrow.file' })),
+        ),
+      );
+    }
+    const last = batch.records[batch.records.length - 1];
+    const next = (last ? last.offset : 0) + 1;
+    await producer.transaction(async (tx) => {
+      if (out.length > 0) await tx.send(out);
+      await tx.sendOffsets(group, [{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    });
+    rows += batchRows;
+    deadLettered += batchDead;
+    transactions++;
+    o.onProgress?.(stats());
+  };
+
+  // ---- the side input: the models topic, read from the start.
+  const modelEnds = await transport.endOffsets(topics.models);
+  const modelReached = modelEnds.map(() => 0);
+  let latest: { job: string; model: TransformContext['model'] } | null = null;
+  let lastModelActivity = Date.now();
+  let batches: Subscription | null = null;
+  let stopped = false;
+  let resolveStarted: () => void = () => undefined;
+  let rejectStarted: (err: unknown) => void = () => undefined;
+  const started = new Promise<void>((resolve, reject) => {
+    resolveStarted = resolve;
+    rejectStarted = reject;
+  });
+  started.catch(() => undefined);
+  let failure: ((err: unknown) => void) | null = null;
+  const failed = new Promise<never>((_, reject) => {
+    failure = reject;
+  });
+  failed.catch(() => undefined);
+  const fail = (err: unknown): void => {
+    rejectStarted(err);
+    failure?.(err);
+  };
+
+  const caughtUp = (): boolean => modelReached.every((n, p) => n >= (modelEnds[p] as number)) || Date.now() - lastModelActivity >= idleMs;
+
+  /** Installs the latest model once the topic is read; starts the batches subscription the first time. */
+  const maybeInstall = (): Promise<void> =>
+    serialized(async () => {
+      if (stopped || latest === null || !caughtUp()) return;
+      await install(latest.job, latest.model);
+      if (batches === null && !stopped) {
+        batches = await transport.subscribe({
+          topic: topics.batches,
+          group,
+          fromBeginning: true,
+          readCommitted: true,
+          eachBatch: (b) => serialized(() => processBatch(b)),
+        });
+        batches.done.catch((err: unknown) => fail(err));
+        log(`consuming ${topics.batches} (group ${group})`);
+        resolveStarted();
+      }
+    });
+
+  const models = await transport.subscribe({
+    topic: topics.models,
+    group: null,
+    readCommitted: true,
+    eachBatch: async (b) => {
+      for (const record of b.records) {
+        modelReached[record.partition] = Math.max(modelReached[record.partition] ?? 0, record.offset + 1);
+        if (record.key !== null && record.key !== modelName) continue;
+        try {
+          const r = decodeModelRecord(record.value, `${record.topic}[${record.partition}]@${record.offset}`);
+          if (r.modelName === modelName) latest = { job: r.job, model: r.model };
+        } catch (err) {
+          log(`ignoring an unreadable model record at ${record.topic}[${record.partition}]@${record.offset}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      lastModelActivity = Date.now();
+      await maybeInstall().catch((err: unknown) => {
+        fail(err);
+        throw err;
+      });
+    },
+  });
+  models.done.catch((err: unknown) => fail(err));
+  // The models topic may end in transaction markers (never delivered) or hold no model yet.
+  const timer = setInterval(() => {
+    if (batches === null && latest !== null) maybeInstall().catch((err: unknown) => fail(err));
+  }, Math.max(100, Math.min(500, idleMs)));
+  timer.unref();
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      stopped = true;
+      clearInterval(timer);
+      await Promise.allSettled([models.stop(), (batches as Subscription | null)?.stop()]);
+      await queue;
+      await producer.close();
+    })();
+    return stopping;
+  };
+
+  const done: Promise<void> = Promise.race([
+    failed,
+    models.done.then(async () => {
+      await (batches as Subscription | null)?.done;
+    }),
+  ]).then(
+    async () => {
+      await stop();
+    },
+    async (err: unknown) => {
+      await stop().catch(() => undefined);
+      throw err;
+    },
+  );
+  done.catch(() => undefined);
+
+  return { stop, done, started, stats };
+}

@@ -1,0 +1,268 @@
+/**
+ * The transform stage on the real stack: `vgmflow produce` a 1000-row slice of the sample,
+ * `vgmflow fit --all-stages` it, run the transform stage, then check the transformed topic
+ * (read_committed, decoded with Confluent's AvroDeserializer) and the Arrow files on S3
+ * against RowEncoder's encoding of the same rows with the same row ids, bit for bit.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { AvroDeserializer, SerdeType, type SchemaRegistryClient } from '@confluentinc/schemaregistry';
+import { tableFromIPC, type Vector } from 'apache-arrow';
+import { main } from '../../pipeline/cli/main';
+import { loadModelFile } from '../../pipeline/jobs/model-file';
+import { readTopicToEnd } from '../../pipeline/runners/read-topic';
+import { runTransform, transformedTopicName, type TransformHandle } from '../../stages/transform/transform-stage';
+import { encodeTransformedArrow, transformContext, transformRowBatch, transformedObjectKey } from '../../stages/transform/transform-batch';
+import type { CellValue } from '../../stages/transformer/column-summary';
+import { RowDecoder } from '../../stages/transformer/decoder';
+import { RowEncoder } from '../../stages/transformer/encoder';
+import type { TransformerModel } from '../../stages/transformer/model';
+import type { RowId } from '../../stages/transformer/row-id';
+import { decodeDeadLetter } from '../../topics/dead-letter';
+import { KafkaTransport } from '../../topics/kafka-transport';
+import { encodeModelRecord } from '../../topics/model-record';
+import { RowBatchBuilder, rowBatchKey } from '../../topics/row-batch';
+import { encodeRowBatch } from '../../topics/row-batch-codec';
+import { topicNames } from '../../topics/topology';
+import { numericColumnFields, sanitizeAvroName, transformedSchema, type TransformedValue } from '../../topics/transformed-schema';
+import { s3Client, schemaRegistryClient, stackConfig, uniqueName } from '../support/stack';
+
+jest.setTimeout(300_000);
+
+const ROOT = join(__dirname, '..', '..');
+const SAMPLE = join(ROOT, 'assets', 'card-transactions.csv');
+const COLUMNS = 'Amount:continuous,Tip:mixed(0),Network:categorical,Merchant:categorical';
+const ROWS = 1000;
+
+/** Sample row → cells in column order (the slice has no quoted fields). */
+function cellsOf(line: string): CellValue[] {
+  const [amount, tip, network, merchant] = line.split(',');
+  return [Number(amount), Number(tip), network as string, merchant as string];
+}
+
+function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+/** Runs `work` with its stderr lines kept (shown only if it fails): the fit prints every round. */
+async function quietly(work: () => Promise<number>): Promise<number> {
+  const kept: string[] = [];
+  const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    kept.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  });
+  try {
+    const code = await work();
+    if (code !== 0) console.error(kept.join(''));
+    return code;
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+async function until(what: string, check: () => boolean, ms = 120_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('transform-batch (pure)', () => {
+  it('sanitises column names to Avro names and keeps them unique', () => {
+    expect(sanitizeAvroName('Amount')).toBe('Amount');
+    expect(sanitizeAvroName('Tip %')).toBe('Tip__');
+    expect(sanitizeAvroName('2nd')).toBe('_2nd');
+    expect(sanitizeAvroName('')).toBe('_');
+  });
+});
+
+describe('transform stage on Kafka', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vgm-transform-'));
+  const prefix = uniqueName('kt');
+  const topics = topicNames(prefix);
+  const transformed = transformedTopicName(prefix);
+  const bucket = uniqueName('kt-arrow');
+  const job = `job-${prefix}`;
+  const brokers = stackConfig().kafkaBrokers.join(',');
+  const lines = readFileSync(SAMPLE, 'utf8').split('\n').slice(1, ROWS + 1);
+  let transport: KafkaTransport;
+  let registry: SchemaRegistryClient;
+  let model: TransformerModel;
+  let handle: TransformHandle | null = null;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    const input = join(dir, 'slice.csv');
+    writeFileSync(input, `Amount,Tip,Network,Merchant\n${lines.join('\n')}\n`);
+    const modelPath = join(dir, 'm.json');
+    const fit = ['fit', '--brokers', brokers, '--topic-prefix', prefix, '--all-stages', '--model', modelPath, '--columns', COLUMNS, '--job', job];
+    expect(await quietly(() => main(['produce', input, '--brokers', brokers, '--topic-prefix', prefix]))).toBe(0);
+    expect(await quietly(() => main(fit))).toBe(0);
+    model = await loadModelFile(modelPath);
+    transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'kt-test', log: (l) => logs.push(l) });
+    registry = schemaRegistryClient();
+    const s3 = s3Client();
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    handle = await runTransform({
+      transport,
+      topics,
+      transformedTopic: transformed,
+      modelName: 'default',
+      registry,
+      s3: { client: s3, bucket, prefix: 'vgmflow/transformed' },
+      log: (l) => logs.push(l),
+    });
+    await handle.started;
+    const h = handle;
+    await until('every row transformed', () => h.stats().rows + h.stats().deadLettered >= ROWS);
+  });
+
+  afterAll(async () => {
+    await handle?.stop();
+    await transport?.close();
+    await registry?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('registers vgmflow.Transformed under the topic value subject', async () => {
+    const latest = await registry.getLatestSchemaMetadata(`${transformed}-value`);
+    expect(JSON.parse(latest.schema)).toEqual(JSON.parse(JSON.stringify(transformedSchema(model))));
+    expect(numericColumnFields(model).map((f) => [f.alpha, f.mode])).toEqual([
+      ['Amount_alpha', 'Amount_mode'],
+      ['Tip_alpha', 'Tip_mode'],
+    ]);
+  });
+
+  it('writes every input row exactly once, bit-exact to RowEncoder, and it decodes back', async () => {
+    // The input rows with their source row ids, from the rows topic itself.
+    const input = new Map<string, { id: RowId; cells: CellValue[] }>();
+    for (const r of await readTopicToEnd(transport, topics.rows)) {
+      const text = Buffer.from(r.value).toString('utf8').replace(/\n+$/, '');
+      text.split('\n').forEach((line, sub) => {
+        input.set(`${r.partition}:${r.offset}:${sub}`, { id: { source: r.partition, index: r.offset, sub }, cells: cellsOf(line) });
+      });
+    }
+    expect(input.size).toBe(ROWS);
+
+    const records = await readTopicToEnd(transport, transformed);
+    const deserializer = new AvroDeserializer(registry, SerdeType.VALUE, {});
+    const encoder = new RowEncoder(model);
+    const decoder = new RowDecoder(model);
+    const fields = numericColumnFields(model);
+    const seen = new Set<string>();
+    for (const record of records) {
+      const key = record.key as string;
+      expect(seen.has(key)).toBe(false);
+      seen.add(key);
+      const row = input.get(key);
+      if (row === undefined) throw new Error(`unexpected key ${key}`);
+      expect(record.partition).toBe(row.id.source);
+      const value = (await deserializer.deserialize(transformed, Buffer.from(record.value))) as TransformedValue;
+      expect(value.row_id).toEqual({ source_partition: row.id.source, source_offset: row.id.index, row_in_message: row.id.sub });
+      expect(value.model_version).toBe(job);
+      const expected = encoder.encode(row.cells, row.id);
+      expect(sameBits(value.vector, expected.vector)).toBe(true);
+      fields.forEach((f) => {
+        const e = expected.numeric[f.column];
+        expect(Object.is(value[f.alpha], e?.alpha)).toBe(true);
+        expect(value[f.mode]).toBe(e?.mode);
+      });
+      const decoded = decoder.decode(value.vector);
+      decoded.forEach((x, c) => {
+        const want = row.cells[c] as CellValue;
+        if (typeof want === 'number') expect(Math.abs((x as number) - want)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want)));
+        else expect(x).toBe(want);
+      });
+    }
+    expect(seen.size).toBe(ROWS);
+    expect([...seen].sort()).toEqual([...input.keys()].sort());
+    // Nothing was rejected on the way.
+    expect(await readTopicToEnd(transport, topics.deadLetters, 1000)).toHaveLength(0);
+    expect(handle?.stats().deadLettered).toBe(0);
+
+    // The Arrow files on S3 hold the same rows and vectors.
+    const s3 = s3Client();
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `vgmflow/transformed/${job}/` }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key as string);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const k of keys) expect(k).toMatch(new RegExp(`^vgmflow/transformed/${job}/part-\\d+-\\d+\\.arrow$`));
+    const inFiles = new Set<string>();
+    for (const k of keys) {
+      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: k }));
+      const table = tableFromIPC(await (res.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+      const col = (name: string): Vector => {
+        const v = table.getChild(name);
+        if (v === null) throw new Error(`no column ${name} in ${k}`);
+        return v as Vector;
+      };
+      for (let i = 0; i < table.numRows; i++) {
+        const id: RowId = { source: col('source_partition').get(i) as number, index: Number(col('source_offset').get(i) as bigint), sub: col('row_in_message').get(i) as number };
+        const key = `${id.source}:${id.index}:${id.sub}`;
+        expect(inFiles.has(key)).toBe(false);
+        inFiles.add(key);
+        const row = input.get(key);
+        if (row === undefined) throw new Error(`unexpected row ${key} in ${k}`);
+        expect(col('model_version').get(i)).toBe(job);
+        const vector = col('vector').get(i) as Vector;
+        const expected = encoder.encode(row.cells, row.id);
+        expect(sameBits(vector.toArray() as Float64Array, expected.vector)).toBe(true);
+        fields.forEach((f) => {
+          expect(Object.is(col(f.alpha).get(i), expected.numeric[f.column]?.alpha)).toBe(true);
+          expect(col(f.mode).get(i)).toBe(expected.numeric[f.column]?.mode);
+        });
+      }
+    }
+    expect(inFiles.size).toBe(ROWS);
+    s3.destroy();
+  });
+
+  it('takes a newer model without a restart and dead-letters rows it cannot encode', async () => {
+    const h = handle as TransformHandle;
+    const producer = await transport.producer();
+    // A new version of the same model (same parameters, new job id).
+    await producer.send([{ topic: topics.models, key: 'default', value: encodeModelRecord({ job: `${job}-v2`, modelName: 'default', model }) }]);
+    await until('the new model version', () => h.stats().modelVersion === `${job}-v2`, 60_000);
+    // A hand-made row batch past everything ingest covered: one good row, one unseen category.
+    const ends = await transport.endOffsets(topics.rows);
+    const builder = new RowBatchBuilder(
+      model.columns.map((c) => (c.type === 'mixed' ? { name: c.name, type: c.type, modalValues: c.modalValues } : { name: c.name, type: c.type })),
+      topics.rows,
+      0,
+    );
+    const base = (ends[0] as number) + 1000;
+    builder.add(base, 0, cellsOf(lines[0] as string));
+    builder.add(base, 1, [12.5, 0, 'no-such-network', '5812']);
+    const batch = builder.build();
+    const before = h.stats();
+    await producer.send([{ topic: topics.batches, partition: 0, key: rowBatchKey(batch), value: encodeRowBatch(batch) }]);
+    await producer.close();
+    await until('the extra batch', () => h.stats().transactions > before.transactions, 60_000);
+
+    const records = (await readTopicToEnd(transport, transformed)).filter((r) => r.key === `0:${base}:0`);
+    expect(records).toHaveLength(1);
+    const deserializer = new AvroDeserializer(registry, SerdeType.VALUE, {});
+    const value = (await deserializer.deserialize(transformed, Buffer.from((records[0] as { value: Uint8Array }).value))) as TransformedValue;
+    expect(value.model_version).toBe(`${job}-v2`);
+    expect(sameBits(value.vector, new RowEncoder(model).encode(cellsOf(lines[0] as string), { source: 0, index: base, sub: 0 }).vector)).toBe(true);
+    const dead = (await readTopicToEnd(transport, topics.deadLetters)).map((r) => decodeDeadLetter(r.value));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ topic: topics.rows, partition: 0, offset: base, line: 2, column: 'Network' });
+    expect(dead[0]?.reason).toContain('no-such-network');
+
+    // The pure parts agree with what went out: the same Arrow bytes for the same rows.
+    const ctx = transformContext(model, `${job}-v2`);
+    const result = transformRowBatch(ctx, batch);
+    expect(result.rows.map((r) => r.key)).toEqual([`0:${base}:0`]);
+    expect(result.deadLetters).toHaveLength(1);
+    const s3 = s3Client();
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: transformedObjectKey('vgmflow/transformed', `${job}-v2`, batch) }));
+    const bytes = await (res.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+    expect(Buffer.from(bytes).equals(Buffer.from(encodeTransformedArrow(ctx, result.rows)))).toBe(true);
+    s3.destroy();
+  });
+});
