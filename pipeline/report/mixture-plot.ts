@@ -388,7 +388,7 @@ export function mixturePlotSvg(
   // Grid and axes.
   const clipId = `plot-${column.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   out.push(`<defs><clipPath id="${esc(clipId)}"><rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}"/></clipPath></defs>`);
-  const yTicks = niceTicks(0, yMax, 5).filter((t) => t <= yMax);
+  const yTicks = niceTicks(0, yMax, 6).filter((t) => t <= yMax);
   const ticks = xTicks(scale, lo, hi);
   out.push('<g class="grid">');
   for (const t of yTicks) out.push(`<line x1="${margin.left}" y1="${r2(py(t))}" x2="${margin.left + plotW}" y2="${r2(py(t))}" stroke="${COLORS.grid}"/>`);

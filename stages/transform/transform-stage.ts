@@ -10,7 +10,8 @@
  * quiet for `modelIdleMs`), so no batch is consumed before there is a model to encode it with.
  *
  * For each RecordBatch of one batches partition (the transport hands out up to a few hundred
- * records at once): every row batch in it is encoded (./transform-batch), its Arrow file is
+ * records at once; one holding more than `maxTransactionRows` rows is split between row
+ * batches into several transactions): every row batch in it is encoded (./transform-batch), its Arrow file is
  * written to S3 when a bucket is configured — `<prefix>/<model version>/part-<source
  * partition>-<first covered source offset>.arrow`, a name fixed by the row batch so that a
  * retry overwrites the same object — and then ONE transaction sends the Avro records (to the
@@ -30,7 +31,7 @@ import type { RowBatch } from '../../topics/row-batch';
 import { decodeRowBatch, RowBatchDecodeError } from '../../topics/row-batch-codec';
 import type { TopicNames } from '../../topics/topology';
 import { transformedSchema, transformedSubject } from '../../topics/transformed-schema';
-import type { OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
+import type { InRecord, OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
 import { ensureBucket } from '../../pipeline/io/s3-model-sink';
 import {
   encodeTransformedArrow,
@@ -41,6 +42,7 @@ import {
 } from './transform-batch';
 
 export const DEFAULT_TRANSFORM_GROUP = 'vgmflow-transform';
+export const DEFAULT_MAX_TRANSACTION_ROWS = 50_000;
 /** Content type of a transformed value (Confluent wire format over Avro). */
 export const TRANSFORMED_CONTENT_TYPE = 'application/vnd.confluent.avro';
 
@@ -79,6 +81,11 @@ export interface TransformOptions {
   readonly group?: string;
   /** Default `${group}-${random}`. */
   readonly transactionalId?: string;
+  /**
+   * Rows (plus dead letters) after which a transaction is committed before the end of the
+   * RecordBatch, between two row batches. Default 50 000.
+   */
+  readonly maxTransactionRows?: number;
   /** How long the models topic may be quiet before the latest model seen counts as current. Default 2000. */
   readonly modelIdleMs?: number;
   readonly log?: (line: string) => void;
@@ -144,17 +151,47 @@ export async function runTransform(o: TransformOptions): Promise<TransformHandle
     log(`model ${modelName} version ${job} in use (schema id ${id}, ${ctx.encoder.width} encoded values per row)`);
   };
 
+  const maxRows = Math.max(1, o.maxTransactionRows ?? DEFAULT_MAX_TRANSACTION_ROWS);
+
   const processBatch = async (batch: RecordBatch): Promise<void> => {
     if (batch.records.length === 0) return;
     const current = active;
     if (current === null) throw new Error('transform: a batch arrived before a model was known');
     const { ctx, serializer } = current;
-    const out: OutRecord[] = [];
-    const files: Array<{ key: string; body: Uint8Array }> = [];
-    let batchRows = 0;
-    let batchDead = 0;
-    for (const record of batch.records) {
-      let rowBatch: RowBatch;
+    let out: OutRecord[] = [];
+    let files: Array<{ key: string; body: Uint8Array }> = [];
+    let pendingRows = 0;
+    let pendingDead = 0;
+
+    /** S3 objects, then one transaction: the records so far and the offset past `next - 1`. */
+    const flush = async (next: number): Promise<void> => {
+      // The objects first: a crash after them but before the commit re-writes the same keys.
+      const s3 = o.s3;
+      if (s3 !== undefined) {
+        await Promise.all(
+          files.map((f) =>
+            s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: f.key, Body: f.body, ContentType: 'application/vnd.apache.arrow.file' })),
+          ),
+        );
+      }
+      const records = out;
+      await producer.transaction(async (tx) => {
+        if (records.length > 0) await tx.send(records);
+        await tx.sendOffsets(group, [{ topic: batch.topic, partition: batch.partition, offset: next }]);
+      });
+      rows += pendingRows;
+      deadLettered += pendingDead;
+      transactions++;
+      out = [];
+      files = [];
+      pendingRows = 0;
+      pendingDead = 0;
+      o.onProgress?.(stats());
+    };
+
+    for (let i = 0; i < batch.records.length; i++) {
+      const record = batch.records[i] as InRecord;
+      let rowBatch: RowBatch | null = null;
       try {
         rowBatch = decodeRowBatch(record.value);
       } catch (err) {
@@ -169,46 +206,31 @@ export async function runTransform(o: TransformOptions): Promise<TransformHandle
             line: 0,
           }),
         );
-        batchDead++;
-        continue;
+        pendingDead++;
       }
-      const result = transformRowBatch(ctx, rowBatch);
-      for (const r of result.rows) {
-        const value = await serializer.serialize(transformedTopic, r.value);
-        out.push({
-          topic: transformedTopic,
-          partition: batch.partition,
-          key: r.key,
-          value: new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
-          headers: { 'content-type': TRANSFORMED_CONTENT_TYPE, 'model-version': ctx.modelVersion },
-        });
+      if (rowBatch !== null) {
+        const result = transformRowBatch(ctx, rowBatch);
+        for (const r of result.rows) {
+          const value = await serializer.serialize(transformedTopic, r.value);
+          out.push({
+            topic: transformedTopic,
+            partition: batch.partition,
+            key: r.key,
+            value: new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+            headers: { 'content-type': TRANSFORMED_CONTENT_TYPE, 'model-version': ctx.modelVersion },
+          });
+        }
+        for (const d of result.deadLetters) out.push(deadLetterOutRecord(topics.deadLetters, d));
+        if (o.s3 !== undefined && result.rows.length > 0) {
+          files.push({ key: transformedObjectKey(o.s3.prefix, ctx.modelVersion, rowBatch), body: encodeTransformedArrow(ctx, result.rows) });
+        }
+        pendingRows += result.rows.length;
+        pendingDead += result.deadLetters.length;
       }
-      for (const d of result.deadLetters) out.push(deadLetterOutRecord(topics.deadLetters, d));
-      if (o.s3 !== undefined && result.rows.length > 0) {
-        files.push({ key: transformedObjectKey(o.s3.prefix, ctx.modelVersion, rowBatch), body: encodeTransformedArrow(ctx, result.rows) });
-      }
-      batchRows += result.rows.length;
-      batchDead += result.deadLetters.length;
+      // Normally one transaction for the whole RecordBatch; very large ones are split between
+      // row batches so that a transaction stays of bounded size.
+      if (i === batch.records.length - 1 || pendingRows + pendingDead >= maxRows) await flush(record.offset + 1);
     }
-    // The objects first: a crash after them but before the commit re-writes the same keys.
-    const s3 = o.s3;
-    if (s3 !== undefined) {
-      await Promise.all(
-        files.map((f) =>
-          s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: f.key, Body: f.body, ContentType: 'application/vnd.apache.arrow.file' })),
-        ),
-      );
-    }
-    const last = batch.records[batch.records.length - 1];
-    const next = (last ? last.offset : 0) + 1;
-    await producer.transaction(async (tx) => {
-      if (out.length > 0) await tx.send(out);
-      await tx.sendOffsets(group, [{ topic: batch.topic, partition: batch.partition, offset: next }]);
-    });
-    rows += batchRows;
-    deadLettered += batchDead;
-    transactions++;
-    o.onProgress?.(stats());
   };
 
   // ---- the side input: the models topic, read from the start.

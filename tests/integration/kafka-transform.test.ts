@@ -4,6 +4,7 @@
  * (read_committed, decoded with Confluent's AvroDeserializer) and the Arrow files on S3
  * against RowEncoder's encoding of the same rows with the same row ids, bit for bit.
  */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +24,9 @@ import type { RowId } from '../../stages/transformer/row-id';
 import { decodeDeadLetter } from '../../topics/dead-letter';
 import { KafkaTransport } from '../../topics/kafka-transport';
 import { encodeModelRecord } from '../../topics/model-record';
-import { RowBatchBuilder, rowBatchKey } from '../../topics/row-batch';
+import { RowBatchBuilder, rowBatchKey, type RowBatch } from '../../topics/row-batch';
 import { encodeRowBatch } from '../../topics/row-batch-codec';
-import { topicNames } from '../../topics/topology';
+import { topicNames, topicSpecs } from '../../topics/topology';
 import { numericColumnFields, sanitizeAvroName, transformedSchema, type TransformedValue } from '../../topics/transformed-schema';
 import { s3Client, schemaRegistryClient, stackConfig, uniqueName } from '../support/stack';
 
@@ -78,6 +79,19 @@ describe('transform-batch (pure)', () => {
     expect(sanitizeAvroName('Tip %')).toBe('Tip__');
     expect(sanitizeAvroName('2nd')).toBe('_2nd');
     expect(sanitizeAvroName('')).toBe('_');
+    const names = (...columns: string[]): string[][] =>
+      numericColumnFields({ columns: columns.map((name) => ({ name, type: 'continuous' })) } as unknown as TransformerModel).map((f) => [f.alpha, f.mode]);
+    expect(names('a b', 'a_b', 'a-b')).toEqual([
+      ['a_b_alpha', 'a_b_mode'],
+      ['a_b_2_alpha', 'a_b_2_mode'],
+      ['a_b_3_alpha', 'a_b_3_mode'],
+    ]);
+    // A column named like a fixed field's stem still gets distinct fields.
+    expect(names('row_id', 'vector', 'x_alpha')).toEqual([
+      ['row_id_alpha', 'row_id_mode'],
+      ['vector_alpha', 'vector_mode'],
+      ['x_alpha_alpha', 'x_alpha_mode'],
+    ]);
   });
 });
 
@@ -115,6 +129,8 @@ describe('transform stage on Kafka', () => {
       modelName: 'default',
       registry,
       s3: { client: s3, bucket, prefix: 'vgmflow/transformed' },
+      // Small, so that large RecordBatches are split into several transactions too.
+      maxTransactionRows: 100,
       log: (l) => logs.push(l),
     });
     await handle.started;
@@ -264,5 +280,237 @@ describe('transform stage on Kafka', () => {
     const bytes = await (res.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
     expect(Buffer.from(bytes).equals(Buffer.from(encodeTransformedArrow(ctx, result.rows)))).toBe(true);
     s3.destroy();
+  });
+});
+
+/**
+ * Exactly once across a crash: `vgmflow stage transform` as its own process, fed small row
+ * batches while it runs, SIGKILLed mid-way and restarted (same transactional id); every row is
+ * then in the transformed topic exactly once (read_committed) and in exactly one S3 file.
+ */
+describe('vgmflow stage transform, SIGKILLed and restarted', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vgm-transform-kill-'));
+  const build = join(dir, 'build');
+  const prefix = uniqueName('ktk');
+  const topics = topicNames(prefix);
+  const transformed = transformedTopicName(prefix);
+  const bucket = uniqueName('ktk-arrow');
+  const lines = readFileSync(SAMPLE, 'utf8').split('\n').slice(1, ROWS + 1);
+  const PARTITIONS = 6;
+  const MESSAGES_PER_BATCH = 3;
+  let transport: KafkaTransport;
+  let model: TransformerModel;
+  const children: ChildProcess[] = [];
+
+  /** Row i: partition i mod 6, source offset ⌊i/6⌋, one row per message (as `produce` lays out a fresh topic). */
+  const rowIdOf = (i: number): RowId => ({ source: i % PARTITIONS, index: Math.floor(i / PARTITIONS), sub: 0 });
+
+  function rowBatches(): RowBatch[][] {
+    const specs = model.columns.map((c) => (c.type === 'mixed' ? { name: c.name, type: c.type, modalValues: c.modalValues } : { name: c.name, type: c.type }));
+    const perPartition: RowBatch[][] = [];
+    for (let p = 0; p < PARTITIONS; p++) {
+      const batches: RowBatch[] = [];
+      let builder = new RowBatchBuilder(specs, topics.rows, p);
+      let from = 0;
+      for (let i = p; i < lines.length; i += PARTITIONS) {
+        const id = rowIdOf(i);
+        builder.add(id.index, id.sub, cellsOf(lines[i] as string));
+        if (builder.length === MESSAGES_PER_BATCH) {
+          batches.push(builder.build({ from, to: id.index + 1 }));
+          from = id.index + 1;
+          builder = new RowBatchBuilder(specs, topics.rows, p);
+        }
+      }
+      if (builder.length > 0) batches.push(builder.build());
+      perPartition.push(batches);
+    }
+    return perPartition;
+  }
+
+  function startStage(): { child: ChildProcess; progress: () => number; exited: Promise<number | null>; stderr: () => string } {
+    const launcher = `require(${JSON.stringify(join(build, 'pipeline', 'cli', 'main.js'))}).main(process.argv.slice(1)).then((c) => { process.exitCode = c; }, (e) => { console.error(e); process.exitCode = 1; })`;
+    const { s3, schemaRegistryUrl, kafkaBrokers } = stackConfig();
+    const args = ['stage', 'transform', '--brokers', kafkaBrokers.join(','), '--topic-prefix', prefix, '--registry-url', schemaRegistryUrl, '--s3-bucket', bucket, '--transactional-id', `${prefix}-tx`];
+    const child = spawn(process.execPath, ['-e', launcher, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules'), S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKeyId, S3_SECRET_KEY: s3.secretAccessKey, S3_REGION: s3.region },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    children.push(child);
+    let text = '';
+    let rows = 0;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      for (const m of text.matchAll(/\[transform\] (\d+) rows/g)) rows = Math.max(rows, Number(m[1]));
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    return { child, progress: () => rows, exited, stderr: () => text };
+  }
+
+  beforeAll(async () => {
+    // The CLI as users run it, compiled from the current sources into a private directory.
+    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', build, '--noCheck', '--sourceMap', 'false'], { cwd: ROOT, encoding: 'utf8' });
+    if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+    const input = join(dir, 'slice.csv');
+    writeFileSync(input, `Amount,Tip,Network,Merchant\n${lines.join('\n')}\n`);
+    const modelPath = join(dir, 'm.json');
+    expect(await quietly(() => main(['fit', input, '--model', modelPath, '--columns', COLUMNS]))).toBe(0);
+    model = await loadModelFile(modelPath);
+    transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'ktk-test', log: () => undefined });
+    await transport.ensureTopics(topicSpecs(topics, PARTITIONS));
+    const producer = await transport.producer();
+    await producer.send([{ topic: topics.models, key: 'default', value: encodeModelRecord({ job: 'kill-job', modelName: 'default', model }) }]);
+    await producer.close();
+  });
+
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await transport?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every row once after a SIGKILL mid-way and a restart', async () => {
+    const perPartition = rowBatches();
+    const rounds = Math.max(...perPartition.map((b) => b.length));
+    const first = startStage();
+    // Feed one small row batch per partition at a time while the stage runs.
+    const producer = await transport.producer();
+    let sent = 0;
+    const feeding = (async () => {
+      for (let k = 0; k < rounds; k++) {
+        const out = perPartition.flatMap((batches, p) => {
+          const b = batches[k];
+          return b === undefined ? [] : [{ topic: topics.batches, partition: p, key: rowBatchKey(b), value: encodeRowBatch(b) }];
+        });
+        await producer.send(out);
+        sent += out.length;
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    })();
+    await until('the first process to commit some rows', () => first.progress() >= 60, 120_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const killedAt = first.progress();
+    expect(killedAt).toBeLessThan(ROWS);
+    const second = startStage();
+    await feeding;
+    await producer.close();
+    expect(sent).toBe(perPartition.reduce((n, b) => n + b.length, 0));
+    // Done when the group has committed every batch.
+    const ends = await transport.endOffsets(topics.batches);
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      const committed = await transport.committedOffsets('vgmflow-transform', topics.batches);
+      if (ends.every((e, p) => (committed[p] ?? -1) >= e)) break;
+      if (Date.now() > deadline) throw new Error(`not all committed: ${committed.join(',')} of ${ends.join(',')}\n${second.stderr()}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+
+    const encoder = new RowEncoder(model);
+    const expected = new Map<string, Float64Array>();
+    lines.forEach((line, i) => {
+      const id = rowIdOf(i);
+      expected.set(`${id.source}:${id.index}:${id.sub}`, encoder.encode(cellsOf(line), id).vector);
+    });
+    const registry = schemaRegistryClient();
+    const deserializer = new AvroDeserializer(registry, SerdeType.VALUE, {});
+    const seen = new Set<string>();
+    for (const record of await readTopicToEnd(transport, transformed)) {
+      const key = record.key as string;
+      expect(seen.has(key)).toBe(false);
+      seen.add(key);
+      const value = (await deserializer.deserialize(transformed, Buffer.from(record.value))) as TransformedValue;
+      expect(sameBits(value.vector, expected.get(key) ?? [])).toBe(true);
+    }
+    await registry.close();
+    expect(seen.size).toBe(ROWS);
+
+    // One Arrow file per row batch, each row in exactly one of them.
+    const s3 = s3Client();
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'vgmflow/transformed/kill-job/', ContinuationToken: token }));
+      keys.push(...(listed.Contents ?? []).map((o) => o.Key as string));
+      token = listed.IsTruncated === true ? listed.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    expect(keys.length).toBe(sent);
+    const inFiles = new Set<string>();
+    for (const k of keys) {
+      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: k }));
+      const table = tableFromIPC(await (res.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+      const get = (name: string, i: number): unknown => table.getChild(name)?.get(i);
+      for (let i = 0; i < table.numRows; i++) {
+        const key = `${String(get('source_partition', i))}:${String(get('source_offset', i))}:${String(get('row_in_message', i))}`;
+        expect(inFiles.has(key)).toBe(false);
+        inFiles.add(key);
+        expect(sameBits((get('vector', i) as Vector).toArray() as Float64Array, expected.get(key) ?? [])).toBe(true);
+      }
+    }
+    expect(inFiles.size).toBe(ROWS);
+    s3.destroy();
+  });
+});
+
+/** The side input: batches that arrive before any model wait, unconsumed, until one is published. */
+describe('transform stage without a model yet', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vgm-transform-wait-'));
+  const prefix = uniqueName('ktw');
+  const topics = topicNames(prefix);
+  const transformed = transformedTopicName(prefix);
+  const lines = readFileSync(SAMPLE, 'utf8').split('\n').slice(1, 201);
+  let transport: KafkaTransport;
+  let registry: SchemaRegistryClient;
+  let handle: TransformHandle | null = null;
+
+  afterAll(async () => {
+    await handle?.stop();
+    await transport?.close();
+    await registry?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('consumes nothing until a model is published, then everything', async () => {
+    const input = join(dir, 'slice.csv');
+    writeFileSync(input, `Amount,Tip,Network,Merchant\n${lines.join('\n')}\n`);
+    const modelPath = join(dir, 'm.json');
+    expect(await quietly(() => main(['fit', input, '--model', modelPath, '--columns', COLUMNS]))).toBe(0);
+    const model = await loadModelFile(modelPath);
+    transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'ktw-test', log: () => undefined });
+    registry = schemaRegistryClient();
+    await transport.ensureTopics(topicSpecs(topics, 6));
+    const specs = model.columns.map((c) => (c.type === 'mixed' ? { name: c.name, type: c.type, modalValues: c.modalValues } : { name: c.name, type: c.type }));
+    const builder = new RowBatchBuilder(specs, topics.rows, 2);
+    lines.forEach((line, i) => builder.add(i, 0, cellsOf(line)));
+    const batch = builder.build();
+    const producer = await transport.producer();
+    await producer.send([{ topic: topics.batches, partition: 2, key: rowBatchKey(batch), value: encodeRowBatch(batch) }]);
+
+    handle = await runTransform({ transport, topics, transformedTopic: transformed, registry, modelIdleMs: 500 });
+    const h = handle;
+    let started = false;
+    void h.started.then(() => (started = true));
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(started).toBe(false);
+    expect(h.stats()).toMatchObject({ rows: 0, transactions: 0, modelVersion: null });
+    expect((await transport.committedOffsets('vgmflow-transform', topics.batches)).every((o) => o === -1)).toBe(true);
+    expect((await transport.endOffsets(transformed)).every((o) => o === 0)).toBe(true);
+
+    // Another model name does not count.
+    await producer.send([{ topic: topics.models, key: 'other', value: encodeModelRecord({ job: 'other-1', modelName: 'other', model }) }]);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(started).toBe(false);
+
+    await producer.send([{ topic: topics.models, key: 'default', value: encodeModelRecord({ job: 'wait-1', modelName: 'default', model }) }]);
+    await producer.close();
+    await h.started;
+    await until('the waiting batch', () => h.stats().rows >= lines.length, 60_000);
+    expect(h.stats()).toMatchObject({ rows: lines.length, deadLettered: 0, modelVersion: 'wait-1' });
+    const records = await readTopicToEnd(transport, transformed);
+    expect(records).toHaveLength(lines.length);
+    expect(new Set(records.map((r) => r.key)).size).toBe(lines.length);
+    expect(records.every((r) => r.partition === 2)).toBe(true);
   });
 });

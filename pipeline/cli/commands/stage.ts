@@ -22,14 +22,14 @@ Runs one stage of the pipeline as its own process, until SIGINT or SIGTERM.
            fit round with partial statistics. Run as many as there are partitions to share.
   reduce   the reducer: merges partials, broadcasts each round, publishes models.
            Run one.
-  transform  encodes every row of <prefix>.batches with the latest model of --model-name
-           on <prefix>.models (a newer model replaces it while running; batches wait until
-           a model exists): one Avro record per row to <prefix>.transformed (Confluent wire
+  transform  encodes each row of <prefix>.batches with the latest model of --model-name on
+           <prefix>.models (a newer model replaces it while running; batches wait until a
+           model exists): one Avro record per row to <prefix>.transformed (Confluent wire
            format, schema vgmflow.Transformed registered under <prefix>.transformed-value),
            rows the model cannot encode to <prefix>.dlq, exactly once (transactions); with
-           --s3-bucket also one Arrow IPC file per row batch at
-           s3://<bucket>/vgmflow/transformed/<model version>/part-<partition>-<first offset>.arrow.
-           Run as many as you like (consumer group).
+           --s3-bucket also one Arrow IPC file per row batch at s3://<bucket>/vgmflow/
+           transformed/<model version>/part-<source partition>-<first source offset>.arrow.
+           Run as many as you like (consumer group), each with its own --transactional-id.
 
 Options:
   --columns <specs>       (ingest) every column in order, e.g.
