@@ -32,9 +32,14 @@ export function topicNames(prefix = 'vgm'): TopicNames {
 
 export const DEFAULT_PARTITIONS = 6;
 
+/**
+ * Messages up to 16 MiB: a CSV record over the parser's 1 MiB limit must reach ingest to be
+ * dead-lettered with its reason, and one large message makes one large row batch.
+ */
+const LARGE = { 'max.message.bytes': String(16 * 1024 * 1024) };
 /** Retain forever: a fit job's result must stay a function of the topic's rows. */
-const KEEP = { 'retention.ms': '-1' };
-const COMPACT = { 'cleanup.policy': 'compact' };
+const KEEP = { 'retention.ms': '-1', ...LARGE };
+const COMPACT = { 'cleanup.policy': 'compact', ...LARGE };
 
 export function topicSpecs(names: TopicNames, partitions = DEFAULT_PARTITIONS): TopicSpec[] {
   return [

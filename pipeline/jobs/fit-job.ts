@@ -106,6 +106,7 @@ export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
           continue;
         }
         if (b.status === 'failed') rejectModel(new InputError(`job ${o.job} failed: ${b.error ?? 'unknown error'}`));
+        if (b.status === 'done') rounds = Math.max(rounds, b.round);
         if (b.round > rounds) {
           const now = Date.now();
           o.log(`round ${b.round} (${((now - lastRoundAt) / 1000).toFixed(2)} s/round): ${b.progress.join('; ') || b.status}`);

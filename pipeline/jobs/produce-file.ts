@@ -1,10 +1,12 @@
 /**
  * Writes a CSV file to the input topic: the header line is dropped (column names and
- * types come from configuration), each record's raw text is sent as is (malformed ones
- * too: ingest dead-letters them with a reason), `rowsPerMessage` records per message.
- * Message j goes to partition j mod P, so the same file always lands the same way.
+ * types come from configuration), each record's bytes are sent exactly as they are in
+ * the file — malformed ones too, invalid UTF-8 included, since ingest dead-letters them
+ * with a reason — `rowsPerMessage` records per message. Message j goes to partition
+ * j mod P, so the same file always lands the same way.
  */
-import { readCsvRecords } from '../../stages/ingest/csv-file';
+import { createReadStream } from 'fs';
+import { CsvParser, type CsvRecord } from '../../stages/ingest/csv';
 import type { OutRecord, Transport } from '../../topics/transport';
 import { assertReadable } from './read-table';
 
@@ -13,7 +15,7 @@ export interface ProduceFileOptions {
   readonly topic: string;
   readonly input: string;
   readonly rowsPerMessage?: number;
-  /** Keep the header line (the file has none); default false. */
+  /** The file has no header line; default false. */
   readonly noHeader?: boolean;
   readonly onProgress?: (rows: number) => void;
   /** Record the file line of each message's first row (for dead-letter reports). */
@@ -30,6 +32,24 @@ export interface ProduceFileReport {
 }
 
 const SEND_BATCH = 500;
+/**
+ * Records are split here only to be sent, never rejected: the limit is far above ingest's
+ * (1 MiB), so an over-long record reaches ingest whole and is dead-lettered there.
+ */
+const PRODUCE_MAX_RECORD_BYTES = 15 * 1024 * 1024;
+
+/**
+ * The file's records with their exact bytes. The parser runs over latin1 text, where
+ * every byte is one character: the CSV syntax is ASCII, so records split as in UTF-8,
+ * and `Buffer.from(raw, 'latin1')` gives back the original bytes, valid UTF-8 or not.
+ */
+async function* byteRecords(path: string): AsyncGenerator<CsvRecord, void, undefined> {
+  const parser = new CsvParser({ maxRecordBytes: PRODUCE_MAX_RECORD_BYTES });
+  for await (const chunk of createReadStream(path)) {
+    yield* parser.push((chunk as Buffer).toString('latin1'));
+  }
+  yield* parser.end();
+}
 
 export async function produceFile(o: ProduceFileOptions): Promise<ProduceFileReport> {
   await assertReadable(o.input);
@@ -39,27 +59,29 @@ export async function produceFile(o: ProduceFileOptions): Promise<ProduceFileRep
   if (partitions === 0) throw new RangeError(`topic ${o.topic} does not exist`);
   const producer = await o.transport.producer();
   let header: string[] | null = null;
-  let pendingRows: string[] = [];
+  let pendingRows: Buffer[] = [];
   const messageLines: number[] = [];
   let out: OutRecord[] = [];
   let rows = 0;
   let messages = 0;
+  const newline = Buffer.from('\n');
   const flushMessage = () => {
     if (pendingRows.length === 0) return;
-    out.push({ topic: o.topic, partition: messages % partitions, key: null, value: Buffer.from(pendingRows.join('\n'), 'utf8') });
+    const parts = pendingRows.flatMap((r, i) => (i === 0 ? [r] : [newline, r]));
+    out.push({ topic: o.topic, partition: messages % partitions, key: null, value: Buffer.concat(parts) });
     messages++;
     pendingRows = [];
   };
   try {
     let first = !o.noHeader;
-    for await (const record of readCsvRecords(o.input)) {
+    for await (const record of byteRecords(o.input)) {
       if (first) {
         first = false;
-        header = record.kind === 'record' ? record.fields : null;
+        header = record.kind === 'record' ? record.fields.map((f) => Buffer.from(f, 'latin1').toString('utf8').replace(/^\uFEFF/, '')) : null;
         continue;
       }
       if (o.trackLines && pendingRows.length === 0) messageLines.push(record.line);
-      pendingRows.push(record.raw);
+      pendingRows.push(Buffer.from(record.raw, 'latin1'));
       rows++;
       if (pendingRows.length >= rowsPerMessage) flushMessage();
       if (out.length >= SEND_BATCH) {

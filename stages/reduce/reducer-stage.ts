@@ -33,9 +33,15 @@ class Reducer {
   /** Partials that arrived before their job's spec. */
   private readonly early = new Map<string, FitPartialMessage[]>();
   private producer: Producer | null = null;
-  /** Broadcasts wait until the stats topic has been replayed up to its end at start. */
-  private replayEnd = 0;
+  /**
+   * Broadcasts wait until both topics have been replayed up to their ends at start:
+   * the stats topic (to rebuild each job's state) and the params topic (to know which
+   * jobs are finished, so their models are not published again).
+   */
+  private statsEnd = 0;
   private statsRead = 0;
+  private paramsEnd = 0;
+  private paramsRead = 0;
   private queue: Promise<void> = Promise.resolve();
   private readonly dirty = new Set<string>();
 
@@ -44,11 +50,11 @@ class Reducer {
   async start(): Promise<Subscription[]> {
     const { transport, topics } = this.o;
     this.producer = await transport.producer();
-    const ends = await transport.endOffsets(topics.stats);
-    this.replayEnd = ends.reduce((a, b) => a + b, 0);
+    this.statsEnd = (await transport.endOffsets(topics.stats)).reduce((a, b) => a + b, 0);
+    this.paramsEnd = (await transport.endOffsets(topics.params)).reduce((a, b) => a + b, 0);
     const params = await transport.subscribe({ topic: topics.params, group: null, eachBatch: (b) => this.serial(() => this.onBroadcasts(b)) });
     const stats = await transport.subscribe({ topic: topics.stats, group: null, eachBatch: (b) => this.serial(() => this.onPartials(b)) });
-    if (this.replayEnd === 0) this.serial(() => this.flush());
+    if (this.caughtUp) this.serial(() => this.flush());
     return [params, stats];
   }
 
@@ -68,11 +74,12 @@ class Reducer {
   }
 
   private get caughtUp(): boolean {
-    return this.statsRead >= this.replayEnd;
+    return this.statsRead >= this.statsEnd && this.paramsRead >= this.paramsEnd;
   }
 
   private async onBroadcasts(batch: RecordBatch): Promise<void> {
     for (const record of batch.records) {
+      this.paramsRead = Math.max(this.paramsRead, record.offset + 1);
       let b: FitBroadcast;
       try {
         b = decodeBroadcast(record.value);
@@ -81,7 +88,11 @@ class Reducer {
       }
       const job = b.spec.job;
       if (b.status === 'done' || b.status === 'failed') {
+        // Finished before this reducer started (or by another reducer): never publish again.
         this.finished.add(job);
+        this.jobs.delete(job);
+        this.dirty.delete(job);
+        this.early.delete(job);
         continue;
       }
       if (this.jobs.has(job) || this.finished.has(job)) continue;

@@ -47,6 +47,18 @@ const findings: string[] = [];
 const note = (line: string): void => {
   findings.push(line);
 };
+/** A test failed: keep the temp dir with the children's logs. */
+let failed = false;
+function tracked(body: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await body();
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  };
+}
 
 // ---------------------------------------------------------------------------------------
 // Files, processes and topics.
@@ -297,7 +309,7 @@ function expectSameModel(actual: TransformerModel, expected: TransformerModel, r
 
 // ---------------------------------------------------------------------------------------
 
-beforeAll(async () => {
+beforeAll(() => {
   ensureCliBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'vgmflow-kafka-fit-'));
   brokers = stackConfig().kafkaBrokers.join(',');
@@ -306,20 +318,20 @@ beforeAll(async () => {
 
 afterAll(() => {
   if (findings.length > 0) console.log(`kafka-fit findings:\n${findings.map((f) => `  ${f}`).join('\n')}`);
-  if (process.env.KEEP_KAFKA_FIT_LOGS) console.log(`logs kept in ${tmp}`);
+  if (failed || process.env.KEEP_KAFKA_FIT_LOGS) console.log(`logs of every child process kept in ${tmp}`);
   else if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('a fit on Kafka equals the embedded fit of the same file', () => {
   let procs: Processes;
   beforeAll(() => {
-    procs = new Processes({ cwd: tmp, logDir: tmp });
+    procs = new Processes({ cwd: tmp, logDir: join(tmp, 'equal') });
   });
   afterEach(async () => {
     await procs.killAll();
   });
 
-  test('with 1, then 2, then 3 stats worker processes (one ingest, one reduce; three jobs on one prefix)', async () => {
+  test('with 1, then 2, then 3 stats worker processes (one ingest, one reduce; three jobs on one prefix)', tracked(async () => {
     const prefix = uniqueName('kfit-scale');
     const groups = newGroups(prefix);
     expect(await produce(procs, prefix, slice)).toBe(SLICE_ROWS);
@@ -339,9 +351,9 @@ describe('a fit on Kafka equals the embedded fit of the same file', () => {
     const last = await countPartials(prefix, `${prefix}-workers-3`);
     expectEveryRoundAnswered(last);
     expect([...last.byWorker.keys()].sort()).toEqual(['w1', 'w2', 'w3']);
-  });
+  }));
 
-  test('from a golden fixture\'s initial means, the Kafka fit is scikit-learn\'s (bimodal_outliers, 2 stats workers)', async () => {
+  test('from a golden fixture\'s initial means, the Kafka fit is scikit-learn\'s (bimodal_outliers, 2 stats workers)', tracked(async () => {
     const f = JSON.parse(readFileSync(join(FIXTURE_DIR, 'bimodal_outliers.json'), 'utf8')) as SklearnFixture;
     const input = writeCsv('bimodal_outliers.csv', ['x', ...f.data.map((v) => String(v))]);
     const init = join(tmp, 'bimodal_outliers-init.json');
@@ -369,7 +381,7 @@ describe('a fit on Kafka equals the embedded fit of the same file', () => {
     expect(m.converged).toBe(e.converged);
     expect(m.initialMeans).toEqual(f.init_means);
     note(`bimodal_outliers on Kafka: ${fit.rounds} rounds, nIter ${m.nIter}, lower bound rel. error ${maxRelativeError([m.lowerBound ?? NaN], [e.lower_bound])}`);
-  });
+  }));
 });
 
 describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-fit and restarted', () => {
@@ -380,8 +392,8 @@ describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-
   let expected: TransformerModel;
 
   beforeAll(async () => {
-    shared = new Processes({ cwd: tmp, logDir: tmp });
-    procs = new Processes({ cwd: tmp, logDir: tmp });
+    shared = new Processes({ cwd: tmp, logDir: join(tmp, 'faults-shared') });
+    procs = new Processes({ cwd: tmp, logDir: join(tmp, 'faults') });
     expect(await produce(shared, prefix, slice)).toBe(SLICE_ROWS);
     // One ingest process for the three jobs below (each test has its own stats group and reducer).
     startIngest(shared, prefix, groups);
@@ -395,7 +407,7 @@ describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-
     await shared.killAll();
   });
 
-  test('a stats worker SIGKILLed at round 10 and restarted with the same id', async () => {
+  test('a stats worker SIGKILLed at round 10 and restarted with the same id', tracked(async () => {
     const stats = `${groups.stats}-worker-kill`;
     const job = `${prefix}-worker-kill`;
     startReduce(procs, prefix);
@@ -420,9 +432,9 @@ describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-
     expectEveryRoundAnswered(count);
     expect(count.total).toBeGreaterThanOrEqual(count.distinct);
     note(`stats worker SIGKILL at round 10: model equal (byte-identical: ${identical}); fit ${fit.seconds} s, ${((Date.now() - killedAt) / 1000).toFixed(1)} s from the kill; ${describeCount(count)}`);
-  });
+  }));
 
-  test('the reducer SIGKILLed at round 25 and restarted', async () => {
+  test('the reducer SIGKILLed at round 25 and restarted', tracked(async () => {
     const stats = `${groups.stats}-reducer-kill`;
     const job = `${prefix}-reducer-kill`;
     const reduce = startReduce(procs, prefix);
@@ -446,9 +458,9 @@ describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-
       `reducer SIGKILL at round 25: model equal (byte-identical: ${identical}); fit ${fit.seconds} s, ${((Date.now() - killedAt) / 1000).toFixed(1)} s from the kill; ${describeCount(count)}; ` +
         `models topic before the restart ${JSON.stringify(modelsBefore)}, after ${JSON.stringify(modelsAfter)}`,
     );
-  });
+  }));
 
-  test('a stats worker SIGKILLed and restarted while no reducer runs: its recomputed partials are duplicates, ignored', async () => {
+  test('a stats worker SIGKILLed and restarted while no reducer runs: its recomputed partials are duplicates, ignored', tracked(async () => {
     const stats = `${groups.stats}-duplicates`;
     const job = `${prefix}-duplicates`;
     const reduce = startReduce(procs, prefix);
@@ -494,7 +506,7 @@ describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-
     // More partials than rounds x partitions: the duplicates were there, and the model is still equal.
     expect(count.total).toBeGreaterThan((count.maxRound + 1) * PARTITIONS);
     note(`worker SIGKILL while the reducer was down (round ${stalled}): model equal (byte-identical: ${identical}); ${describeCount(count)}`);
-  });
+  }));
 });
 
 /** Job ids of the records on <prefix>.models, in order. */
@@ -508,7 +520,7 @@ async function modelRecords(prefix: string): Promise<string[]> {
 describe('dead letters on Kafka', () => {
   let procs: Processes;
   beforeAll(() => {
-    procs = new Processes({ cwd: tmp, logDir: tmp });
+    procs = new Processes({ cwd: tmp, logDir: join(tmp, 'dead-letters') });
   });
   afterEach(async () => {
     await procs.killAll();
@@ -521,7 +533,7 @@ describe('dead letters on Kafka', () => {
     readonly column?: string;
   }
 
-  test('every malformed row lands on <prefix>.dlq with its reason; rows in = rows fitted + rows dead-lettered', async () => {
+  test('every malformed row lands on <prefix>.dlq with its reason; rows in = rows fitted + rows dead-lettered', tracked(async () => {
     const good = sampleLines(1500).slice(1);
     const header = sampleLines(0)[0] ?? '';
     // Bad records that `vgmflow produce` carries faithfully, placed among the good rows.
@@ -541,11 +553,9 @@ describe('dead letters on Kafka', () => {
     // expected counts would depend on where the next quote is. On the last line it is exactly
     // one malformed record.
     const lastLine: Bad = { raw: Buffer.from('100,0,"visa,5812'), reason: /^unterminated quoted field opened on line 1$/ };
-    // Two malformed records that `vgmflow produce` cannot carry (see the failing tests below:
-    // the file reader replaces invalid UTF-8 by U+FFFD, and cuts a >1 MiB record to 1 MiB,
-    // which the broker's default max.message.bytes refuses). Another producer of <prefix>.rows
-    // can send them, so they are written straight to the topic, created here with a larger
-    // max.message.bytes, as the next messages in the produce order.
+    // Two malformed records written straight to <prefix>.rows by another producer (as any
+    // client may), as the next messages in the produce order: invalid UTF-8 and a >1 MiB
+    // record. (`vgmflow produce` carries them too; see the produce tests below.)
     const direct: Bad[] = [
       { raw: Buffer.concat([Buffer.from('100,0,vi'), Buffer.from([0xff, 0xfe]), Buffer.from('sa,5812')]), reason: /^invalid UTF-8 on line 1 at byte 9 of the line \(0xff\)$/ },
       { raw: Buffer.from(`100,0,visa,${'9'.repeat(1_100_000)}`), reason: /^record exceeds maxRecordBytes \(1048576\)/ },
@@ -622,13 +632,11 @@ describe('dead letters on Kafka', () => {
     expect(embedded.stderr).toMatch(new RegExp(`fit ${good.length} rows \\(${inFile.length + 1} dead-lettered\\)`));
     const identical = expectSameModel(fit.model, embedded.model);
     note(`dead letters: ${rowsIn} rows in = ${fit.model.rows} fitted + ${rowsDeadLettered} dead-lettered; model equal to the embedded one (byte-identical: ${identical}); fit ${fit.seconds} s`);
-  });
+  }));
 
-  // Known bugs of `vgmflow produce` (pipeline/jobs/produce-file.ts): it sends the text that the
-  // file reader (stages/ingest/csv-file.ts readCsvRecords) made of each record, not its bytes.
-  // These tests state what it should do; they are expected to fail until it is fixed (then
-  // jest reports them, and `.failing` should be dropped).
-  test.failing('produce sends a record with invalid UTF-8 bytes unchanged, so ingest dead-letters it (fails today: the bytes become U+FFFD and the row is fitted as data)', async () => {
+  // `vgmflow produce` must send each record's bytes as they are in the file, so that ingest
+  // (not produce) judges them.
+  test('produce sends a record with invalid UTF-8 bytes unchanged, so ingest dead-letters it', async () => {
     const input = join(tmp, 'invalid-utf8.csv');
     const bad = Buffer.concat([Buffer.from('100,0,vi'), Buffer.from([0xff, 0xfe]), Buffer.from('sa,5812')]);
     writeFileSync(input, Buffer.concat([Buffer.from('Amount,Tip,Network,Merchant\n10000,0,discover,5814\n'), bad, Buffer.from('\n')]));
@@ -639,7 +647,7 @@ describe('dead letters on Kafka', () => {
     expect(Buffer.from(sent?.value ?? new Uint8Array()).equals(bad)).toBe(true);
   });
 
-  test.failing('produce of a file with a >1 MiB line succeeds (fails today: produce exits 1, "message larger than the max message size", after sending the rows before it)', async () => {
+  test('produce of a file with a >1 MiB line succeeds', async () => {
     const input = join(tmp, 'long-line.csv');
     writeFileSync(input, `Amount,Tip,Network,Merchant\n10000,0,discover,5814\n100,0,visa,${'9'.repeat(1_100_000)}\n725,183,mastercard,5814\n`);
     const prefix = uniqueName('kfit-long');

@@ -9,11 +9,15 @@
  *   await reduce.waitFor(/running/);
  *   await reduce.kill('SIGKILL');
  *
- * Every child still running when the test process exits is SIGKILLed (a last resort for a
- * test run that is interrupted or crashes before its afterAll).
+ * Last resorts, for a test run that is interrupted or crashes before its afterEach/afterAll:
+ * every child still running when the test process exits (or gets SIGTERM/SIGHUP) is SIGKILLed,
+ * and each child SIGKILLs itself once its parent is gone (a preloaded watchdog polls its
+ * parent pid), so no stage process is left running forever after a jest worker dies.
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
-import { createWriteStream, existsSync, readdirSync, statSync, type WriteStream } from 'fs';
+import { createHash } from 'crypto';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync, type WriteStream } from 'fs';
+import { tmpdir } from 'os';
 import { join, relative } from 'path';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -74,20 +78,48 @@ export function ensureCliBuilt(): void {
 // Last resort: no child outlives the test process.
 
 const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
+let hooksInstalled = false;
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
+function killLive(): void {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
     }
-  });
+  }
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', killLive);
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killLive();
+      // Nobody else listens: do what the signal would have done without this listener.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
+}
+
+/** Preloaded into each child (node -r): exits when the parent that spawned it is gone. */
+const WATCHDOG = `'use strict';
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
+}, 500).unref();
+`;
+
+/** The watchdog as a file (one per content, shared by runs; written whole, then renamed). */
+function watchdog(): string {
+  const path = join(tmpdir(), `vgmflow-test-watchdog-${createHash('sha256').update(WATCHDOG).digest('hex').slice(0, 12)}.js`);
+  if (!existsSync(path)) {
+    const part = `${path}.${process.pid}.tmp`;
+    writeFileSync(part, WATCHDOG);
+    renameSync(part, path);
+  }
+  return path;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -133,7 +165,7 @@ export class Child {
       proc.on('close', (code, signal) => {
         live.delete(proc);
         this.exit = { code, signal };
-        this.logFile?.end(`--- exited: code ${String(code)}, signal ${String(signal)}\n`);
+        this.logFile?.end(`--- exited after ${((Date.now() - this.startedAt) / 1000).toFixed(1)} s: code ${String(code)}, signal ${String(signal)}\n`);
         this.notify();
         resolve(this.exit);
       });
@@ -265,9 +297,11 @@ export class Child {
 export interface ProcessesOptions {
   /** Working directory of the children. Default: the repository root. */
   readonly cwd?: string;
-  /** When set, each child's output is also written to `<logDir>/<name>.log`. */
+  /** When set (created if missing), each child's output is also written to `<logDir>/<name>.log`. */
   readonly logDir?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Preload the parent-death watchdog into each child. Default true. */
+  readonly watchdog?: boolean;
 }
 
 /** A set of `vgmflow` children that are cleaned up together (killAll in afterEach/afterAll). */
@@ -276,7 +310,8 @@ export class Processes {
   private readonly names = new Map<string, number>();
 
   constructor(private readonly options: ProcessesOptions = {}) {
-    installExitHook();
+    installHooks();
+    if (options.logDir !== undefined) mkdirSync(options.logDir, { recursive: true });
   }
 
   /** Starts `node bin/vgmflow.js …args`. Names are made unique for the log files (w1, w1-2…). */
@@ -284,7 +319,8 @@ export class Processes {
     const n = (this.names.get(name) ?? 0) + 1;
     this.names.set(name, n);
     const unique = n === 1 ? name : `${name}-${n}`;
-    const proc = spawn(process.execPath, [BIN, ...args], {
+    const preload = this.options.watchdog === false ? [] : ['-r', watchdog()];
+    const proc = spawn(process.execPath, [...preload, BIN, ...args], {
       cwd: this.options.cwd ?? ROOT,
       env: { ...process.env, ...(this.options.env ?? {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
