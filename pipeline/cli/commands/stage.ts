@@ -3,6 +3,7 @@ import { SchemaRegistryClient } from '@confluentinc/schemaregistry';
 import { runIngest } from '../../../stages/ingest/ingest-stage';
 import { runReducer } from '../../../stages/reduce/reducer-stage';
 import { runStatsWorker } from '../../../stages/stats/stats-worker';
+import { decodedTopicName, encodedTopicName, runInverse } from '../../../stages/inverse/inverse-stage';
 import { runTransform, transformedTopicName } from '../../../stages/transform/transform-stage';
 import { KafkaTransport } from '../../../topics/kafka-transport';
 import { topicSpecs } from '../../../topics/topology';
@@ -12,7 +13,7 @@ import { UsageError, type Command } from '../command';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings } from '../kafka-options';
 import { requiredColumns } from '../columns-option';
 
-const HELP = `Usage: vgmflow stage <ingest|stats|reduce|transform> --brokers <list> [options]
+const HELP = `Usage: vgmflow stage <ingest|stats|reduce|transform|inverse> --brokers <list> [options]
 
 Runs one stage of the pipeline as its own process, until SIGINT or SIGTERM.
   ingest   CSV rows from the input topic -> Arrow row batches (<prefix>.batches) and
@@ -30,20 +31,36 @@ Runs one stage of the pipeline as its own process, until SIGINT or SIGTERM.
            --s3-bucket also one Arrow IPC file per row batch at s3://<bucket>/vgmflow/
            transformed/<model version>/part-<source partition>-<first source offset>.arrow.
            Run as many as you like (consumer group), each with its own --transactional-id.
+  inverse  decodes each row of the encoded topic (default <prefix>.encoded) with the latest
+           model of --model-name on <prefix>.models (swapped while running, as for transform):
+           one CSV line per row (the model's columns in order, numbers shortest round-trip,
+           a mixed column's missing value as an empty cell) to <prefix>.decoded, key = the
+           input key of a one-row message, else <partition>:<offset>:<row>; rows that cannot
+           be decoded (wrong width, non-finite numbers, unreadable Avro) to <prefix>.dlq with
+           the reason, exactly once (one transaction per input batch, group vgmflow-inverse).
+           An input value is Avro vgmflow.Transformed (Confluent wire format, first byte 0;
+           only "vector" is used; needs the registry) or CSV text in the research layout (one
+           or more rows per message, numbers only, no header), told apart per message by its
+           first byte unless --format says which. Read <prefix>.transformed to round-trip.
 
 Options:
   --columns <specs>       (ingest) every column in order, e.g.
                           "Amount:continuous,Tip:mixed(0),Network:categorical"
   --header                (ingest) a message may start with the header line: skip it
-  --group <id>            consumer group (default vgmflow-ingest / vgmflow-stats / vgmflow-transform)
+  --group <id>            consumer group (default vgmflow-ingest / vgmflow-stats / vgmflow-transform
+                          / vgmflow-inverse)
   --worker-id <id>        (stats) name in logs (default: random)
   --s3-bucket <bucket>    (reduce) also write each model to S3; (transform) also write Arrow
                           files to S3 ($S3_BUCKET); the endpoint and credentials come from
                           $S3_ENDPOINT, $S3_ACCESS_KEY, $S3_SECRET_KEY, $S3_REGION
-  --model-name <name>     (transform) the model to encode with (default: default)
-  --registry-url <url>    (transform) Confluent-compatible Schema Registry base URL
-                          (default $SCHEMA_REGISTRY_URL; required)
-  --transactional-id <id> (transform) Kafka transactional id of this instance (default: random).
+  --model-name <name>     (transform, inverse) the model to encode / decode with (default: default)
+  --registry-url <url>    (transform, inverse) Confluent-compatible Schema Registry base URL
+                          (default $SCHEMA_REGISTRY_URL; required for transform; for inverse
+                          without it Avro values are dead-lettered)
+  --encoded-topic <name>  (inverse) the input topic (default: <prefix>.encoded)
+  --decoded-topic <name>  (inverse) the output topic (default: <prefix>.decoded)
+  --format <avro|csv>     (inverse) read every value as this format (default: by its first byte)
+  --transactional-id <id> (transform, inverse) Kafka transactional id of this instance (default: random).
                           Give each instance a stable one: a restarted instance then fences
                           its predecessor and aborts its open transaction at once, instead of
                           readers waiting for the transaction timeout
@@ -60,22 +77,24 @@ function untilSignal(): Promise<string> {
 
 export const stageCommand: Command = {
   name: 'stage',
-  summary: 'run one stage (ingest, stats, reduce or transform) as its own process on Kafka',
+  summary: 'run one stage (ingest, stats, reduce, transform or inverse) as its own process on Kafka',
   help: HELP,
   async run(argv) {
     const args = parseCommandArgs(
       argv,
-      { ...KAFKA_OPTIONS, columns: { type: 'string' }, header: { type: 'boolean' }, group: { type: 'string' }, 'worker-id': { type: 'string' }, 's3-bucket': { type: 'string' }, 'model-name': { type: 'string' }, 'registry-url': { type: 'string' }, 'transactional-id': { type: 'string' } },
-      { min: 1, max: 1, names: 'the stage name (ingest, stats, reduce or transform)' },
+      { ...KAFKA_OPTIONS, columns: { type: 'string' }, header: { type: 'boolean' }, group: { type: 'string' }, 'worker-id': { type: 'string' }, 's3-bucket': { type: 'string' }, 'model-name': { type: 'string' }, 'registry-url': { type: 'string' }, 'transactional-id': { type: 'string' }, 'encoded-topic': { type: 'string' }, 'decoded-topic': { type: 'string' }, format: { type: 'string' } },
+      { min: 1, max: 1, names: 'the stage name (ingest, stats, reduce, transform or inverse)' },
     );
     if (args.values.help) {
       process.stdout.write(HELP);
       return 0;
     }
     const name = args.positionals[0];
-    if (name !== 'ingest' && name !== 'stats' && name !== 'reduce' && name !== 'transform') {
-      throw new UsageError(`unknown stage "${name}" (ingest, stats, reduce or transform)`);
+    if (name !== 'ingest' && name !== 'stats' && name !== 'reduce' && name !== 'transform' && name !== 'inverse') {
+      throw new UsageError(`unknown stage "${name}" (ingest, stats, reduce, transform or inverse)`);
     }
+    const format = stringOption(args, 'format');
+    if (format !== undefined && format !== 'avro' && format !== 'csv') throw new UsageError(`--format must be avro or csv, not "${format}"`);
     const kafka = kafkaSettings(args, true);
     if (kafka === null) throw new UsageError('--brokers is required');
     const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -112,6 +131,23 @@ export const stageCommand: Command = {
           transactionalId: stringOption(args, 'transactional-id'),
           log,
           onProgress: (p) => log(`[transform] ${p.rows} rows, ${p.deadLettered} dead-lettered (model version ${p.modelVersion ?? '-'})`),
+        });
+      } else if (name === 'inverse') {
+        const prefix = stringOption(args, 'topic-prefix') ?? 'vgm';
+        const registryUrl = (stringOption(args, 'registry-url') ?? process.env.SCHEMA_REGISTRY_URL ?? '').trim();
+        handle = await runInverse({
+          transport,
+          topics: kafka.topics,
+          encodedTopic: stringOption(args, 'encoded-topic') ?? encodedTopicName(prefix),
+          decodedTopic: stringOption(args, 'decoded-topic') ?? decodedTopicName(prefix),
+          modelName: stringOption(args, 'model-name') ?? 'default',
+          registry: registryUrl === '' ? undefined : new SchemaRegistryClient({ baseURLs: [registryUrl.replace(/\/+$/, '')] }),
+          format,
+          group,
+          transactionalId: stringOption(args, 'transactional-id'),
+          partitions: kafka.partitions,
+          log,
+          onProgress: (p) => log(`[inverse] ${p.rows} rows, ${p.deadLettered} dead-lettered (model version ${p.modelVersion ?? '-'})`),
         });
       } else {
         const s3 = s3SettingsFromEnv(stringOption(args, 's3-bucket'));

@@ -1,0 +1,170 @@
+/**
+ * The pure part of the inverse stage: one message of the encoded topic → decoded rows (CSV
+ * text, one row per output message) + dead letters.
+ *
+ * An encoded message is either
+ *   - Avro in the vgmflow.Transformed schema (Confluent wire format: magic byte 0, 4-byte
+ *     schema id, Avro body; topics/transformed-schema.ts). Only `vector` is used. The stage
+ *     deserialises it (that needs the Schema Registry) and hands the vector here; or
+ *   - CSV text in the research layout (stages/transformer/layout.ts): one or more rows per
+ *     message, numbers only, no header, `encodedWidth(model)` fields per row.
+ * `encodedFormat` tells them apart by the first byte: 0x00 is Avro (CSV text never starts
+ * with a NUL), anything else is CSV.
+ *
+ * Each row is decoded by RowDecoder (arg-max modes, no alpha clip, value clipped to the fitted
+ * range) and written as one CSV line: the model's columns in model order, numbers
+ * shortest-round-trip (formatNumber), categories as they are, and the missing-value marker of
+ * a mixed column as an empty cell (as pipeline/jobs/inverse-file.ts writes it).
+ *
+ * A row with the wrong number of fields, a field that is not a finite number, a CSV syntax
+ * error, or an Avro value that cannot be read becomes a dead letter; every row of the
+ * message ends up exactly once in one of the two.
+ *
+ * Keys: a message holding exactly one row keeps its key; otherwise (no key, or several rows
+ * in one CSV message) row k gets `${partition}:${offset}:${k}`.
+ */
+import { formatCsvRow, formatNumber, parseCsvText } from '../ingest/csv';
+import { cutRaw, DEFAULT_DEAD_LETTER_RAW_BYTES, type DeadLetterRecord } from '../../topics/dead-letter';
+import { MISSING_VALUE, parseFiniteNumber } from '../transformer/column-spec';
+import type { CellValue } from '../transformer/column-summary';
+import { DecodeError, RowDecoder } from '../transformer/decoder';
+import { encodedColumnNames } from '../transformer/layout';
+import type { TransformerModel } from '../transformer/model';
+
+/** The Confluent wire format's first byte. */
+export const CONFLUENT_MAGIC_BYTE = 0;
+
+export type EncodedFormat = 'avro' | 'csv';
+
+/** How a message is read: Avro when its first byte is the Confluent magic byte 0, else CSV. */
+export function encodedFormat(value: Uint8Array): EncodedFormat {
+  return value.length > 0 && value[0] === CONFLUENT_MAGIC_BYTE ? 'avro' : 'csv';
+}
+
+/** A model ready to decode with. */
+export interface InverseContext {
+  readonly model: TransformerModel;
+  readonly modelVersion: string;
+  readonly decoder: RowDecoder;
+  /** Header names of the encoded positions (for reasons). */
+  readonly encodedNames: readonly string[];
+}
+
+export function inverseContext(model: TransformerModel, modelVersion: string): InverseContext {
+  return { model, modelVersion, decoder: new RowDecoder(model), encodedNames: encodedColumnNames(model) };
+}
+
+/** Where an encoded message came from. */
+export interface EncodedSource {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | null;
+}
+
+/** One encoded message, as the stage hands it over. */
+export type EncodedMessage =
+  | { readonly kind: 'csv'; readonly text: string }
+  /** A deserialised Avro value's `vector` (unknown: checked here). */
+  | { readonly kind: 'vector'; readonly vector: unknown }
+  /** An Avro value that could not be read. */
+  | { readonly kind: 'unreadable'; readonly reason: string };
+
+export interface DecodedRow {
+  readonly key: string;
+  /** Row within the message, 0-based. */
+  readonly row: number;
+  readonly values: CellValue[];
+  /** The CSV line, without terminator. */
+  readonly csv: string;
+}
+
+export interface InverseMessageResult {
+  readonly rows: DecodedRow[];
+  readonly deadLetters: DeadLetterRecord[];
+}
+
+/** The decoded row as CSV cells: numbers shortest-round-trip, a mixed column's missing value empty. */
+export function decodedCells(model: TransformerModel, values: readonly CellValue[]): string[] {
+  return values.map((v, i) =>
+    typeof v === 'string' ? v : model.columns[i]?.type === 'mixed' && v === MISSING_VALUE ? '' : formatNumber(v),
+  );
+}
+
+/** Decodes every row of one encoded message; rows that cannot be decoded become dead letters. */
+export function inverseMessage(
+  ctx: InverseContext,
+  source: EncodedSource,
+  message: EncodedMessage,
+  maxDeadLetterRawBytes = DEFAULT_DEAD_LETTER_RAW_BYTES,
+): InverseMessageResult {
+  const { decoder, encodedNames, model } = ctx;
+  const width = decoder.width;
+  const deadLetters: DeadLetterRecord[] = [];
+  const reject = (line: number, raw: string, reason: string, column?: string): void => {
+    const d: DeadLetterRecord = {
+      raw: cutRaw(raw, maxDeadLetterRawBytes).raw,
+      reason: `inverse: ${reason}`,
+      topic: source.topic,
+      partition: source.partition,
+      offset: source.offset,
+      line,
+    };
+    deadLetters.push(column === undefined ? d : { ...d, column });
+  };
+
+  // Candidate rows: (line, raw text, fields as text or numbers).
+  // `index`: the row's 0-based position among the message's rows (dead or alive).
+  const candidates: Array<{ index: number; line: number; raw: string; fields: ReadonlyArray<unknown> }> = [];
+  let total = 0;
+  if (message.kind === 'unreadable') {
+    reject(1, '', message.reason);
+    total = 1;
+  } else if (message.kind === 'vector') {
+    const v: unknown = message.vector;
+    if (!Array.isArray(v)) reject(1, '', 'the Avro value has no array field "vector"');
+    else candidates.push({ index: 0, line: 1, raw: v.map((x: unknown) => String(x)).join(','), fields: v as unknown[] });
+    total = 1;
+  } else {
+    for (const record of parseCsvText(message.text)) {
+      if (record.kind === 'error') reject(record.line, record.raw, record.reason);
+      else candidates.push({ index: total, line: record.line, raw: record.raw, fields: record.fields });
+      total++;
+    }
+  }
+
+  const rows: DecodedRow[] = [];
+  const vector = new Float64Array(width);
+  for (const c of candidates) {
+    if (c.fields.length !== width) {
+      reject(c.line, c.raw, `expected ${width} encoded values, got ${c.fields.length}`);
+      continue;
+    }
+    let bad = -1;
+    for (let i = 0; i < width; i++) {
+      const f = c.fields[i];
+      const x = typeof f === 'number' ? (Number.isFinite(f) ? f : null) : typeof f === 'string' ? parseFiniteNumber(f.trim()) : null;
+      if (x === null) {
+        bad = i;
+        break;
+      }
+      vector[i] = x;
+    }
+    if (bad >= 0) {
+      const name = encodedNames[bad] as string;
+      reject(c.line, c.raw, `encoded value ${bad} (${name}): ${JSON.stringify(String(c.fields[bad]))} is not a finite number`, name);
+      continue;
+    }
+    let values: CellValue[];
+    try {
+      values = decoder.decode(vector);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      reject(c.line, c.raw, err.message);
+      continue;
+    }
+    const key = total === 1 && source.key !== null ? source.key : `${source.partition}:${source.offset}:${c.index}`;
+    rows.push({ key, row: c.index, values, csv: formatCsvRow(decodedCells(model, values)) });
+  }
+  return { rows, deadLetters };
+}

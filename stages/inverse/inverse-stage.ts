@@ -1,0 +1,333 @@
+/**
+ * The inverse stage: an encoded topic (default `<prefix>.encoded`: generated rows) →
+ * `<prefix>.decoded` (CSV text, one decoded row per message) + `<prefix>.dlq` (rows that
+ * cannot be decoded, with reasons), exactly once.
+ *
+ * Input values, told apart per message by the first byte (./inverse-batch.ts
+ * `encodedFormat`): Avro in vgmflow.Transformed (Confluent wire format, magic byte 0; decoded
+ * with the Schema Registry, only `vector` is used) or CSV text in the research layout (one or
+ * more rows per message, numbers only, no header). `format` forces one reading for every
+ * message instead.
+ *
+ * The model is a side input, as in the transform stage (stages/transform/transform-stage.ts):
+ * the models topic is read from the start (broadcast), the latest record of the model name is
+ * kept and replaced whenever a newer one arrives; the encoded subscription (consumer group
+ * `vgmflow-inverse`) starts only once a model is known and the models topic has been read to
+ * its end at start (or has been quiet for `modelIdleMs`).
+ *
+ * For each RecordBatch of one encoded partition ONE transaction sends the decoded rows (to the
+ * decoded partition equal to the encoded partition; key: the input key, or
+ * `${partition}:${offset}:${row}`, see inverse-batch.ts), the dead letters (to the dead-letter
+ * partition of their source) and commits the group's offset past the RecordBatch.
+ */
+import { randomBytes } from 'node:crypto';
+import { AvroDeserializer, RestError, SerdeType, type Client } from '@confluentinc/schemaregistry';
+import { deadLetterOutRecord } from '../../topics/dead-letter';
+import { decodeModelRecord } from '../../topics/model-record';
+import type { TopicNames } from '../../topics/topology';
+import type { InRecord, OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
+import type { TransformerModel } from '../transformer/model';
+import { encodedFormat, inverseContext, inverseMessage, type EncodedFormat, type EncodedMessage, type InverseContext } from './inverse-batch';
+
+export const DEFAULT_INVERSE_GROUP = 'vgmflow-inverse';
+/** Content type of a decoded value. */
+export const DECODED_CONTENT_TYPE = 'text/csv';
+
+/** The encoded (input) topic of a pipeline prefix: `<prefix>.encoded`. */
+export function encodedTopicName(prefix = 'vgm'): string {
+  return `${prefix}.encoded`;
+}
+
+/** The decoded (output) topic of a pipeline prefix: `<prefix>.decoded`. */
+export function decodedTopicName(prefix = 'vgm'): string {
+  return `${prefix}.decoded`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model side input. This is the transform stage's logic (runTransform, "the side input"),
+// as a function of its own so that both stages could share it.
+
+export interface LatestModelOptions {
+  readonly transport: Transport;
+  readonly modelsTopic: string;
+  readonly modelName: string;
+  /** How long the models topic may be quiet before the latest model seen counts as current. */
+  readonly idleMs: number;
+  /**
+   * Called (never concurrently with itself) with the latest model once the topic has been
+   * read up to its end at start, and again with every newer one.
+   */
+  readonly install: (job: string, model: TransformerModel) => Promise<void>;
+  readonly log: (line: string) => void;
+}
+
+export interface LatestModelHandle {
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function followLatestModel(o: LatestModelOptions): Promise<LatestModelHandle> {
+  const ends = await o.transport.endOffsets(o.modelsTopic);
+  const reached = ends.map(() => 0);
+  let latest: { job: string; model: TransformerModel } | null = null;
+  let installed: string | null = null;
+  let lastActivity = Date.now();
+  let stopped = false;
+  let queue: Promise<void> = Promise.resolve();
+  const caughtUp = (): boolean => reached.every((n, p) => n >= (ends[p] as number)) || Date.now() - lastActivity >= o.idleMs;
+  const maybeInstall = (): Promise<void> => {
+    const run = queue.then(async () => {
+      if (stopped || latest === null || latest.job === installed || !caughtUp()) return;
+      const { job, model } = latest;
+      await o.install(job, model);
+      installed = job;
+    });
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  let fail: (err: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => undefined);
+  const sub = await o.transport.subscribe({
+    topic: o.modelsTopic,
+    group: null,
+    readCommitted: true,
+    eachBatch: async (b) => {
+      for (const record of b.records) {
+        reached[record.partition] = Math.max(reached[record.partition] ?? 0, record.offset + 1);
+        if (record.key !== null && record.key !== o.modelName) continue;
+        try {
+          const r = decodeModelRecord(record.value, `${record.topic}[${record.partition}]@${record.offset}`);
+          if (r.modelName === o.modelName) latest = { job: r.job, model: r.model };
+        } catch (err) {
+          o.log(`ignoring an unreadable model record at ${record.topic}[${record.partition}]@${record.offset}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      lastActivity = Date.now();
+      await maybeInstall();
+    },
+  });
+  // The models topic may end in transaction markers (never delivered) or hold no model yet.
+  const timer = setInterval(() => {
+    if (installed === null && latest !== null) maybeInstall().catch((err: unknown) => fail(err));
+  }, Math.max(100, Math.min(500, o.idleMs)));
+  timer.unref();
+  const stop = async (): Promise<void> => {
+    stopped = true;
+    clearInterval(timer);
+    await sub.stop();
+    await queue;
+  };
+  return { done: Promise.race([sub.done, failed]), stop };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface InverseProgress {
+  readonly rows: number;
+  readonly deadLettered: number;
+  readonly transactions: number;
+  /** The model version (job id) in use, null before one is known. */
+  readonly modelVersion: string | null;
+}
+
+export interface InverseOptions {
+  readonly transport: Transport;
+  readonly topics: TopicNames;
+  /** The input topic: pass encodedTopicName(prefix) or e.g. transformedTopicName(prefix). */
+  readonly encodedTopic: string;
+  /** The output topic: pass decodedTopicName(prefix). */
+  readonly decodedTopic: string;
+  /** Which model of the models topic to use. Default 'default'. */
+  readonly modelName?: string;
+  /** Schema Registry client, needed to read Avro values (not for CSV-only input). */
+  readonly registry?: Client;
+  /** Read every message as this format instead of by its first byte. */
+  readonly format?: EncodedFormat;
+  /** Consumer group. Default 'vgmflow-inverse'. */
+  readonly group?: string;
+  /** Default `${group}-${random}`. */
+  readonly transactionalId?: string;
+  /** Partitions of the encoded topic if it has to be created. Default 6. */
+  readonly partitions?: number;
+  /** Default 2000. */
+  readonly modelIdleMs?: number;
+  readonly log?: (line: string) => void;
+  /** Called after each committed transaction. */
+  readonly onProgress?: (p: InverseProgress) => void;
+}
+
+export interface InverseHandle {
+  stop(): Promise<void>;
+  /** Rejects if processing failed. */
+  readonly done: Promise<void>;
+  /** Resolves once a model is in use and the encoded subscription has started. */
+  readonly started: Promise<void>;
+  stats(): InverseProgress;
+}
+
+/** An Avro read failure caused by the record (→ dead letter), not by the registry being unreachable (→ rethrown). */
+function isRecordFault(err: unknown): boolean {
+  if (err instanceof RestError) return err.status === 404;
+  if (typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string') return false; // network
+  return err instanceof Error;
+}
+
+export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
+  const { transport, topics, encodedTopic, decodedTopic } = o;
+  const modelName = o.modelName ?? 'default';
+  const group = o.group ?? DEFAULT_INVERSE_GROUP;
+  const transactionalId = o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`;
+  const log = (line: string): void => o.log?.(`[inverse] ${line}`);
+
+  await transport.ensureTopics([{ name: encodedTopic, partitions: o.partitions ?? 6, config: { 'retention.ms': '-1' } }]);
+  const encodedEnds = await transport.endOffsets(encodedTopic);
+  await transport.ensureTopics([{ name: decodedTopic, partitions: encodedEnds.length, config: { 'retention.ms': '-1' } }]);
+  const [decodedEnds, dlqEnds] = await Promise.all([transport.endOffsets(decodedTopic), transport.endOffsets(topics.deadLetters)]);
+  if (decodedEnds.length < encodedEnds.length) {
+    throw new Error(`inverse: ${decodedTopic} has ${decodedEnds.length} partitions but ${encodedTopic} has ${encodedEnds.length}`);
+  }
+  if (dlqEnds.length < encodedEnds.length) {
+    throw new Error(`inverse: ${topics.deadLetters} has ${dlqEnds.length} partitions but ${encodedTopic} has ${encodedEnds.length}`);
+  }
+  const deserializer = o.registry === undefined ? null : new AvroDeserializer(o.registry, SerdeType.VALUE, {});
+
+  let rows = 0;
+  let deadLettered = 0;
+  let transactions = 0;
+  let active: InverseContext | null = null;
+  const stats = (): InverseProgress => ({ rows, deadLettered, transactions, modelVersion: active?.modelVersion ?? null });
+  const producer: Producer = await transport.producer({ transactionalId });
+
+  // Batches and model swaps run one at a time: a batch is decoded with one model throughout.
+  let queue: Promise<void> = Promise.resolve();
+  const serialized = (work: () => Promise<void>): Promise<void> => {
+    const run = queue.then(work);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  const readMessage = async (record: InRecord): Promise<EncodedMessage> => {
+    const format = o.format ?? encodedFormat(record.value);
+    if (format === 'csv') return { kind: 'csv', text: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength).toString('utf8') };
+    if (deserializer === null) return { kind: 'unreadable', reason: 'an Avro value, but no Schema Registry is configured' };
+    try {
+      const value: unknown = await deserializer.deserialize(encodedTopic, Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength));
+      const vector = typeof value === 'object' && value !== null ? (value as { vector?: unknown }).vector : undefined;
+      return { kind: 'vector', vector };
+    } catch (err) {
+      if (!isRecordFault(err)) throw err;
+      return { kind: 'unreadable', reason: `undecodable Avro value: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  };
+
+  const processBatch = async (batch: RecordBatch): Promise<void> => {
+    if (batch.records.length === 0) return;
+    const ctx = active;
+    if (ctx === null) throw new Error('inverse: a batch arrived before a model was known');
+    const out: OutRecord[] = [];
+    let batchRows = 0;
+    let batchDead = 0;
+    for (const record of batch.records) {
+      const message = await readMessage(record);
+      const result = inverseMessage(ctx, record, message);
+      for (const r of result.rows) {
+        out.push({
+          topic: decodedTopic,
+          partition: batch.partition,
+          key: r.key,
+          value: Buffer.from(r.csv, 'utf8'),
+          headers: { 'content-type': DECODED_CONTENT_TYPE, 'model-version': ctx.modelVersion },
+        });
+      }
+      for (const d of result.deadLetters) out.push(deadLetterOutRecord(topics.deadLetters, d));
+      batchRows += result.rows.length;
+      batchDead += result.deadLetters.length;
+    }
+    const last = batch.records[batch.records.length - 1] as InRecord;
+    await producer.transaction(async (tx) => {
+      if (out.length > 0) await tx.send(out);
+      await tx.sendOffsets(group, [{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }]);
+    });
+    rows += batchRows;
+    deadLettered += batchDead;
+    transactions++;
+    o.onProgress?.(stats());
+  };
+
+  let subscription: Subscription | null = null;
+  let stopped = false;
+  let resolveStarted: () => void = () => undefined;
+  let rejectStarted: (err: unknown) => void = () => undefined;
+  const started = new Promise<void>((resolve, reject) => {
+    resolveStarted = resolve;
+    rejectStarted = reject;
+  });
+  started.catch(() => undefined);
+  let failure: (err: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (failure = reject));
+  failed.catch(() => undefined);
+  const fail = (err: unknown): void => {
+    rejectStarted(err);
+    failure(err);
+  };
+
+  const models = await followLatestModel({
+    transport,
+    modelsTopic: topics.models,
+    modelName,
+    idleMs: o.modelIdleMs ?? 2000,
+    log,
+    install: (job, model) =>
+      serialized(async () => {
+        if (stopped) return;
+        active = inverseContext(model, job);
+        log(`model ${modelName} version ${job} in use (${active.decoder.width} encoded values per row)`);
+        if (subscription === null) {
+          subscription = await transport.subscribe({
+            topic: encodedTopic,
+            group,
+            fromBeginning: true,
+            readCommitted: true,
+            eachBatch: (b) => serialized(() => processBatch(b)),
+          });
+          subscription.done.catch((err: unknown) => fail(err));
+          log(`consuming ${encodedTopic} (group ${group})`);
+          resolveStarted();
+        }
+      }).catch((err: unknown) => {
+        fail(err);
+        throw err;
+      }),
+  });
+  models.done.catch((err: unknown) => fail(err));
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      stopped = true;
+      await Promise.allSettled([models.stop(), (subscription as Subscription | null)?.stop()]);
+      await queue;
+      await producer.close();
+    })();
+    return stopping;
+  };
+
+  const done: Promise<void> = Promise.race([
+    failed,
+    models.done.then(async () => {
+      await (subscription as Subscription | null)?.done;
+    }),
+  ]).then(
+    async () => {
+      await stop();
+    },
+    async (err: unknown) => {
+      await stop().catch(() => undefined);
+      throw err;
+    },
+  );
+  done.catch(() => undefined);
+
+  return { stop, done, started, stats };
+}

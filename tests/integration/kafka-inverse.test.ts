@@ -1,0 +1,237 @@
+/**
+ * The inverse stage on the real stack: `vgmflow produce` a 1000-row slice of the sample,
+ * `vgmflow fit --all-stages` it, run the transform stage in-process to fill
+ * `<prefix>.transformed`, then the inverse stage reading that topic as its encoded topic.
+ * Every row must come back (read_committed) exactly once, numbers to 1e-9·max(1,|x|) and
+ * categories exactly. Then CSV-layout messages (good, wrong width, NaN) and a truncated Avro
+ * value go to the same encoded topic: good rows are decoded, the rest dead-lettered with reasons.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AvroDeserializer, SerdeType, type SchemaRegistryClient } from '@confluentinc/schemaregistry';
+import { main } from '../../pipeline/cli/main';
+import { loadModelFile } from '../../pipeline/jobs/model-file';
+import { readTopicToEnd } from '../../pipeline/runners/read-topic';
+import { formatNumber, parseCsvText } from '../../stages/ingest/csv';
+import { decodedCells, encodedFormat, inverseContext, inverseMessage } from '../../stages/inverse/inverse-batch';
+import { decodedTopicName, runInverse, type InverseHandle } from '../../stages/inverse/inverse-stage';
+import { runTransform, transformedTopicName, type TransformHandle } from '../../stages/transform/transform-stage';
+import type { CellValue } from '../../stages/transformer/column-summary';
+import type { TransformerModel } from '../../stages/transformer/model';
+import { decodeDeadLetter } from '../../topics/dead-letter';
+import { KafkaTransport } from '../../topics/kafka-transport';
+import { topicNames } from '../../topics/topology';
+import type { InRecord } from '../../topics/transport';
+import type { TransformedValue } from '../../topics/transformed-schema';
+import { schemaRegistryClient, stackConfig, uniqueName } from '../support/stack';
+
+jest.setTimeout(180_000);
+
+const ROOT = join(__dirname, '..', '..');
+const SAMPLE = join(ROOT, 'assets', 'card-transactions.csv');
+const COLUMNS = 'Amount:continuous,Tip:mixed(0),Network:categorical,Merchant:categorical';
+const ROWS = 1000;
+
+function cellsOf(line: string): CellValue[] {
+  const [amount, tip, network, merchant] = line.split(',');
+  return [Number(amount), Number(tip), network as string, merchant as string];
+}
+
+async function quietly(work: () => Promise<number>): Promise<number> {
+  const kept: string[] = [];
+  const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    kept.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  });
+  try {
+    const code = await work();
+    if (code !== 0) console.error(kept.join(''));
+    return code;
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+async function until(what: string, check: () => boolean, ms = 90_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const text = (r: InRecord): string => Buffer.from(r.value).toString('utf8');
+
+/** The decoded CSV line of a record as cells: numbers for numeric columns of `model`. */
+function decodedOf(model: TransformerModel, r: InRecord): CellValue[] {
+  const parsed = parseCsvText(text(r));
+  expect(parsed).toHaveLength(1);
+  const rec = parsed[0];
+  if (rec?.kind !== 'record') throw new Error(`bad decoded CSV ${text(r)}`);
+  return rec.fields.map((f, c) => (model.columns[c]?.type === 'categorical' ? f : Number(f)));
+}
+
+function expectClose(got: readonly CellValue[], want: readonly CellValue[]): void {
+  expect(got).toHaveLength(want.length);
+  want.forEach((w, c) => {
+    const g = got[c];
+    if (typeof w === 'number') expect(Math.abs((g as number) - w)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(w)));
+    else expect(g).toBe(w);
+  });
+}
+
+describe('inverse stage on Kafka', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vgm-inverse-'));
+  const prefix = uniqueName('ki');
+  const topics = topicNames(prefix);
+  const transformed = transformedTopicName(prefix);
+  const decoded = decodedTopicName(prefix);
+  const job = `job-${prefix}`;
+  const brokers = stackConfig().kafkaBrokers.join(',');
+  const lines = readFileSync(SAMPLE, 'utf8').split('\n').slice(1, ROWS + 1);
+  let transport: KafkaTransport;
+  let registry: SchemaRegistryClient;
+  let model: TransformerModel;
+  let transform: TransformHandle | null = null;
+  let inverse: InverseHandle | null = null;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    const input = join(dir, 'slice.csv');
+    writeFileSync(input, `Amount,Tip,Network,Merchant\n${lines.join('\n')}\n`);
+    const modelPath = join(dir, 'm.json');
+    const fit = ['fit', '--brokers', brokers, '--topic-prefix', prefix, '--all-stages', '--model', modelPath, '--columns', COLUMNS, '--job', job];
+    expect(await quietly(() => main(['produce', input, '--brokers', brokers, '--topic-prefix', prefix]))).toBe(0);
+    expect(await quietly(() => main(fit))).toBe(0);
+    model = await loadModelFile(modelPath);
+    transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'ki-test', log: (l) => logs.push(l) });
+    registry = schemaRegistryClient();
+    transform = await runTransform({ transport, topics, transformedTopic: transformed, registry, modelIdleMs: 500, log: (l) => logs.push(l) });
+    inverse = await runInverse({
+      transport,
+      topics,
+      encodedTopic: transformed,
+      decodedTopic: decoded,
+      registry,
+      modelIdleMs: 500,
+      log: (l) => logs.push(l),
+    });
+    await Promise.all([transform.started, inverse.started]);
+    const t = transform;
+    const i = inverse;
+    await until('every row transformed', () => t.stats().rows + t.stats().deadLettered >= ROWS);
+    await until('every row decoded', () => i.stats().rows + i.stats().deadLettered >= ROWS);
+  });
+
+  afterAll(async () => {
+    await inverse?.stop();
+    await transform?.stop();
+    await transport?.close();
+    await registry?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('decodes every transformed row exactly once, back to its input value', async () => {
+    const input = new Map<string, CellValue[]>();
+    for (const r of await readTopicToEnd(transport, topics.rows, 1000)) {
+      text(r)
+        .replace(/\n+$/, '')
+        .split('\n')
+        .forEach((line, sub) => input.set(`${r.partition}:${r.offset}:${sub}`, cellsOf(line)));
+    }
+    expect(input.size).toBe(ROWS);
+    const seen = new Set<string>();
+    for (const r of await readTopicToEnd(transport, decoded, 1000)) {
+      const key = r.key as string;
+      expect(seen.has(key)).toBe(false);
+      seen.add(key);
+      const want = input.get(key);
+      if (want === undefined) throw new Error(`unexpected key ${key}`);
+      expect(r.headers['model-version']).toBe(job);
+      expectClose(decodedOf(model, r), want);
+    }
+    expect(seen.size).toBe(ROWS);
+    expect(inverse?.stats()).toMatchObject({ rows: ROWS, deadLettered: 0, modelVersion: job });
+    expect(await readTopicToEnd(transport, topics.deadLetters, 1000)).toHaveLength(0);
+  });
+
+  it('decodes CSV-layout messages and dead-letters wrong widths, NaN and bad Avro with reasons', async () => {
+    const i = inverse as InverseHandle;
+    // A real encoded row (partition 0, offset 0 of the transformed topic) and its input.
+    const first = (await readTopicToEnd(transport, transformed, 1000)).find((r) => r.partition === 0 && r.offset === 0);
+    if (first === undefined) throw new Error('no transformed record at 0@0');
+    const value = (await new AvroDeserializer(registry, SerdeType.VALUE, {}).deserialize(transformed, Buffer.from(first.value))) as TransformedValue;
+    const vector = value.vector;
+    const good = vector.map(formatNumber).join(',');
+    const width = vector.length;
+    const wrongWidth = vector.slice(1).map(formatNumber).join(',');
+    const withNaN = ['NaN', ...vector.slice(1).map(formatNumber)].join(',');
+    const truncated = Buffer.from(first.value).subarray(0, 7);
+    // A schema id the registry does not know.
+    const unknownId = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0]), Buffer.from(first.value).subarray(5)]);
+    expect(encodedFormat(truncated)).toBe('avro');
+    expect(encodedFormat(Buffer.from(good))).toBe('csv');
+
+    const before = i.stats();
+    const ends = await transport.endOffsets(transformed);
+    const base = ends[1] as number; // nobody else writes partition 1 now
+    const producer = await transport.producer();
+    await producer.send([
+      // offset base: two good rows, no key -> keys 1:<base>:0 and 1:<base>:1
+      { topic: transformed, partition: 1, key: null, value: Buffer.from(`${good}\n${good}\n`) },
+      // base+1: one good row with a key -> kept
+      { topic: transformed, partition: 1, key: 'gen-7', value: Buffer.from(good) },
+      { topic: transformed, partition: 1, key: null, value: Buffer.from(`${wrongWidth}\n`) },
+      { topic: transformed, partition: 1, key: null, value: Buffer.from(`${good}\n${withNaN}\n`) },
+      { topic: transformed, partition: 1, key: null, value: truncated },
+      { topic: transformed, partition: 1, key: null, value: unknownId },
+    ]);
+    await producer.close();
+    await until('the CSV messages', () => i.stats().rows + i.stats().deadLettered >= before.rows + before.deadLettered + 8, 60_000);
+    expect(i.stats().rows - before.rows).toBe(4);
+    expect(i.stats().deadLettered - before.deadLettered).toBe(4);
+
+    const want = input0(first.key as string);
+    // Transformed keys name source rows (offsets < 200 here); these name encoded offsets >= base.
+    const extra = (await readTopicToEnd(transport, decoded, 1000)).filter((r) => r.key === 'gen-7' || (r.key ?? '').startsWith(`1:${base}:`) || (r.key ?? '').startsWith(`1:${base + 3}:`));
+    expect(extra.every((r) => r.partition === 1)).toBe(true);
+    expect(extra.map((r) => r.key).sort()).toEqual([`1:${base + 3}:0`, `1:${base}:0`, `1:${base}:1`, 'gen-7'].sort());
+    for (const r of extra) expectClose(decodedOf(model, r), want);
+
+    const dead = (await readTopicToEnd(transport, topics.deadLetters, 1000)).map((r) => decodeDeadLetter(r.value));
+    const at = (offset: number) => dead.filter((d) => d.offset === offset);
+    expect(dead).toHaveLength(4);
+    expect(at(base + 2)).toEqual([expect.objectContaining({ topic: transformed, partition: 1, line: 1, raw: wrongWidth })]);
+    expect(at(base + 2)[0]?.reason).toBe(`inverse: expected ${width} encoded values, got ${width - 1}`);
+    expect(at(base + 3)).toEqual([expect.objectContaining({ topic: transformed, partition: 1, line: 2, raw: withNaN, column: 'Amount.alpha' })]);
+    expect(at(base + 3)[0]?.reason).toBe('inverse: encoded value 0 (Amount.alpha): "NaN" is not a finite number');
+    expect(at(base + 4)).toEqual([expect.objectContaining({ topic: transformed, partition: 1, line: 1, raw: '' })]);
+    expect(at(base + 4)[0]?.reason).toMatch(/^inverse: undecodable Avro value: /);
+    expect(at(base + 5)).toEqual([expect.objectContaining({ topic: transformed, partition: 1, line: 1, raw: '' })]);
+    expect(at(base + 5)[0]?.reason).toMatch(/^inverse: undecodable Avro value: /);
+
+    function input0(key: string): CellValue[] {
+      const [p, o] = key.split(':').map(Number);
+      expect([p, o]).toEqual([0, 0]);
+      // produce puts file row j on partition j mod 6 at offset floor(j / 6): 0:0 is row 0.
+      return cellsOf(lines[0] as string);
+    }
+  });
+
+  it('inverse-batch (pure): keys, rows in a message, missing values', () => {
+    const ctx = inverseContext(model, 'v');
+    const zeros = new Array<string>(ctx.decoder.width).fill('0');
+    const src = { topic: 't', partition: 2, offset: 9, key: 'k' };
+    // One row with a key keeps it; several rows get partition:offset:row.
+    expect(inverseMessage(ctx, src, { kind: 'csv', text: zeros.join(',') }).rows.map((r) => r.key)).toEqual(['k']);
+    const two = inverseMessage(ctx, src, { kind: 'csv', text: `${zeros.join(',')}\n"1,2"\n${zeros.join(',')}` });
+    expect(two.rows.map((r) => r.key)).toEqual(['2:9:0', '2:9:2']);
+    expect(two.deadLetters.map((d) => d.line)).toEqual([2]);
+    expect(inverseMessage(ctx, src, { kind: 'vector', vector: 'nope' }).deadLetters[0]?.reason).toBe('inverse: the Avro value has no array field "vector"');
+    expect(inverseMessage(ctx, src, { kind: 'vector', vector: [Infinity, ...zeros.slice(1).map(Number)] }).deadLetters).toHaveLength(1);
+    // A mixed column's missing-value marker is an empty cell; numbers shortest round-trip.
+    expect(decodedCells(model, [0.1, -9999999, 'visa', 'a,b'])).toEqual(['0.1', '', 'visa', 'a,b']);
+    expect(decodedCells(model, [-0, 1e21, 'x', 'y'])).toEqual(['-0', '1e+21', 'x', 'y']);
+  });
+});
