@@ -5,6 +5,8 @@
 import type { TopicSpec } from './transport';
 
 export interface TopicNames {
+  /** The prefix the names were made from; it also names the stages' consumer groups. */
+  readonly prefix: string;
   /** CSV text produced by users: one or more rows per message. */
   readonly rows: string;
   /** Arrow IPC record batches of parsed rows, with their source partition and offsets. */
@@ -21,6 +23,7 @@ export interface TopicNames {
 
 export function topicNames(prefix = 'vgm'): TopicNames {
   return {
+    prefix,
     rows: `${prefix}.rows`,
     batches: `${prefix}.batches`,
     stats: `${prefix}.stats`,
@@ -31,6 +34,16 @@ export function topicNames(prefix = 'vgm'): TopicNames {
 }
 
 export const DEFAULT_PARTITIONS = 6;
+
+export type GroupStage = 'ingest' | 'stats' | 'transform' | 'inverse';
+
+/**
+ * A stage's default consumer group, per topic prefix: kafkajs hands a group's members only
+ * the topics its leader subscribed to, so two pipelines sharing one group would starve.
+ */
+export function stageGroup(names: TopicNames, stage: GroupStage): string {
+  return `vgmflow-${names.prefix}-${stage}`;
+}
 
 /**
  * Messages up to 16 MiB: a CSV record over the parser's 1 MiB limit must reach ingest to be

@@ -6,11 +6,10 @@
  */
 import { decodeDeadLetter, type DeadLetterRecord } from '../../topics/dead-letter';
 import { MemoryTransport } from '../../topics/memory-transport';
-import { DEFAULT_PARTITIONS, topicNames, topicSpecs } from '../../topics/topology';
+import { DEFAULT_PARTITIONS, stageGroup, topicNames, topicSpecs } from '../../topics/topology';
 import type { ColumnSpec } from '../../stages/transformer/column-spec';
 import type { InitialMeans } from '../../stages/transformer/fit-transformer';
 import type { TransformerModel, TransformerOptions } from '../../stages/transformer/model';
-import { DEFAULT_INGEST_GROUP } from '../../stages/ingest/ingest-stage';
 import { runFitJob } from '../jobs/fit-job';
 import { InputError } from '../jobs/input-error';
 import { produceFile } from '../jobs/produce-file';
@@ -62,7 +61,7 @@ export async function embeddedFit(o: EmbeddedFitOptions): Promise<EmbeddedFitRep
           options: o.options,
           initialMeans: o.initialMeans,
           modelName: 'embedded',
-          ingestGroup: DEFAULT_INGEST_GROUP,
+          ingestGroup: stageGroup(topics, 'ingest'),
           log,
         }),
         stages.failed,

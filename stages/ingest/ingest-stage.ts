@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
 import { checkRowBatchColumns, rowBatchKey } from '../../topics/row-batch';
 import { encodeRowBatch, ROW_BATCH_CONTENT_TYPE } from '../../topics/row-batch-codec';
-import type { TopicNames } from '../../topics/topology';
+import { stageGroup, type TopicNames } from '../../topics/topology';
 import type { OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
 import type { ColumnSpec } from '../transformer/column-spec';
 import { ingestMessages, type IngestBatchOptions } from './ingest-batch';
@@ -37,7 +37,7 @@ export interface IngestOptions {
    * that does not match is dead-lettered (see IngestBatchOptions.header).
    */
   readonly header?: boolean;
-  /** Consumer group. Default 'vgmflow-ingest'. */
+  /** Consumer group. Default stageGroup(topics, 'ingest'), e.g. vgmflow-vgm-ingest. */
   readonly group?: string;
   /** Default `${group}-${random}`; one per process. */
   readonly transactionalId?: string;
@@ -59,7 +59,6 @@ export interface IngestHandle {
   stats(): IngestProgress;
 }
 
-export const DEFAULT_INGEST_GROUP = 'vgmflow-ingest';
 
 /** Checks that every source partition has a partition of the same number in `topic`. */
 async function checkPartitions(transport: Transport, rows: string, topic: string): Promise<void> {
@@ -75,7 +74,7 @@ async function checkPartitions(transport: Transport, rows: string, topic: string
 export async function runIngest(o: IngestOptions): Promise<IngestHandle> {
   checkRowBatchColumns(o.columns);
   const { transport, topics, columns } = o;
-  const group = o.group ?? DEFAULT_INGEST_GROUP;
+  const group = o.group ?? stageGroup(o.topics, 'ingest');
   const transactionalId = o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`;
   const batchOptions: IngestBatchOptions = {
     header: o.header,

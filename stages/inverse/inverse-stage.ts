@@ -12,7 +12,7 @@
  * The model is a side input, as in the transform stage (stages/transform/transform-stage.ts):
  * the models topic is read from the start (broadcast), the latest record of the model name is
  * kept and replaced whenever a newer one arrives; the encoded subscription (consumer group
- * `vgmflow-inverse`) starts only once a model is known and the models topic has been read to
+ * `vgmflow-<prefix>-inverse`) starts only once a model is known and the models topic has been read to
  * its end at start (or has been quiet for `modelIdleMs`).
  *
  * For each RecordBatch of one encoded partition ONE transaction sends the decoded rows (to the
@@ -24,12 +24,11 @@ import { randomBytes } from 'node:crypto';
 import { AvroDeserializer, RestError, SerdeType, type Client } from '@confluentinc/schemaregistry';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
 import { decodeModelRecord } from '../../topics/model-record';
-import type { TopicNames } from '../../topics/topology';
+import { stageGroup, type TopicNames } from '../../topics/topology';
 import type { InRecord, OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
 import type { TransformerModel } from '../transformer/model';
 import { encodedFormat, inverseContext, inverseMessage, type EncodedFormat, type EncodedMessage, type InverseContext } from './inverse-batch';
 
-export const DEFAULT_INVERSE_GROUP = 'vgmflow-inverse';
 /** Content type of a decoded value. */
 export const DECODED_CONTENT_TYPE = 'text/csv';
 
@@ -144,7 +143,7 @@ export interface InverseOptions {
   readonly registry?: Client;
   /** Read every message as this format instead of by its first byte. */
   readonly format?: EncodedFormat;
-  /** Consumer group. Default 'vgmflow-inverse'. */
+  /** Consumer group. Default stageGroup(topics, 'inverse'), e.g. vgmflow-vgm-inverse. */
   readonly group?: string;
   /** Default `${group}-${random}`. */
   readonly transactionalId?: string;
@@ -176,7 +175,7 @@ function isRecordFault(err: unknown): boolean {
 export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
   const { transport, topics, encodedTopic, decodedTopic } = o;
   const modelName = o.modelName ?? 'default';
-  const group = o.group ?? DEFAULT_INVERSE_GROUP;
+  const group = o.group ?? stageGroup(o.topics, 'inverse');
   const transactionalId = o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`;
   const log = (line: string): void => o.log?.(`[inverse] ${line}`);
 

@@ -7,7 +7,7 @@
  */
 import { decodeBroadcast, encodePartial, FIT_PROTOCOL_VERSION, partialKey, type FitBroadcast } from '../../topics/fit-messages';
 import { decodeRowBatch } from '../../topics/row-batch-codec';
-import type { TopicNames } from '../../topics/topology';
+import { stageGroup, type TopicNames } from '../../topics/topology';
 import type { Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
 import { computePartitionPartial } from '../transformer/fit-transformer';
 import { PartitionSummary } from './partition-summary';
@@ -15,7 +15,7 @@ import { PartitionSummary } from './partition-summary';
 export interface StatsWorkerOptions {
   readonly transport: Transport;
   readonly topics: TopicNames;
-  /** Consumer group the workers share. Default 'vgmflow-stats'. */
+  /** Consumer group the workers share. Default stageGroup(topics, 'stats'), e.g. vgmflow-vgm-stats. */
   readonly group?: string;
   /** Name in logs and partial messages. */
   readonly workerId: string;
@@ -63,7 +63,7 @@ class StatsWorker {
     });
     this.batches = await transport.subscribe({
       topic: topics.batches,
-      group: this.o.group ?? 'vgmflow-stats',
+      group: this.o.group ?? stageGroup(topics, 'stats'),
       fromBeginning: true,
       onAssign: (partitions) => this.onAssign(partitions),
       eachBatch: (b) => this.onBatches(b),

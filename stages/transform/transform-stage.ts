@@ -5,7 +5,7 @@
  *
  * The model is a side input: the stage reads the models topic from the start (broadcast),
  * keeps the latest record of its model name, and replaces it whenever a newer one arrives,
- * without a restart. The batches subscription (consumer group `vgmflow-transform`) starts only
+ * without a restart. The batches subscription (consumer group `vgmflow-<prefix>-transform`) starts only
  * once a model is known and the models topic has been read up to its end at start (or has been
  * quiet for `modelIdleMs`), so no batch is consumed before there is a model to encode it with.
  *
@@ -29,7 +29,7 @@ import { deadLetterOutRecord } from '../../topics/dead-letter';
 import { decodeModelRecord } from '../../topics/model-record';
 import type { RowBatch } from '../../topics/row-batch';
 import { decodeRowBatch, RowBatchDecodeError } from '../../topics/row-batch-codec';
-import type { TopicNames } from '../../topics/topology';
+import { stageGroup, type TopicNames } from '../../topics/topology';
 import { transformedSchema, transformedSubject } from '../../topics/transformed-schema';
 import type { InRecord, OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
 import { ensureBucket } from '../../pipeline/io/s3-model-sink';
@@ -41,7 +41,6 @@ import {
   type TransformContext,
 } from './transform-batch';
 
-export const DEFAULT_TRANSFORM_GROUP = 'vgmflow-transform';
 export const DEFAULT_MAX_TRANSACTION_ROWS = 50_000;
 /** Content type of a transformed value (Confluent wire format over Avro). */
 export const TRANSFORMED_CONTENT_TYPE = 'application/vnd.confluent.avro';
@@ -77,7 +76,7 @@ export interface TransformOptions {
   readonly registry: Client;
   /** Also write Arrow files to S3. */
   readonly s3?: TransformS3;
-  /** Consumer group. Default 'vgmflow-transform'. */
+  /** Consumer group. Default stageGroup(topics, 'transform'), e.g. vgmflow-vgm-transform. */
   readonly group?: string;
   /** Default `${group}-${random}`. */
   readonly transactionalId?: string;
@@ -110,7 +109,7 @@ interface ActiveModel {
 export async function runTransform(o: TransformOptions): Promise<TransformHandle> {
   const { transport, topics, transformedTopic, registry } = o;
   const modelName = o.modelName ?? 'default';
-  const group = o.group ?? DEFAULT_TRANSFORM_GROUP;
+  const group = o.group ?? stageGroup(o.topics, 'transform');
   const transactionalId = o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`;
   const idleMs = o.modelIdleMs ?? 2000;
   const log = (line: string): void => o.log?.(`[transform] ${line}`);

@@ -6,9 +6,9 @@
  * partitioning), or scikit-learn's golden fixture.
  *
  * Every test uses topic prefixes and consumer groups of its own (uniqueName), so runs and other
- * users of the stack do not meet: the stages' default groups (vgmflow-ingest, vgmflow-stats) are
- * cluster-wide, not per prefix, and kafkajs's assigner only hands out the leader's topics, so two
- * pipelines sharing a default group would starve each other.
+ * users of the stack do not meet. (The stages' default groups are per prefix too,
+ * vgmflow-<prefix>-<stage>: kafkajs's assigner only hands out the leader's topics, so two
+ * pipelines sharing a group would starve each other.)
  *
  * Set KEEP_KAFKA_FIT_LOGS=1 to keep the temp dir with every child's log.
  */

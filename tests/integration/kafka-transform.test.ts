@@ -26,7 +26,7 @@ import { KafkaTransport } from '../../topics/kafka-transport';
 import { encodeModelRecord } from '../../topics/model-record';
 import { RowBatchBuilder, rowBatchKey, type RowBatch } from '../../topics/row-batch';
 import { encodeRowBatch } from '../../topics/row-batch-codec';
-import { topicNames, topicSpecs } from '../../topics/topology';
+import { stageGroup, topicNames, topicSpecs } from '../../topics/topology';
 import { numericColumnFields, sanitizeAvroName, transformedSchema, type TransformedValue } from '../../topics/transformed-schema';
 import { s3Client, schemaRegistryClient, stackConfig, uniqueName } from '../support/stack';
 
@@ -400,7 +400,7 @@ describe('vgmflow stage transform, SIGKILLed and restarted', () => {
     const ends = await transport.endOffsets(topics.batches);
     const deadline = Date.now() + 180_000;
     for (;;) {
-      const committed = await transport.committedOffsets('vgmflow-transform', topics.batches);
+      const committed = await transport.committedOffsets(stageGroup(topics, 'transform'), topics.batches);
       if (ends.every((e, p) => (committed[p] ?? -1) >= e)) break;
       if (Date.now() > deadline) throw new Error(`not all committed: ${committed.join(',')} of ${ends.join(',')}\n${second.stderr()}`);
       await new Promise((r) => setTimeout(r, 500));
@@ -495,7 +495,7 @@ describe('transform stage without a model yet', () => {
     await new Promise((r) => setTimeout(r, 4000));
     expect(started).toBe(false);
     expect(h.stats()).toMatchObject({ rows: 0, transactions: 0, modelVersion: null });
-    expect((await transport.committedOffsets('vgmflow-transform', topics.batches)).every((o) => o === -1)).toBe(true);
+    expect((await transport.committedOffsets(stageGroup(topics, 'transform'), topics.batches)).every((o) => o === -1)).toBe(true);
     expect((await transport.endOffsets(transformed)).every((o) => o === 0)).toBe(true);
 
     // Another model name does not count.

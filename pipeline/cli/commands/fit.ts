@@ -1,8 +1,7 @@
 import { readFile } from 'fs/promises';
 import { DEFAULT_TRANSFORMER_OPTIONS, type InitialMeans } from '../../../stages/transformer/fit-transformer';
-import { DEFAULT_INGEST_GROUP } from '../../../stages/ingest/ingest-stage';
 import { KafkaTransport } from '../../../topics/kafka-transport';
-import { topicSpecs } from '../../../topics/topology';
+import { stageGroup, topicSpecs } from '../../../topics/topology';
 import { s3ModelSink, s3SettingsFromEnv } from '../../io/s3-model-sink';
 import { fitFile } from '../../jobs/fit-file';
 import { runFitJob } from '../../jobs/fit-job';
@@ -42,7 +41,7 @@ Options:
   --job <id>              (Kafka) the fit job's id (default: fit-<time>); must be new
   --model-name <name>     (Kafka) key of the model on <prefix>.models (default: default)
   --group <id>            (Kafka) the ingest consumer group whose progress the job waits for
-                          (default vgmflow-ingest)
+                          (default vgmflow-<prefix>-ingest)
   --all-stages            (Kafka) also run ingest, stats and reduce in this process
   --stats-workers <n>     (Kafka, with --all-stages) stats workers in this process (default 1)
   --s3-bucket <bucket>    (Kafka, with --all-stages) also write the model to S3 ($S3_BUCKET;
@@ -103,7 +102,7 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
         options: { ...DEFAULT_TRANSFORMER_OPTIONS, seed },
         initialMeans,
         modelName,
-        ingestGroup: stringOption(args, 'group') ?? DEFAULT_INGEST_GROUP,
+        ingestGroup: stringOption(args, 'group') ?? stageGroup(kafka.topics, 'ingest'),
         log,
       });
       const result = await (stages === null ? fit : Promise.race([fit, stages.failed]));

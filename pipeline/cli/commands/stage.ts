@@ -37,7 +37,7 @@ Runs one stage of the pipeline as its own process, until SIGINT or SIGTERM.
            a mixed column's missing value as an empty cell) to <prefix>.decoded, key = the
            input key of a one-row message, else <partition>:<offset>:<row>; rows that cannot
            be decoded (wrong width, non-finite numbers, unreadable Avro) to <prefix>.dlq with
-           the reason, exactly once (one transaction per input batch, group vgmflow-inverse).
+           the reason, exactly once (one transaction per input batch, group vgmflow-<prefix>-inverse).
            An input value is Avro vgmflow.Transformed (Confluent wire format, first byte 0;
            only "vector" is used; needs the registry) or CSV text in the research layout (one
            or more rows per message, numbers only, no header), told apart per message by its
@@ -47,8 +47,7 @@ Options:
   --columns <specs>       (ingest) every column in order, e.g.
                           "Amount:continuous,Tip:mixed(0),Network:categorical"
   --header                (ingest) a message may start with the header line: skip it
-  --group <id>            consumer group (default vgmflow-ingest / vgmflow-stats / vgmflow-transform
-                          / vgmflow-inverse)
+  --group <id>            consumer group (default vgmflow-<prefix>-<stage>, e.g. vgmflow-vgm-ingest)
   --worker-id <id>        (stats) name in logs (default: random)
   --s3-bucket <bucket>    (reduce) also write each model to S3; (transform) also write Arrow
                           files to S3 ($S3_BUCKET); the endpoint and credentials come from
