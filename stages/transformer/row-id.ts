@@ -1,7 +1,9 @@
 /**
  * A stable identity for a row, which keys the random draw of its mode: the same row
  * gets the same draw whatever the batching, parallelism or restarts.
- * - from a file: source 0, index = data row number (0-based), sub 0;
+ * - from a file: where `vgmflow produce` puts data row n on the default topic layout (one
+ *   row per message, message n on partition n mod 6 at offset ⌊n/6⌋), so a file encoded
+ *   embedded and the same file produced to Kafka and encoded there get the same modes;
  * - from Kafka: source = partition, index = offset, sub = row within the message.
  */
 import { counterUniform } from '../random/philox';
@@ -23,6 +25,9 @@ export function modeUniform(seed: number, row: RowId, column: number): number {
   return counterUniform(seed, row.source, row.index, row.sub * MAX_COLUMNS + column);
 }
 
+/** The partitions `vgmflow produce` spreads a file over by default (topics/topology.ts). */
+export const FILE_ROW_PARTITIONS = 6;
+
 export function fileRowId(rowNumber: number): RowId {
-  return { source: 0, index: rowNumber, sub: 0 };
+  return { source: rowNumber % FILE_ROW_PARTITIONS, index: Math.floor(rowNumber / FILE_ROW_PARTITIONS), sub: 0 };
 }

@@ -19,6 +19,7 @@ import { encodeTransformedArrow, transformContext, transformRowBatch, transforme
 import type { CellValue } from '../../stages/transformer/column-summary';
 import { RowDecoder } from '../../stages/transformer/decoder';
 import { RowEncoder } from '../../stages/transformer/encoder';
+import { transformFile } from '../../pipeline/jobs/transform-file';
 import type { TransformerModel } from '../../stages/transformer/model';
 import type { RowId } from '../../stages/transformer/row-id';
 import { decodeDeadLetter } from '../../topics/dead-letter';
@@ -235,6 +236,26 @@ describe('transform stage on Kafka', () => {
     }
     expect(inFiles.size).toBe(ROWS);
     s3.destroy();
+  });
+
+  it('writes the same vectors as the embedded transform of the same file', async () => {
+    const slice = join(dir, 'slice.csv');
+    const encodedPath = join(dir, 'embedded-encoded.csv');
+    await transformFile({ input: slice, model, output: encodedPath });
+    const embedded = readFileSync(encodedPath, 'utf8').trim().split('\n').slice(1);
+    expect(embedded).toHaveLength(ROWS);
+    const byKey = new Map<string, number[]>();
+    const deserializer = new AvroDeserializer(registry, SerdeType.VALUE, {});
+    for (const record of await readTopicToEnd(transport, transformed)) {
+      const value = (await deserializer.deserialize(transformed, Buffer.from(record.value))) as TransformedValue;
+      byKey.set(record.key as string, value.vector);
+    }
+    embedded.forEach((line, n) => {
+      // `vgmflow produce` put data row n at partition n mod 6, offset ⌊n/6⌋ of a new topic.
+      const kafka = byKey.get(`${n % 6}:${Math.floor(n / 6)}:0`);
+      if (kafka === undefined) throw new Error(`row ${n} is not on the transformed topic`);
+      expect(sameBits(line.split(',').map(Number), kafka)).toBe(true);
+    });
   });
 
   it('takes a newer model without a restart and dead-letters rows it cannot encode', async () => {
