@@ -1,8 +1,9 @@
 /**
  * The special functions scikit-learn's variational mixture takes from scipy.special:
- * digamma, gammaln and betaln, plus scipy's logsumexp. Accurate to a few ulps over the
- * positive arguments the mixture produces (concentrations as small as 1e-3, counts as
- * large as 1e12), which is what lets the TypeScript fit match scikit-learn to 1e-9.
+ * digamma, gammaln and betaln, plus scipy's logsumexp. Over the positive arguments the
+ * mixture produces (concentrations as small as 1e-3, counts as large as 1e12) they agree
+ * with scipy to about 1e-15 relative, and about 5e-15 absolute near the zeros of lnΓ and
+ * ψ (x ≈ 1, 2 and 1.46), which is what lets the TypeScript fit match scikit-learn to 1e-9.
  */
 
 // Hot loops call these through module-level bindings: a global `Math` lookup per call
