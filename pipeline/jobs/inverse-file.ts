@@ -17,6 +17,8 @@ export interface InverseFileOptions {
   readonly model: TransformerModel;
   readonly output: string;
   readonly deadLetterPath?: string;
+  /** Called now and then with the rows read and (about) the input bytes they took. */
+  readonly onProgress?: (rows: number, bytes: number) => void;
 }
 
 export interface InverseFileReport {
@@ -37,6 +39,7 @@ export async function inverseFile(job: InverseFileOptions): Promise<InverseFileR
   let header: string[] | null = null;
   let rowsRead = 0;
   let rowsDecoded = 0;
+  let bytesRead = 0;
   const reject = (line: number, reason: string, raw: string) =>
     deadLetters.put({ source: job.input, line, column: null, reason, raw });
   try {
@@ -53,6 +56,8 @@ export async function inverseFile(job: InverseFileOptions): Promise<InverseFileR
         continue;
       }
       rowsRead++;
+      bytesRead += record.raw.length + 1;
+      if (job.onProgress && rowsRead % 1000 === 0) job.onProgress(rowsRead, bytesRead);
       if (record.kind === 'error') {
         await reject(record.line, record.reason, record.raw);
         continue;

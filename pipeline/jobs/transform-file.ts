@@ -15,7 +15,8 @@ export interface TransformFileOptions {
   readonly model: TransformerModel;
   readonly output: string;
   readonly deadLetterPath?: string;
-  readonly onProgress?: (rows: number) => void;
+  /** Called now and then with the rows read and (about) the input bytes they took. */
+  readonly onProgress?: (rows: number, bytes: number) => void;
 }
 
 export interface TransformFileReport {
@@ -50,9 +51,12 @@ export async function transformFile(job: TransformFileOptions): Promise<Transfor
   const vector = new Float64Array(encoder.width);
   const fields = new Array<string>(encoder.width);
   let rowsEncoded = 0;
+  let bytesRead = 0;
   try {
     await out.writeRow(encodedColumnNames(model));
     for await (const row of table.rows()) {
+      bytesRead += row.raw.length + 1;
+      if (job.onProgress && table.rowsRead % 1000 === 0) job.onProgress(table.rowsRead, bytesRead);
       try {
         encoder.encodeInto(row.cells, fileRowId(row.rowNumber), vector);
       } catch (err) {
@@ -63,7 +67,6 @@ export async function transformFile(job: TransformFileOptions): Promise<Transfor
       for (let i = 0; i < vector.length; i++) fields[i] = formatNumber(vector[i]);
       await out.writeRow(fields);
       rowsEncoded++;
-      if (job.onProgress && rowsEncoded % 10000 === 0) job.onProgress(rowsEncoded);
     }
   } finally {
     await out.close();

@@ -3,12 +3,14 @@ import { loadModelFile } from '../../jobs/model-file';
 import { parseCommandArgs, requiredOption, stringOption } from '../args';
 import type { Command } from '../command';
 import { describeClipped } from '../report';
+import { fileProgress } from '../progress';
 
 const HELP = `Usage: vgmflow inverse <encoded.csv> --model <model.json> --out <decoded.csv> [options]
 
 Decodes an encoded CSV file (the layout and header \`vgmflow transform\` writes, e.g.
 rows produced by a generator) back to the original columns, with the original header
 and column order. Decoded values outside the fitted range are clipped to it and counted.
+Shows progress (rows/s, ETA) on stderr: a bar on a terminal, a line every 5 s otherwise.
 
 Options:
   --model <file>          the model written by \`vgmflow fit\` (required)
@@ -34,7 +36,14 @@ export const inverseCommand: Command = {
     }
     const model = await loadModelFile(requiredOption(args, 'model'));
     const output = requiredOption(args, 'out');
-    const report = await inverseFile({ input: args.positionals[0], model, output, deadLetterPath: stringOption(args, 'dead-letter') });
+    const progress = fileProgress('inverse', args.positionals[0]);
+    const report = await inverseFile({
+      input: args.positionals[0],
+      model,
+      output,
+      deadLetterPath: stringOption(args, 'dead-letter'),
+      onProgress: (rows, bytes) => progress.update(rows, bytes),
+    }).finally(() => progress.done());
     process.stderr.write(
       `decoded ${report.rowsDecoded} rows (${report.rowsDeadLettered} dead-lettered) to ${output}\n` + describeClipped(report.clipped),
     );

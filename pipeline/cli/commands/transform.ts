@@ -3,13 +3,15 @@ import { transformFile } from '../../jobs/transform-file';
 import { parseCommandArgs, requiredOption, stringOption } from '../args';
 import type { Command } from '../command';
 import { describeClipped } from '../report';
+import { fileProgress } from '../progress';
 
 const HELP = `Usage: vgmflow transform <in.csv> --model <model.json> --out <encoded.csv> [options]
 
 Encodes a CSV file with a fitted model: per numeric column its alpha and the one-hot of
 its sampled mode, per categorical column its one-hot, in input column order. The mode
-of each row is drawn from a generator keyed by (seed, row number, column), so the same
-file always encodes the same way.
+of each row is drawn from a generator keyed by (seed, row id, column), so the same file
+always encodes the same way (and as on Kafka after \`vgmflow produce\`). Shows progress
+(rows/s, ETA) on stderr: a bar on a terminal, a line every 5 s otherwise.
 
 Options:
   --model <file>          the model written by \`vgmflow fit\` (required)
@@ -36,7 +38,14 @@ export const transformCommand: Command = {
     const model = await loadModelFile(requiredOption(args, 'model'));
     const output = requiredOption(args, 'out');
     const started = Date.now();
-    const report = await transformFile({ input: args.positionals[0], model, output, deadLetterPath: stringOption(args, 'dead-letter') });
+    const progress = fileProgress('transform', args.positionals[0]);
+    const report = await transformFile({
+      input: args.positionals[0],
+      model,
+      output,
+      deadLetterPath: stringOption(args, 'dead-letter'),
+      onProgress: (rows, bytes) => progress.update(rows, bytes),
+    }).finally(() => progress.done());
     const seconds = (Date.now() - started) / 1000;
     process.stderr.write(
       `encoded ${report.rowsEncoded} rows (${report.rowsDeadLettered} dead-lettered) in ${seconds.toFixed(1)} s to ${output}\n` +
