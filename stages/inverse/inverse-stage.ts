@@ -23,10 +23,9 @@
 import { randomBytes } from 'node:crypto';
 import { AvroDeserializer, RestError, SerdeType, type Client } from '@confluentinc/schemaregistry';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
-import { decodeModelRecord } from '../../topics/model-record';
 import { stageGroup, type TopicNames } from '../../topics/topology';
 import type { InRecord, OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
-import type { TransformerModel } from '../transformer/model';
+import { followLatestModel } from '../side-input/latest-model';
 import { encodedFormat, inverseContext, inverseMessage, type EncodedFormat, type EncodedMessage, type InverseContext } from './inverse-batch';
 
 /** Content type of a decoded value. */
@@ -41,86 +40,6 @@ export function encodedTopicName(prefix = 'vgm'): string {
 export function decodedTopicName(prefix = 'vgm'): string {
   return `${prefix}.decoded`;
 }
-
-// ---------------------------------------------------------------------------------------------
-// The model side input. This is the transform stage's logic (runTransform, "the side input"),
-// as a function of its own so that both stages could share it.
-
-export interface LatestModelOptions {
-  readonly transport: Transport;
-  readonly modelsTopic: string;
-  readonly modelName: string;
-  /** How long the models topic may be quiet before the latest model seen counts as current. */
-  readonly idleMs: number;
-  /**
-   * Called (never concurrently with itself) with the latest model once the topic has been
-   * read up to its end at start, and again with every newer one.
-   */
-  readonly install: (job: string, model: TransformerModel) => Promise<void>;
-  readonly log: (line: string) => void;
-}
-
-export interface LatestModelHandle {
-  readonly done: Promise<void>;
-  stop(): Promise<void>;
-}
-
-export async function followLatestModel(o: LatestModelOptions): Promise<LatestModelHandle> {
-  const ends = await o.transport.endOffsets(o.modelsTopic);
-  const reached = ends.map(() => 0);
-  let latest: { job: string; model: TransformerModel } | null = null;
-  let installed: string | null = null;
-  let lastActivity = Date.now();
-  let stopped = false;
-  let queue: Promise<void> = Promise.resolve();
-  const caughtUp = (): boolean => reached.every((n, p) => n >= (ends[p] as number)) || Date.now() - lastActivity >= o.idleMs;
-  const maybeInstall = (): Promise<void> => {
-    const run = queue.then(async () => {
-      if (stopped || latest === null || latest.job === installed || !caughtUp()) return;
-      const { job, model } = latest;
-      await o.install(job, model);
-      installed = job;
-    });
-    queue = run.catch(() => undefined);
-    return run;
-  };
-  let fail: (err: unknown) => void = () => undefined;
-  const failed = new Promise<never>((_, reject) => (fail = reject));
-  failed.catch(() => undefined);
-  const sub = await o.transport.subscribe({
-    topic: o.modelsTopic,
-    group: null,
-    readCommitted: true,
-    eachBatch: async (b) => {
-      for (const record of b.records) {
-        reached[record.partition] = Math.max(reached[record.partition] ?? 0, record.offset + 1);
-        if (record.key !== null && record.key !== o.modelName) continue;
-        try {
-          const r = decodeModelRecord(record.value, `${record.topic}[${record.partition}]@${record.offset}`);
-          if (r.modelName === o.modelName) latest = { job: r.job, model: r.model };
-        } catch (err) {
-          o.log(`ignoring an unreadable model record at ${record.topic}[${record.partition}]@${record.offset}: ${err instanceof Error ? err.message : String(err)}`);
-        }
-      }
-      lastActivity = Date.now();
-      await maybeInstall();
-    },
-  });
-  // The models topic may end in transaction markers (never delivered) or hold no model yet.
-  const timer = setInterval(() => {
-    if (installed === null && latest !== null) maybeInstall().catch((err: unknown) => fail(err));
-  }, Math.max(100, Math.min(500, o.idleMs)));
-  timer.unref();
-  const stop = async (): Promise<void> => {
-    stopped = true;
-    clearInterval(timer);
-    await sub.stop();
-    await queue;
-  };
-  return { done: Promise.race([sub.done, failed]), stop };
-}
-
-// ---------------------------------------------------------------------------------------------
 
 export interface InverseProgress {
   readonly rows: number;

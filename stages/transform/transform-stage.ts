@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AvroSerializer, SerdeType, type Client } from '@confluentinc/schemaregistry';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
-import { decodeModelRecord } from '../../topics/model-record';
+import { followLatestModel } from '../side-input/latest-model';
 import type { RowBatch } from '../../topics/row-batch';
 import { decodeRowBatch, RowBatchDecodeError } from '../../topics/row-batch-codec';
 import { stageGroup, type TopicNames } from '../../topics/topology';
@@ -232,11 +232,7 @@ export async function runTransform(o: TransformOptions): Promise<TransformHandle
     }
   };
 
-  // ---- the side input: the models topic, read from the start.
-  const modelEnds = await transport.endOffsets(topics.models);
-  const modelReached = modelEnds.map(() => 0);
-  let latest: { job: string; model: TransformContext['model'] } | null = null;
-  let lastModelActivity = Date.now();
+  // ---- the side input: the latest model on the models topic.
   let batches: Subscription | null = null;
   let stopped = false;
   let resolveStarted: () => void = () => undefined;
@@ -256,61 +252,41 @@ export async function runTransform(o: TransformOptions): Promise<TransformHandle
     failure?.(err);
   };
 
-  const caughtUp = (): boolean => modelReached.every((n, p) => n >= (modelEnds[p] as number)) || Date.now() - lastModelActivity >= idleMs;
-
-  /** Installs the latest model once the topic is read; starts the batches subscription the first time. */
-  const maybeInstall = (): Promise<void> =>
-    serialized(async () => {
-      if (stopped || latest === null || !caughtUp()) return;
-      await install(latest.job, latest.model);
-      if (batches === null && !stopped) {
-        batches = await transport.subscribe({
-          topic: topics.batches,
-          group,
-          fromBeginning: true,
-          readCommitted: true,
-          eachBatch: (b) => serialized(() => processBatch(b)),
-        });
-        batches.done.catch((err: unknown) => fail(err));
-        log(`consuming ${topics.batches} (group ${group})`);
-        resolveStarted();
-      }
-    });
-
-  const models = await transport.subscribe({
-    topic: topics.models,
-    group: null,
-    readCommitted: true,
-    eachBatch: async (b) => {
-      for (const record of b.records) {
-        modelReached[record.partition] = Math.max(modelReached[record.partition] ?? 0, record.offset + 1);
-        if (record.key !== null && record.key !== modelName) continue;
-        try {
-          const r = decodeModelRecord(record.value, `${record.topic}[${record.partition}]@${record.offset}`);
-          if (r.modelName === modelName) latest = { job: r.job, model: r.model };
-        } catch (err) {
-          log(`ignoring an unreadable model record at ${record.topic}[${record.partition}]@${record.offset}: ${err instanceof Error ? err.message : String(err)}`);
+  const models = await followLatestModel({
+    transport,
+    modelsTopic: topics.models,
+    modelName,
+    idleMs,
+    log,
+    // Installs the model; the first one also starts the batches subscription, so no batch
+    // is consumed before there is a model to encode it with.
+    install: (job, model) =>
+      serialized(async () => {
+        if (stopped) return;
+        await install(job, model);
+        if (batches === null) {
+          batches = await transport.subscribe({
+            topic: topics.batches,
+            group,
+            fromBeginning: true,
+            readCommitted: true,
+            eachBatch: (b) => serialized(() => processBatch(b)),
+          });
+          batches.done.catch((err: unknown) => fail(err));
+          log(`consuming ${topics.batches} (group ${group})`);
+          resolveStarted();
         }
-      }
-      lastModelActivity = Date.now();
-      await maybeInstall().catch((err: unknown) => {
+      }).catch((err: unknown) => {
         fail(err);
         throw err;
-      });
-    },
+      }),
   });
   models.done.catch((err: unknown) => fail(err));
-  // The models topic may end in transaction markers (never delivered) or hold no model yet.
-  const timer = setInterval(() => {
-    if (batches === null && latest !== null) maybeInstall().catch((err: unknown) => fail(err));
-  }, Math.max(100, Math.min(500, idleMs)));
-  timer.unref();
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       stopped = true;
-      clearInterval(timer);
       await Promise.allSettled([models.stop(), (batches as Subscription | null)?.stop()]);
       await queue;
       await producer.close();
