@@ -400,6 +400,15 @@ class KafkaSubscription implements Subscription {
         await this.callback(() => onAssign(partitions));
       });
     });
+    // A fetch of nothing but transaction markers or aborted records never reaches handleBatch;
+    // kafkajs still moves past it and says so here (batchSize counts the records handed over).
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, (event) => {
+      const onPosition = this.options.onPosition;
+      const { partition, batchSize, lastOffset } = event.payload;
+      if (onPosition === undefined || batchSize !== 0) return;
+      const next = Number(lastOffset) + 1;
+      void this.callback(() => onPosition(partition, next));
+    });
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload;
       if (restart) {
@@ -520,6 +529,12 @@ class KafkaSubscription implements Subscription {
       // For the last message of the fetch, kafkajs resolves past trailing transaction markers.
       if (!isStale()) resolveOffset(chunk[chunk.length - 1].offset);
       await heartbeat();
+    }
+    // The whole fetch is handled: the position is past it, trailing transaction markers included.
+    const onPosition = this.options.onPosition;
+    if (onPosition !== undefined && this.active && isRunning() && !isStale()) {
+      const next = Number(batch.lastOffset()) + 1;
+      await this.callback(() => onPosition(partition, next));
     }
   }
 }

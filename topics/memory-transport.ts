@@ -339,7 +339,10 @@ class MemorySubscription implements Subscription {
         }
         await this.callback(() => this.options.eachBatch(batch));
         const last = batch.records[batch.records.length - 1];
-        if (this.positions.has(batch.partition)) this.positions.set(batch.partition, last.offset + 1);
+        if (this.positions.has(batch.partition)) {
+          this.positions.set(batch.partition, last.offset + 1);
+          this.options.onPosition?.(batch.partition, last.offset + 1);
+        }
       }
     } catch (error) {
       this.failure = { error };

@@ -84,6 +84,14 @@ export interface SubscribeOptions {
    * Throwing stops the subscription (and is reported by `done`).
    */
   readonly eachBatch: (batch: RecordBatch) => Promise<void>;
+  /**
+   * Called when this member's read position on a partition moves: after `eachBatch` returned
+   * for its records, and past records that are never handed over (Kafka's transaction
+   * markers, records of aborted transactions). `nextOffset` is the next offset to read, so a
+   * position at the partition's end offset means the member has read everything in it; unlike
+   * committed offsets, it also counts the trailing commit markers of a transactional topic.
+   */
+  readonly onPosition?: (partition: number, nextOffset: number) => void;
 }
 
 export interface Subscription {

@@ -71,6 +71,11 @@ export interface InverseOptions {
   /** Default 2000. */
   readonly modelIdleMs?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Called when the read position on an input partition moves past records whose output is
+   * committed (and past transaction markers): how a one-shot run knows it has caught up.
+   */
+  readonly onInputPosition?: (partition: number, nextOffset: number) => void;
   /** Called after each committed transaction. */
   readonly onProgress?: (p: InverseProgress) => void;
 }
@@ -208,6 +213,7 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
             fromBeginning: true,
             readCommitted: true,
             eachBatch: (b) => serialized(() => processBatch(b)),
+            onPosition: o.onInputPosition,
           });
           subscription.done.catch((err: unknown) => fail(err));
           log(`consuming ${encodedTopic} (group ${group})`);

@@ -88,6 +88,11 @@ export interface TransformOptions {
   /** How long the models topic may be quiet before the latest model seen counts as current. Default 2000. */
   readonly modelIdleMs?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Called when the read position on an input partition moves past records whose output is
+   * committed (and past transaction markers): how a one-shot run knows it has caught up.
+   */
+  readonly onInputPosition?: (partition: number, nextOffset: number) => void;
   /** Called after each committed transaction. */
   readonly onProgress?: (p: TransformProgress) => void;
 }
@@ -271,6 +276,7 @@ export async function runTransform(o: TransformOptions): Promise<TransformHandle
             fromBeginning: true,
             readCommitted: true,
             eachBatch: (b) => serialized(() => processBatch(b)),
+            onPosition: o.onInputPosition,
           });
           batches.done.catch((err: unknown) => fail(err));
           log(`consuming ${topics.batches} (group ${group})`);

@@ -84,6 +84,7 @@ export class Reader {
       group: options.group,
       ...(options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning }),
       ...(options.readCommitted === undefined ? {} : { readCommitted: options.readCommitted }),
+      ...(options.onPosition === undefined ? {} : { onPosition: options.onPosition }),
       onAssign: async (partitions) => {
         reader.assignments.push([...partitions]);
         reader.events.push(`assign:${partitions.join(',')}`);
@@ -570,6 +571,40 @@ export function describeTransportContract(harness: TransportHarness): void {
         for (const record of reader.records) {
           expect(record.partition).toBe(partitionForKey(record.key ?? '', 3));
         }
+      });
+
+      it('onPosition reaches the end offsets, past commit markers and aborted records', async () => {
+        const t = await topic('ct-pos', 3);
+        const producer = await transport.producer({ transactionalId: name('ct-pos-id') });
+        await producer.transaction(async (tx) => tx.send(toPartition(t, 0, ['a', 'b'])));
+        await expect(
+          producer.transaction(async (tx) => {
+            await tx.send(toPartition(t, 0, ['aborted-0']));
+            await tx.send(toPartition(t, 1, ['aborted-1']));
+            throw new Error('abort');
+          }),
+        ).rejects.toThrow('abort');
+        await producer.transaction(async (tx) => tx.send(toPartition(t, 0, ['c'])));
+        // Partition 0 ends with a commit marker, partition 1 holds only an aborted record and
+        // its marker (Kafka), partition 2 is empty.
+        const ends = await transport.endOffsets(t);
+        const positions = new Map<number, number[]>();
+        const reader = await Reader.subscribe(transport, {
+          topic: t,
+          group: name('ct-pos-group'),
+          readCommitted: true,
+          onPosition: (partition, next) => positions.set(partition, [...(positions.get(partition) ?? []), next]),
+        });
+        const reached = (p: number): boolean => (ends[p] === 0 ? true : (positions.get(p) ?? []).includes(ends[p]));
+        await waitFor(() => range(3).every(reached), () => `positions ${JSON.stringify([...positions])} to reach ${ends.join()}`, patienceMs);
+        await sleep(settleMs);
+        expect(reader.values()).toEqual(['a', 'b', 'c']);
+        for (const [p, seen] of positions) {
+          // Non-decreasing and ending exactly at the end offset.
+          expect([...seen].sort((x, y) => x - y)).toEqual(seen);
+          expect(Math.max(...seen)).toBe(ends[p]);
+        }
+        expect(positions.has(2)).toBe(false);
       });
 
       it('need a transactional id', async () => {
