@@ -39,6 +39,16 @@ export function sanitizeAvroName(name: string): string {
   return clean === '' || /^[0-9]/.test(clean) ? `_${clean}` : clean;
 }
 
+/**
+ * The clash rule: `base` itself, else `base_2`, `base_3`, … — the first stem for which
+ * `isTaken` is false. Shared with topics/decoded-schema.ts so both topics name columns alike.
+ */
+export function uniqueAvroStem(base: string, isTaken: (stem: string) => boolean): string {
+  let stem = base;
+  for (let k = 2; isTaken(stem); k++) stem = `${base}_${k}`;
+  return stem;
+}
+
 /** The Avro fields of one numeric column. */
 export interface NumericColumnFields {
   /** Index of the column in the model. */
@@ -55,9 +65,7 @@ export function numericColumnFields(model: TransformerModel): NumericColumnField
   const out: NumericColumnFields[] = [];
   model.columns.forEach((column, c) => {
     if (column.type === 'categorical') return;
-    const base = sanitizeAvroName(column.name);
-    let stem = base;
-    for (let k = 2; taken.has(`${stem}_alpha`) || taken.has(`${stem}_mode`); k++) stem = `${base}_${k}`;
+    const stem = uniqueAvroStem(sanitizeAvroName(column.name), (s) => taken.has(`${s}_alpha`) || taken.has(`${s}_mode`));
     const alpha = `${stem}_alpha`;
     const mode = `${stem}_mode`;
     taken.add(alpha);

@@ -11,7 +11,7 @@ import { demoCommand } from './commands/demo';
 import { produceCommand } from './commands/produce';
 import { stageCommand } from './commands/stage';
 
-const COMMANDS: readonly Command[] = [demoCommand, fitCommand, transformCommand, inverseCommand, produceCommand, stageCommand];
+export const COMMANDS: readonly Command[] = [demoCommand, fitCommand, transformCommand, inverseCommand, produceCommand, stageCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,7 +1,7 @@
 /**
- * Progress of a long file command: on a terminal a one-line bar redrawn in place with
+ * Progress of a long command: on a terminal a one-line bar redrawn in place with
  * rows/s and an ETA; otherwise (logs, CI) a plain line every few seconds. The ETA
- * extrapolates the file's size from the bytes of the rows read so far.
+ * extrapolates from the fraction done: of a file's bytes, or of a topic's offsets.
  */
 import { statSync } from 'fs';
 
@@ -19,6 +19,46 @@ function formatSeconds(s: number): string {
   return s < 60 ? `${Math.ceil(s)} s` : `${Math.floor(s / 60)} min ${Math.ceil(s % 60)} s`;
 }
 
+/** A progress line for `rows` done so far and `fraction` (0..1) of the whole; ETA from the fraction. */
+export interface FractionProgress {
+  update(rows: number, fraction: number): void;
+  done(): void;
+}
+
+export function fractionProgress(label: string, stream: NodeJS.WriteStream = process.stderr): FractionProgress {
+  const started = Date.now();
+  let last = 0;
+  const tty = stream.isTTY === true;
+  let drawn = false;
+  const line = (rows: number, fraction: number): string => {
+    const seconds = (Date.now() - started) / 1000;
+    const rate = rows / Math.max(seconds, 1e-3);
+    const f = Math.min(1, Math.max(0, fraction));
+    const eta = f > 0 ? (seconds * (1 - f)) / f : NaN;
+    const width = 24;
+    const filled = Math.round(f * width);
+    const bar = tty ? `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` : '';
+    return `${label}: ${bar}${(f * 100).toFixed(0)}% ${rows} rows, ${Math.round(rate)} rows/s, ETA ${formatSeconds(eta)}`;
+  };
+  return {
+    update(rows, fraction) {
+      const now = Date.now();
+      if (now - last < (tty ? REDRAW_MS : LOG_MS)) return;
+      last = now;
+      if (tty) {
+        stream.write(`\r${line(rows, fraction)}\x1b[K`);
+        drawn = true;
+      } else {
+        stream.write(`${line(rows, fraction)}\n`);
+      }
+    },
+    done() {
+      if (drawn) stream.write('\r\x1b[K');
+    },
+  };
+}
+
+/** Progress through a file: the fraction is the bytes of the rows read so far over the file's size. */
 export function fileProgress(label: string, path: string, stream: NodeJS.WriteStream = process.stderr): Progress {
   let total = 0;
   try {
@@ -26,34 +66,9 @@ export function fileProgress(label: string, path: string, stream: NodeJS.WriteSt
   } catch {
     total = 0;
   }
-  const started = Date.now();
-  let last = 0;
-  const tty = stream.isTTY === true;
-  let drawn = false;
-  const line = (rows: number, bytes: number): string => {
-    const seconds = (Date.now() - started) / 1000;
-    const rate = rows / Math.max(seconds, 1e-3);
-    const fraction = total > 0 ? Math.min(1, bytes / total) : 0;
-    const eta = fraction > 0 ? (seconds * (1 - fraction)) / fraction : NaN;
-    const width = 24;
-    const filled = Math.round(fraction * width);
-    const bar = tty ? `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` : '';
-    return `${label}: ${bar}${(fraction * 100).toFixed(0)}% ${rows} rows, ${Math.round(rate)} rows/s, ETA ${formatSeconds(eta)}`;
-  };
+  const bar = fractionProgress(label, stream);
   return {
-    update(rows, bytes) {
-      const now = Date.now();
-      if (now - last < (tty ? REDRAW_MS : LOG_MS)) return;
-      last = now;
-      if (tty) {
-        stream.write(`\r${line(rows, bytes)}\x1b[K`);
-        drawn = true;
-      } else {
-        stream.write(`${line(rows, bytes)}\n`);
-      }
-    },
-    done() {
-      if (drawn) stream.write('\r\x1b[K');
-    },
+    update: (rows, bytes) => bar.update(rows, total > 0 ? bytes / total : 0),
+    done: () => bar.done(),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The inverse stage: an encoded topic (default `<prefix>.encoded`: generated rows) →
- * `<prefix>.decoded` (CSV text, one decoded row per message) + `<prefix>.dlq` (rows that
- * cannot be decoded, with reasons), exactly once.
+ * `<prefix>.decoded` (one decoded row per message: CSV text by default, or with `output:
+ * 'avro'` an Avro vgmflow.Decoded record, topics/decoded-schema.ts) + `<prefix>.dlq` (rows
+ * that cannot be decoded, with reasons), exactly once.
  *
  * Input values, told apart per message by the first byte (./inverse-batch.ts
  * `encodedFormat`): Avro in vgmflow.Transformed (Confluent wire format, magic byte 0; decoded
@@ -13,23 +14,31 @@
  * the models topic is read from the start (broadcast), the latest record of the model name is
  * kept and replaced whenever a newer one arrives; the encoded subscription (consumer group
  * `vgmflow-<prefix>-inverse`) starts only once a model is known and the models topic has been read to
- * its end at start (or has been quiet for `modelIdleMs`).
+ * its end at start (or has been quiet for `modelIdleMs`). With Avro output each model's
+ * vgmflow.Decoded schema is registered under `<decoded topic>-value` when the model is
+ * installed, as the transform stage does: a model with other columns registers a new version
+ * of the subject and its rows carry the new schema id; a refit of the same columns reuses the id.
  *
  * For each RecordBatch of one encoded partition ONE transaction sends the decoded rows (to the
  * decoded partition equal to the encoded partition; key: the input key, or
  * `${partition}:${offset}:${row}`, see inverse-batch.ts), the dead letters (to the dead-letter
- * partition of their source) and commits the group's offset past the RecordBatch.
+ * partition of their source) and commits the group's offset past the RecordBatch. Avro values
+ * are serialised before the transaction starts, so a registry failure leaves nothing half-sent.
  */
 import { randomBytes } from 'node:crypto';
-import { AvroDeserializer, RestError, SerdeType, type Client } from '@confluentinc/schemaregistry';
+import { AvroDeserializer, AvroSerializer, RestError, SerdeType, type Client } from '@confluentinc/schemaregistry';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
+import { DECODED_AVRO_CONTENT_TYPE, decodedColumnFields, decodedSchema, decodedSubject, decodedValue, type DecodedColumnField } from '../../topics/decoded-schema';
 import { stageGroup, type TopicNames } from '../../topics/topology';
 import type { InRecord, OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
 import { followLatestModel } from '../side-input/latest-model';
 import { encodedFormat, inverseContext, inverseMessage, type EncodedFormat, type EncodedMessage, type InverseContext } from './inverse-batch';
 
-/** Content type of a decoded value. */
+/** Content type of a decoded CSV value (the default output). */
 export const DECODED_CONTENT_TYPE = 'text/csv';
+
+/** How decoded rows are written: CSV text (default) or Avro vgmflow.Decoded in Confluent wire format. */
+export type DecodedOutput = 'csv' | 'avro';
 
 /** The encoded (input) topic of a pipeline prefix: `<prefix>.encoded`. */
 export function encodedTopicName(prefix = 'vgm'): string {
@@ -58,8 +67,10 @@ export interface InverseOptions {
   readonly decodedTopic: string;
   /** Which model of the models topic to use. Default 'default'. */
   readonly modelName?: string;
-  /** Schema Registry client, needed to read Avro values (not for CSV-only input). */
+  /** Schema Registry client, needed to read Avro values (not for CSV-only input) and for Avro output. */
   readonly registry?: Client;
+  /** The decoded values: 'csv' (default) or 'avro' (needs `registry`). */
+  readonly output?: DecodedOutput;
   /** Read every message as this format instead of by its first byte. */
   readonly format?: EncodedFormat;
   /** Consumer group. Default stageGroup(topics, 'inverse'), e.g. vgmflow-vgm-inverse. */
@@ -96,8 +107,19 @@ function isRecordFault(err: unknown): boolean {
   return err instanceof Error;
 }
 
+/** The model in use and, for Avro output, its serialiser (bound to the model's registered schema). */
+interface ActiveModel {
+  readonly ctx: InverseContext;
+  readonly avro: { readonly serializer: AvroSerializer; readonly fields: readonly DecodedColumnField[] } | null;
+}
+
 export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
   const { transport, topics, encodedTopic, decodedTopic } = o;
+  const output = o.output ?? 'csv';
+  if (output !== 'csv' && output !== 'avro') throw new Error(`inverse: output must be 'csv' or 'avro', not ${JSON.stringify(output)}`);
+  // Checked before any topic is touched: without a registry no row could be written.
+  const outputRegistry: Client | null = output === 'avro' ? (o.registry ?? null) : null;
+  if (output === 'avro' && outputRegistry === null) throw new Error('inverse: Avro output needs a Schema Registry client (registry)');
   const modelName = o.modelName ?? 'default';
   const group = o.group ?? stageGroup(o.topics, 'inverse');
   const transactionalId = o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`;
@@ -118,8 +140,8 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
   let rows = 0;
   let deadLettered = 0;
   let transactions = 0;
-  let active: InverseContext | null = null;
-  const stats = (): InverseProgress => ({ rows, deadLettered, transactions, modelVersion: active?.modelVersion ?? null });
+  let active: ActiveModel | null = null;
+  const stats = (): InverseProgress => ({ rows, deadLettered, transactions, modelVersion: active?.ctx.modelVersion ?? null });
   const producer: Producer = await transport.producer({ transactionalId });
 
   // Batches and model swaps run one at a time: a batch is decoded with one model throughout.
@@ -144,10 +166,24 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
     }
   };
 
+  /** The model's context and, for Avro output, its schema registered under the decoded subject (as transform does). */
+  const activate = async (job: string, model: InverseContext['model']): Promise<ActiveModel> => {
+    const ctx = inverseContext(model, job);
+    if (outputRegistry === null) return { ctx, avro: null };
+    const schema = JSON.stringify(decodedSchema(model));
+    const id = await outputRegistry.register(decodedSubject(decodedTopic), { schemaType: 'AVRO', schema }, false);
+    // Pinned to this model's schema id: a newer model with other columns gets its own
+    // serialiser, and serialising never registers anything itself.
+    const serializer = new AvroSerializer(outputRegistry, SerdeType.VALUE, { useSchemaId: id, autoRegisterSchemas: false });
+    log(`decoded values: Avro vgmflow.Decoded, schema id ${id} under ${decodedSubject(decodedTopic)}`);
+    return { ctx, avro: { serializer, fields: decodedColumnFields(model) } };
+  };
+
   const processBatch = async (batch: RecordBatch): Promise<void> => {
     if (batch.records.length === 0) return;
-    const ctx = active;
-    if (ctx === null) throw new Error('inverse: a batch arrived before a model was known');
+    const current = active;
+    if (current === null) throw new Error('inverse: a batch arrived before a model was known');
+    const { ctx, avro } = current;
     const out: OutRecord[] = [];
     let batchRows = 0;
     let batchDead = 0;
@@ -155,12 +191,20 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
       const message = await readMessage(record);
       const result = inverseMessage(ctx, record, message);
       for (const r of result.rows) {
+        // Serialised here, before the transaction below: a registry error stops the stage
+        // with nothing of this batch sent or committed, so a restarted stage decodes it again.
+        let value: Uint8Array;
+        if (avro === null) value = Buffer.from(r.csv, 'utf8');
+        else {
+          const bytes = await avro.serializer.serialize(decodedTopic, decodedValue(ctx.model, ctx.modelVersion, r, avro.fields));
+          value = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        }
         out.push({
           topic: decodedTopic,
           partition: batch.partition,
           key: r.key,
-          value: Buffer.from(r.csv, 'utf8'),
-          headers: { 'content-type': DECODED_CONTENT_TYPE, 'model-version': ctx.modelVersion },
+          value,
+          headers: { 'content-type': avro === null ? DECODED_CONTENT_TYPE : DECODED_AVRO_CONTENT_TYPE, 'model-version': ctx.modelVersion },
         });
       }
       for (const d of result.deadLetters) out.push(deadLetterOutRecord(topics.deadLetters, d));
@@ -204,8 +248,8 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
     install: (job, model) =>
       serialized(async () => {
         if (stopped) return;
-        active = inverseContext(model, job);
-        log(`model ${modelName} version ${job} in use (${active.decoder.width} encoded values per row)`);
+        active = await activate(job, model);
+        log(`model ${modelName} version ${job} in use (${active.ctx.decoder.width} encoded values per row)`);
         if (subscription === null) {
           subscription = await transport.subscribe({
             topic: encodedTopic,

@@ -5,6 +5,11 @@
  * Every row must come back (read_committed) exactly once, numbers to 1e-9·max(1,|x|) and
  * categories exactly. Then CSV-layout messages (good, wrong width, NaN) and a truncated Avro
  * value go to the same encoded topic: good rows are decoded, the rest dead-lettered with reasons.
+ *
+ * Then, on a pipeline of its own, the stage with Avro output: every decoded record is a
+ * vgmflow.Decoded value (deserialised with the registry library) equal to the pure decode of
+ * the same input message, i.e. to what CSV output writes; a newer model with another column
+ * name registers a second version of `<decoded topic>-value` and its rows carry that schema.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,16 +18,23 @@ import { AvroDeserializer, SerdeType, type SchemaRegistryClient } from '@conflue
 import { main } from '../../pipeline/cli/main';
 import { loadModelFile } from '../../pipeline/jobs/model-file';
 import { readTopicToEnd } from '../../pipeline/runners/read-topic';
-import { formatNumber, parseCsvText } from '../../stages/ingest/csv';
-import { decodedCells, encodedFormat, inverseContext, inverseMessage } from '../../stages/inverse/inverse-batch';
-import { decodedTopicName, runInverse, type InverseHandle } from '../../stages/inverse/inverse-stage';
+import { formatCsvRow, formatNumber, parseCsvText } from '../../stages/ingest/csv';
+import { parseRow } from '../../stages/ingest/row-parser';
+import { decodedCells, encodedFormat, inverseContext, inverseMessage, type DecodedRow } from '../../stages/inverse/inverse-batch';
+import { decodedTopicName, encodedTopicName, runInverse, type InverseHandle } from '../../stages/inverse/inverse-stage';
 import { runTransform, transformedTopicName, type TransformHandle } from '../../stages/transform/transform-stage';
-import type { CellValue } from '../../stages/transformer/column-summary';
+import { parseColumnSpecs } from '../../stages/transformer/column-spec';
+import { ColumnSummaryBuilder, type CellValue } from '../../stages/transformer/column-summary';
+import { RowEncoder } from '../../stages/transformer/encoder';
+import { fitTransformer } from '../../stages/transformer/fit-transformer';
 import type { TransformerModel } from '../../stages/transformer/model';
+import { fileRowId } from '../../stages/transformer/row-id';
 import { decodeDeadLetter } from '../../topics/dead-letter';
+import { DECODED_AVRO_CONTENT_TYPE, decodedColumnFields, decodedSchema, decodedSubject, decodedValue, type DecodedValue } from '../../topics/decoded-schema';
 import { KafkaTransport } from '../../topics/kafka-transport';
-import { topicNames } from '../../topics/topology';
-import type { InRecord } from '../../topics/transport';
+import { encodeModelRecord } from '../../topics/model-record';
+import { topicNames, topicSpecs } from '../../topics/topology';
+import type { InRecord, OutRecord } from '../../topics/transport';
 import type { TransformedValue } from '../../topics/transformed-schema';
 import { schemaRegistryClient, stackConfig, uniqueName } from '../support/stack';
 
@@ -233,5 +245,168 @@ describe('inverse stage on Kafka', () => {
     // A mixed column's missing-value marker is an empty cell; numbers shortest round-trip.
     expect(decodedCells(model, [0.1, -9999999, 'visa', 'a,b'])).toEqual(['0.1', '', 'visa', 'a,b']);
     expect(decodedCells(model, [-0, 1e21, 'x', 'y'])).toEqual(['-0', '1e+21', 'x', 'y']);
+  });
+});
+
+describe('inverse stage on Kafka, Avro output', () => {
+  // Tip lists the missing-value marker, and every 10th row has an empty Tip: such rows decode
+  // to null in Avro (an empty cell in CSV).
+  const specs = parseColumnSpecs('Amount:continuous,Tip:mixed(0;-9999999),Network:categorical,Merchant:categorical');
+  const N = 300;
+  const PHASE1 = 200;
+  const prefix = uniqueName('kia');
+  const topics = topicNames(prefix);
+  const encoded = encodedTopicName(prefix);
+  const decoded = decodedTopicName(prefix);
+  const subject = decodedSubject(decoded);
+  const job1 = `job1-${prefix}`;
+  const job2 = `job2-${prefix}`;
+  let transport: KafkaTransport;
+  let registry: SchemaRegistryClient;
+  let inverse: InverseHandle | null = null;
+  let model1: TransformerModel;
+  let model2: TransformerModel;
+  /** End offsets of the encoded topic after the first model's messages. */
+  let phase1Ends: number[] = [];
+  const logs: string[] = [];
+
+  /** The sample's first N rows, parsed (an empty Tip reads as the missing-value marker). */
+  function sampleCells(): CellValue[][] {
+    const lines = readFileSync(SAMPLE, 'utf8').split('\n').slice(1, N + 1);
+    return lines.map((line, j) => {
+      const fields = line.split(',');
+      if (j % 10 === 3) fields[1] = '';
+      const parsed = parseRow(specs, [0, 1, 2, 3], fields, 4);
+      if (!parsed.ok) throw new Error(`sample row ${j}: ${parsed.reason}`);
+      return parsed.cells;
+    });
+  }
+
+  /** Rows [from, to) encoded with `model` as research-layout CSV lines. */
+  function encodedLines(model: TransformerModel, cells: readonly CellValue[][], from: number, to: number): string[] {
+    const encoder = new RowEncoder(model);
+    const out: string[] = [];
+    for (let j = from; j < to; j++) out.push(Array.from(encoder.encode(cells[j] as CellValue[], fileRowId(j)).vector, formatNumber).join(','));
+    return out;
+  }
+
+  /** One-row messages with a key, and every fourth message three rows without one (keys partition:offset:row). */
+  function messages(lines: readonly string[], first: number): OutRecord[] {
+    const out: OutRecord[] = [];
+    for (let i = 0, m = 0; i < lines.length; m++) {
+      const size = m % 4 === 0 ? 3 : 1;
+      const rows = lines.slice(i, i + size);
+      out.push({ topic: encoded, partition: m % 6, key: size === 1 ? `gen-${first + i}` : null, value: Buffer.from(`${rows.join('\n')}\n`) });
+      i += size;
+    }
+    return out;
+  }
+
+  async function publishModel(job: string, model: TransformerModel): Promise<void> {
+    const producer = await transport.producer();
+    await producer.send([{ topic: topics.models, key: 'default', value: encodeModelRecord({ job, modelName: 'default', model }) }]);
+    await producer.close();
+  }
+
+  async function produceEncoded(records: OutRecord[]): Promise<void> {
+    const producer = await transport.producer();
+    await producer.send(records);
+    await producer.close();
+  }
+
+  beforeAll(async () => {
+    const cells = sampleCells();
+    const builders = specs.map((s) => new ColumnSummaryBuilder(s));
+    for (const row of cells) row.forEach((cell, c) => builders[c]?.add(cell));
+    model1 = fitTransformer(builders.map((b) => b.build()));
+    // Same mixtures, another column name: decodes the same vectors, but its schema differs.
+    model2 = { ...model1, columns: model1.columns.map((c) => (c.name === 'Merchant' ? { ...c, name: 'Merchant name' } : c)) };
+
+    transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'kia-test', log: (l) => logs.push(l) });
+    registry = schemaRegistryClient();
+    await transport.ensureTopics(topicSpecs(topics, 6));
+    await publishModel(job1, model1);
+    inverse = await runInverse({
+      transport,
+      topics,
+      encodedTopic: encoded,
+      decodedTopic: decoded,
+      registry,
+      output: 'avro',
+      modelIdleMs: 500,
+      log: (l) => logs.push(l),
+    });
+    const i = inverse;
+    await i.started;
+    await produceEncoded(messages(encodedLines(model1, cells, 0, PHASE1), 0));
+    await until('the first model\'s rows', () => i.stats().rows + i.stats().deadLettered >= PHASE1);
+    phase1Ends = await transport.endOffsets(encoded);
+
+    await publishModel(job2, model2);
+    await until('the second model', () => i.stats().modelVersion === job2);
+    await produceEncoded(messages(encodedLines(model2, cells, PHASE1, N), PHASE1));
+    await until('the second model\'s rows', () => i.stats().rows + i.stats().deadLettered >= N);
+  });
+
+  afterAll(async () => {
+    await inverse?.stop();
+    await transport?.close();
+    await registry?.close();
+  });
+
+  it('writes every row once as vgmflow.Decoded, equal to the pure (CSV-mode) decode of the same input', async () => {
+    // What the pure decode makes of every input message, by key, with the model it was meant for.
+    const want = new Map<string, { row: DecodedRow; model: TransformerModel; job: string }>();
+    for (const r of await readTopicToEnd(transport, encoded, 1000)) {
+      const first = r.offset < (phase1Ends[r.partition] as number);
+      const [model, job] = first ? [model1, job1] : [model2, job2];
+      const result = inverseMessage(inverseContext(model, job), r, { kind: 'csv', text: text(r) });
+      expect(result.deadLetters).toEqual([]);
+      for (const row of result.rows) want.set(row.key, { row, model, job });
+    }
+    expect(want.size).toBe(N);
+
+    const deserializer = new AvroDeserializer(registry, SerdeType.VALUE, {});
+    const ids = new Map<string, Set<number>>([[job1, new Set()], [job2, new Set()]]);
+    const seen = new Set<string>();
+    let missing = 0;
+    for (const r of await readTopicToEnd(transport, decoded, 1000)) {
+      const key = r.key as string;
+      expect(seen.has(key)).toBe(false);
+      seen.add(key);
+      const w = want.get(key);
+      if (w === undefined) throw new Error(`unexpected key ${key}`);
+      expect(r.headers).toMatchObject({ 'content-type': DECODED_AVRO_CONTENT_TYPE, 'model-version': w.job });
+      const bytes = Buffer.from(r.value);
+      expect(bytes[0]).toBe(0);
+      ids.get(w.job)?.add(bytes.readInt32BE(1));
+      const value = (await deserializer.deserialize(decoded, bytes)) as DecodedValue;
+      expect(value).toEqual(decodedValue(w.model, w.job, w.row));
+      // The same cells CSV output writes: numbers shortest round-trip, null as an empty cell.
+      const cells = decodedColumnFields(w.model).map((f) => {
+        const v = value[f.field];
+        return v === null ? '' : typeof v === 'number' ? formatNumber(v) : (v as string);
+      });
+      expect(formatCsvRow(cells)).toBe(w.row.csv);
+      expect(cells).toEqual(decodedCells(w.model, w.row.values));
+      if (value.Tip === null) missing++;
+    }
+    expect(seen.size).toBe(N);
+    expect(missing).toBe(N / 10);
+    expect(inverse?.stats()).toMatchObject({ rows: N, deadLettered: 0, modelVersion: job2 });
+    expect(await readTopicToEnd(transport, topics.deadLetters, 1000)).toHaveLength(0);
+
+    // One schema per model: the second model's rows carry the new version's id.
+    const [id1, id2] = [[...(ids.get(job1) ?? [])], [...(ids.get(job2) ?? [])]];
+    expect(id1).toHaveLength(1);
+    expect(id2).toHaveLength(1);
+    expect(id1[0]).not.toBe(id2[0]);
+    expect((await registry.getAllSubjects()).includes(subject)).toBe(true);
+    expect(await registry.getAllVersions(subject)).toHaveLength(2);
+    const latest = await registry.getLatestSchemaMetadata(subject);
+    expect(latest.id).toBe(id2[0]);
+    const schema = JSON.parse(latest.schema ?? '{}') as { name?: string; fields?: Array<{ name: string; type: unknown }> };
+    expect(schema.fields?.map((f) => [f.name, f.type])).toEqual(decodedSchema(model2).fields.map((f) => [f.name, f.type]));
+    expect(schema.fields?.map((f) => f.name)).toEqual(['key', 'model_version', 'Amount', 'Tip', 'Network', 'Merchant_name']);
   });
 });

@@ -29,41 +29,19 @@ import { RowBatchBuilder, rowBatchKey, type RowBatch } from '../../topics/row-ba
 import { encodeRowBatch } from '../../topics/row-batch-codec';
 import { stageGroup, topicNames, topicSpecs } from '../../topics/topology';
 import { numericColumnFields, sanitizeAvroName, transformedSchema, type TransformedValue } from '../../topics/transformed-schema';
+import { cellsOf, quietly, SAMPLE, SAMPLE_COLUMNS } from '../support/sample';
 import { s3Client, schemaRegistryClient, stackConfig, uniqueName } from '../support/stack';
 
 jest.setTimeout(300_000);
 
 const ROOT = join(__dirname, '..', '..');
-const SAMPLE = join(ROOT, 'assets', 'card-transactions.csv');
-const COLUMNS = 'Amount:continuous,Tip:mixed(0),Network:categorical,Merchant:categorical';
+const COLUMNS = SAMPLE_COLUMNS;
 const ROWS = 1000;
-
-/** Sample row → cells in column order (the slice has no quoted fields). */
-function cellsOf(line: string): CellValue[] {
-  const [amount, tip, network, merchant] = line.split(',');
-  return [Number(amount), Number(tip), network as string, merchant as string];
-}
 
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
   return true;
-}
-
-/** Runs `work` with its stderr lines kept (shown only if it fails): the fit prints every round. */
-async function quietly(work: () => Promise<number>): Promise<number> {
-  const kept: string[] = [];
-  const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    kept.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  });
-  try {
-    const code = await work();
-    if (code !== 0) console.error(kept.join(''));
-    return code;
-  } finally {
-    spy.mockRestore();
-  }
 }
 
 async function until(what: string, check: () => boolean, ms = 120_000): Promise<void> {

@@ -14,7 +14,7 @@ import { columnHistogram, describeScale, mixturePlotSvg } from '../../report/mix
 import { specsOfModel } from '../../../stages/transformer/model-specs';
 import type { NumericColumnModel, TransformerModel } from '../../../stages/transformer/model';
 import { parseCommandArgs, stringOption } from '../args';
-import type { Command } from '../command';
+import { type Command, type CommandOptions } from '../command';
 import { describeClipped, describeModel } from '../report';
 
 const SAMPLE = resolve(__dirname, '..', '..', '..', '..', 'assets', 'card-transactions.csv');
@@ -39,14 +39,17 @@ Options:
   -h, --help          this help
 `;
 
+const OPTIONS: CommandOptions = { input: { type: 'string' }, columns: { type: 'string' }, 'out-dir': { type: 'string' } };
+
 export const demoCommand: Command = {
+  options: OPTIONS,
   name: 'demo',
   summary: 'fit, transform and inverse a CSV file in one process and report (npm start)',
   help: HELP,
   async run(argv) {
     const args = parseCommandArgs(
       argv,
-      { input: { type: 'string' }, columns: { type: 'string' }, 'out-dir': { type: 'string' } },
+      OPTIONS,
       { min: 0, max: 0, names: '' },
     );
     if (args.values.help) {

@@ -9,7 +9,7 @@ import { InputError } from '../../jobs/input-error';
 import { saveModelFile } from '../../jobs/model-file';
 import { startAllStages } from '../../runners/all-stages';
 import { integerOption, parseCommandArgs, stringOption, type ParsedArgs } from '../args';
-import { UsageError, type Command } from '../command';
+import { UsageError, type Command, type CommandOptions } from '../command';
 import { optionalColumns, requiredColumns } from '../columns-option';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings, type KafkaSettings } from '../kafka-options';
 import { describeModel } from '../report';
@@ -122,27 +122,30 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
   }
 }
 
+const OPTIONS: CommandOptions = {
+  ...KAFKA_OPTIONS,
+  model: { type: 'string' },
+  columns: { type: 'string' },
+  'init-means': { type: 'string' },
+  seed: { type: 'string' },
+  'dead-letter': { type: 'string' },
+  job: { type: 'string' },
+  'model-name': { type: 'string' },
+  'all-stages': { type: 'boolean' },
+  'stats-workers': { type: 'string' },
+  's3-bucket': { type: 'string' },
+  group: { type: 'string' },
+};
+
 export const fitCommand: Command = {
+  options: OPTIONS,
   name: 'fit',
   summary: 'fit the transformer to a CSV file (embedded) or to the input topic (Kafka)',
   help: HELP,
   async run(argv) {
     const args = parseCommandArgs(
       argv,
-      {
-        ...KAFKA_OPTIONS,
-        model: { type: 'string' },
-        columns: { type: 'string' },
-        'init-means': { type: 'string' },
-        seed: { type: 'string' },
-        'dead-letter': { type: 'string' },
-        job: { type: 'string' },
-        'model-name': { type: 'string' },
-        'all-stages': { type: 'boolean' },
-        'stats-workers': { type: 'string' },
-        's3-bucket': { type: 'string' },
-        group: { type: 'string' },
-      },
+      OPTIONS,
       { min: 0, max: 1, names: 'the input CSV file' },
     );
     if (args.values.help) {

@@ -1,52 +1,102 @@
+import { runInverse, type InverseHandle } from '../../../stages/inverse/inverse-stage';
 import { inverseFile } from '../../jobs/inverse-file';
 import { loadModelFile } from '../../jobs/model-file';
-import { parseCommandArgs, requiredOption, stringOption } from '../args';
+import { requiredOption, stringOption, type ParsedArgs } from '../args';
 import type { Command } from '../command';
-import { describeClipped } from '../report';
+import { FILE_OPTIONS, fileOrKafkaCommand } from '../file-or-kafka';
+import { KAFKA_HELP, KAFKA_OPTIONS } from '../kafka-options';
+import { ONE_SHOT_HELP, ONE_SHOT_OPTIONS, runOneShotOnKafka } from '../one-shot-kafka';
 import { fileProgress } from '../progress';
+import { describeClipped } from '../report';
+import { INVERSE_STAGE_OPTIONS, inverseOptionsFromArgs } from '../stage-options';
 
 const HELP = `Usage: vgmflow inverse <encoded.csv> --model <model.json> --out <decoded.csv> [options]
+       vgmflow inverse --brokers <list> [options]
 
-Decodes an encoded CSV file (the layout and header \`vgmflow transform\` writes, e.g.
-rows produced by a generator) back to the original columns, with the original header
-and column order. Decoded values outside the fitted range are clipped to it and counted.
-Shows progress (rows/s, ETA) on stderr: a bar on a terminal, a line every 5 s otherwise.
+Decodes encoded rows (the research layout \`vgmflow transform\` writes, e.g. rows made by
+a generator) back to the original columns, in the model's column order. Decoded values
+outside the fitted range are clipped to it and counted. Shows progress (rows/s, ETA) on
+stderr: a bar on a terminal, a line every 5 s otherwise.
 
-Options:
+On a file: reads an encoded CSV with the header \`vgmflow transform\` writes and writes
+the decoded CSV, with the original header, to --out.
+
+On Kafka (--brokers): decodes the messages of the encoded topic (default
+<prefix>.encoded; --encoded-topic <prefix>.transformed round-trips the transform's
+output) that the inverse consumer group (default vgmflow-<prefix>-inverse) has not
+decoded yet, up to the end of the topic when the command starts, then exits. It runs
+the inverse stage (the same code, group and transactions as \`vgmflow stage inverse\`,
+which does this for ever): the latest model of --model-name on <prefix>.models, one CSV
+line (or with --output-format avro one Avro record) per row to <prefix>.decoded
+(exactly once), rows that cannot be decoded to <prefix>.dlq with the reason. A message
+is Avro vgmflow.Transformed (Confluent wire format; needs the registry) or CSV text in
+the research layout (one or more rows, no header), told apart by its first byte unless
+--format says which. Ctrl-C stops it cleanly; the next run goes on from what was
+committed.
+
+File options:
   --model <file>          the model written by \`vgmflow fit\` (required)
   --out <file>            the decoded CSV to write (required)
   --dead-letter <file>    write rejected rows here and go on; without it the
                           inverse stops at the first bad row
-  -h, --help              this help
-`;
 
-export const inverseCommand: Command = {
+Kafka options (with --brokers):
+  --encoded-topic <name>  the input topic (default: <prefix>.encoded)
+  --decoded-topic <name>  the output topic (default: <prefix>.decoded)
+  --format <avro|csv>     read every message as this format (default: by its first byte)
+  --output-format <csv|avro>
+                          write decoded rows as CSV text (default) or as Avro vgmflow.Decoded
+                          records (Confluent wire format; needs --registry-url)
+  --registry-url <url>    Schema Registry base URL, to read Avro input and write Avro output
+                          (or $SCHEMA_REGISTRY_URL; without it Avro messages are dead-lettered)
+  --model-name <name>     the model to decode with (default: default)
+  --group <id>            consumer group (default vgmflow-<prefix>-inverse)
+  --transactional-id <id> Kafka transactional id (default: random)
+${ONE_SHOT_HELP}
+  -h, --help              this help
+
+${KAFKA_HELP}`;
+
+
+async function inverseOneFile(args: ParsedArgs, input: string): Promise<number> {
+  const model = await loadModelFile(requiredOption(args, 'model'));
+  const output = requiredOption(args, 'out');
+  const progress = fileProgress('inverse', input);
+  const report = await inverseFile({
+    input,
+    model,
+    output,
+    deadLetterPath: stringOption(args, 'dead-letter'),
+    onProgress: (rows, bytes) => progress.update(rows, bytes),
+  }).finally(() => progress.done());
+  process.stderr.write(
+    `decoded ${report.rowsDecoded} rows (${report.rowsDeadLettered} dead-lettered) to ${output}\n` + describeClipped(report.clipped),
+  );
+  return 0;
+}
+
+function inverseOnKafka(args: ParsedArgs): Promise<number> {
+  return runOneShotOnKafka('decoded', 'inverse', args, (kafka, transport, log) => {
+    const options = inverseOptionsFromArgs(args, kafka, transport, log);
+    return {
+      inputTopic: options.encodedTopic,
+      outputTopic: options.decodedTopic,
+      group: options.group,
+      modelName: options.modelName,
+      start: (group, onInputPosition) => runInverse({ ...options, group, onInputPosition }),
+      stats: (handle: InverseHandle) => handle.stats(),
+    };
+  });
+}
+
+export const inverseCommand: Command = fileOrKafkaCommand({
   name: 'inverse',
-  summary: 'decode an encoded CSV file back to the original columns',
+  summary: 'decode an encoded CSV file, or an encoded topic on Kafka, back to the original columns',
   help: HELP,
-  async run(argv) {
-    const args = parseCommandArgs(
-      argv,
-      { model: { type: 'string' }, out: { type: 'string' }, 'dead-letter': { type: 'string' } },
-      { min: 1, max: 1, names: 'the encoded CSV file' },
-    );
-    if (args.values.help) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    const model = await loadModelFile(requiredOption(args, 'model'));
-    const output = requiredOption(args, 'out');
-    const progress = fileProgress('inverse', args.positionals[0]);
-    const report = await inverseFile({
-      input: args.positionals[0],
-      model,
-      output,
-      deadLetterPath: stringOption(args, 'dead-letter'),
-      onProgress: (rows, bytes) => progress.update(rows, bytes),
-    }).finally(() => progress.done());
-    process.stderr.write(
-      `decoded ${report.rowsDecoded} rows (${report.rowsDeadLettered} dead-lettered) to ${output}\n` + describeClipped(report.clipped),
-    );
-    return 0;
-  },
-};
+  fileOptions: FILE_OPTIONS,
+  kafkaOptions: { ...KAFKA_OPTIONS, ...INVERSE_STAGE_OPTIONS, ...ONE_SHOT_OPTIONS },
+  inputName: 'the encoded CSV file',
+  kafkaAlternative: '--brokers, to decode a topic',
+  runFile: inverseOneFile,
+  runKafka: inverseOnKafka,
+});

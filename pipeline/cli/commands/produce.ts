@@ -2,7 +2,7 @@ import { KafkaTransport } from '../../../topics/kafka-transport';
 import { topicSpecs } from '../../../topics/topology';
 import { produceFile } from '../../jobs/produce-file';
 import { integerOption, parseCommandArgs } from '../args';
-import { UsageError, type Command } from '../command';
+import { UsageError, type Command, type CommandOptions } from '../command';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings } from '../kafka-options';
 
 const HELP = `Usage: vgmflow produce <file.csv> --brokers <list> [--topic <name>] [options]
@@ -18,12 +18,15 @@ Options:
 
 ${KAFKA_HELP}`;
 
+const OPTIONS: CommandOptions = { ...KAFKA_OPTIONS, 'rows-per-message': { type: 'string' } };
+
 export const produceCommand: Command = {
+  options: OPTIONS,
   name: 'produce',
   summary: 'write a CSV file to the input topic on Kafka',
   help: HELP,
   async run(argv) {
-    const args = parseCommandArgs(argv, { ...KAFKA_OPTIONS, 'rows-per-message': { type: 'string' } }, { min: 1, max: 1, names: 'the CSV file' });
+    const args = parseCommandArgs(argv, OPTIONS, { min: 1, max: 1, names: 'the CSV file' });
     if (args.values.help) {
       process.stdout.write(HELP);
       return 0;

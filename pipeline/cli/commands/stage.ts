@@ -1,17 +1,17 @@
 import { randomBytes } from 'crypto';
-import { SchemaRegistryClient } from '@confluentinc/schemaregistry';
 import { runIngest } from '../../../stages/ingest/ingest-stage';
 import { runReducer } from '../../../stages/reduce/reducer-stage';
 import { runStatsWorker } from '../../../stages/stats/stats-worker';
-import { decodedTopicName, encodedTopicName, runInverse } from '../../../stages/inverse/inverse-stage';
-import { runTransform, transformedTopicName } from '../../../stages/transform/transform-stage';
+import { runInverse } from '../../../stages/inverse/inverse-stage';
+import { runTransform } from '../../../stages/transform/transform-stage';
 import { KafkaTransport } from '../../../topics/kafka-transport';
 import { topicSpecs } from '../../../topics/topology';
-import { s3Client, s3ModelSink, s3SettingsFromEnv } from '../../io/s3-model-sink';
+import { s3ModelSink, s3SettingsFromEnv } from '../../io/s3-model-sink';
 import { parseCommandArgs, stringOption } from '../args';
-import { UsageError, type Command } from '../command';
+import { UsageError, type Command, type CommandOptions } from '../command';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings } from '../kafka-options';
 import { requiredColumns } from '../columns-option';
+import { INVERSE_STAGE_OPTIONS, inverseOptionsFromArgs, TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
 
 const HELP = `Usage: vgmflow stage <ingest|stats|reduce|transform|inverse> --brokers <list> [options]
 
@@ -34,8 +34,12 @@ Runs one stage of the pipeline as its own process, until SIGINT or SIGTERM.
   inverse  decodes each row of the encoded topic (default <prefix>.encoded) with the latest
            model of --model-name on <prefix>.models (swapped while running, as for transform):
            one CSV line per row (the model's columns in order, numbers shortest round-trip,
-           a mixed column's missing value as an empty cell) to <prefix>.decoded, key = the
-           input key of a one-row message, else <partition>:<offset>:<row>; rows that cannot
+           a mixed column's missing value as an empty cell) to <prefix>.decoded, or with
+           --output-format avro one Avro record per row in Confluent wire format (schema
+           vgmflow.Decoded: key, model_version, then one field per column in model order:
+           double, null or double for mixed (null = the missing value), string for
+           categorical; registered under <decoded topic>-value, needs the registry). Key =
+           the input key of a one-row message, else <partition>:<offset>:<row>; rows that cannot
            be decoded (wrong width, non-finite numbers, unreadable Avro) to <prefix>.dlq with
            the reason, exactly once (one transaction per input batch, group vgmflow-<prefix>-inverse).
            An input value is Avro vgmflow.Transformed (Confluent wire format, first byte 0;
@@ -54,11 +58,15 @@ Options:
                           $S3_ENDPOINT, $S3_ACCESS_KEY, $S3_SECRET_KEY, $S3_REGION
   --model-name <name>     (transform, inverse) the model to encode / decode with (default: default)
   --registry-url <url>    (transform, inverse) Confluent-compatible Schema Registry base URL
-                          (default $SCHEMA_REGISTRY_URL; required for transform; for inverse
-                          without it Avro values are dead-lettered)
+                          (default $SCHEMA_REGISTRY_URL; required for transform and for
+                          inverse --output-format avro; for inverse without it Avro input
+                          values are dead-lettered)
   --encoded-topic <name>  (inverse) the input topic (default: <prefix>.encoded)
   --decoded-topic <name>  (inverse) the output topic (default: <prefix>.decoded)
   --format <avro|csv>     (inverse) read every value as this format (default: by its first byte)
+  --output-format <csv|avro>
+                          (inverse) write decoded rows as CSV text (default) or as Avro
+                          vgmflow.Decoded records (needs --registry-url)
   --transactional-id <id> (transform, inverse) Kafka transactional id of this instance (default: random).
                           Give each instance a stable one: a restarted instance then fences
                           its predecessor and aborts its open transaction at once, instead of
@@ -74,14 +82,24 @@ function untilSignal(): Promise<string> {
   });
 }
 
+const OPTIONS: CommandOptions = {
+  ...KAFKA_OPTIONS,
+  ...TRANSFORM_STAGE_OPTIONS,
+  ...INVERSE_STAGE_OPTIONS,
+  columns: { type: 'string' },
+  header: { type: 'boolean' },
+  'worker-id': { type: 'string' },
+};
+
 export const stageCommand: Command = {
+  options: OPTIONS,
   name: 'stage',
   summary: 'run one stage (ingest, stats, reduce, transform or inverse) as its own process on Kafka',
   help: HELP,
   async run(argv) {
     const args = parseCommandArgs(
       argv,
-      { ...KAFKA_OPTIONS, columns: { type: 'string' }, header: { type: 'boolean' }, group: { type: 'string' }, 'worker-id': { type: 'string' }, 's3-bucket': { type: 'string' }, 'model-name': { type: 'string' }, 'registry-url': { type: 'string' }, 'transactional-id': { type: 'string' }, 'encoded-topic': { type: 'string' }, 'decoded-topic': { type: 'string' }, format: { type: 'string' } },
+      OPTIONS,
       { min: 1, max: 1, names: 'the stage name (ingest, stats, reduce, transform or inverse)' },
     );
     if (args.values.help) {
@@ -92,13 +110,15 @@ export const stageCommand: Command = {
     if (name !== 'ingest' && name !== 'stats' && name !== 'reduce' && name !== 'transform' && name !== 'inverse') {
       throw new UsageError(`unknown stage "${name}" (ingest, stats, reduce, transform or inverse)`);
     }
-    const format = stringOption(args, 'format');
-    if (format !== undefined && format !== 'avro' && format !== 'csv') throw new UsageError(`--format must be avro or csv, not "${format}"`);
+    if (stringOption(args, 'output-format') !== undefined && name !== 'inverse') throw new UsageError('--output-format is an option of the inverse stage only');
     const kafka = kafkaSettings(args, true);
     if (kafka === null) throw new UsageError('--brokers is required');
     const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
     const transport = new KafkaTransport({ brokers: kafka.brokers, clientId: `vgmflow-${name}` });
     try {
+      // Built before anything connects, so that a usage error shows first.
+      const transformOptions = name === 'transform' ? transformOptionsFromArgs(args, kafka, transport, log) : null;
+      const inverseOptions = name === 'inverse' ? inverseOptionsFromArgs(args, kafka, transport, log) : null;
       await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));
       const group = stringOption(args, 'group');
       let handle: { stop(): Promise<void>; done: Promise<void> };
@@ -115,37 +135,14 @@ export const stageCommand: Command = {
       } else if (name === 'stats') {
         const workerId = stringOption(args, 'worker-id') ?? randomBytes(3).toString('hex');
         handle = await runStatsWorker({ transport, topics: kafka.topics, group, workerId, log });
-      } else if (name === 'transform') {
-        const registryUrl = stringOption(args, 'registry-url') ?? process.env.SCHEMA_REGISTRY_URL;
-        if (registryUrl === undefined || registryUrl.trim() === '') throw new UsageError('--registry-url is required (or set SCHEMA_REGISTRY_URL)');
-        const s3 = s3SettingsFromEnv(stringOption(args, 's3-bucket'), 'vgmflow/transformed');
+      } else if (transformOptions !== null) {
         handle = await runTransform({
-          transport,
-          topics: kafka.topics,
-          transformedTopic: transformedTopicName(stringOption(args, 'topic-prefix') ?? 'vgm'),
-          modelName: stringOption(args, 'model-name') ?? 'default',
-          registry: new SchemaRegistryClient({ baseURLs: [registryUrl.trim().replace(/\/+$/, '')] }),
-          s3: s3 === null ? undefined : { client: s3Client(s3), bucket: s3.bucket, prefix: s3.prefix },
-          group,
-          transactionalId: stringOption(args, 'transactional-id'),
-          log,
+          ...transformOptions,
           onProgress: (p) => log(`[transform] ${p.rows} rows, ${p.deadLettered} dead-lettered (model version ${p.modelVersion ?? '-'})`),
         });
-      } else if (name === 'inverse') {
-        const prefix = stringOption(args, 'topic-prefix') ?? 'vgm';
-        const registryUrl = (stringOption(args, 'registry-url') ?? process.env.SCHEMA_REGISTRY_URL ?? '').trim();
+      } else if (inverseOptions !== null) {
         handle = await runInverse({
-          transport,
-          topics: kafka.topics,
-          encodedTopic: stringOption(args, 'encoded-topic') ?? encodedTopicName(prefix),
-          decodedTopic: stringOption(args, 'decoded-topic') ?? decodedTopicName(prefix),
-          modelName: stringOption(args, 'model-name') ?? 'default',
-          registry: registryUrl === '' ? undefined : new SchemaRegistryClient({ baseURLs: [registryUrl.replace(/\/+$/, '')] }),
-          format,
-          group,
-          transactionalId: stringOption(args, 'transactional-id'),
-          partitions: kafka.partitions,
-          log,
+          ...inverseOptions,
           onProgress: (p) => log(`[inverse] ${p.rows} rows, ${p.deadLettered} dead-lettered (model version ${p.modelVersion ?? '-'})`),
         });
       } else {

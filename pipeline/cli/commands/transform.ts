@@ -1,56 +1,98 @@
+import { runTransform, type TransformHandle } from '../../../stages/transform/transform-stage';
 import { loadModelFile } from '../../jobs/model-file';
 import { transformFile } from '../../jobs/transform-file';
-import { parseCommandArgs, requiredOption, stringOption } from '../args';
+import { requiredOption, stringOption, type ParsedArgs } from '../args';
 import type { Command } from '../command';
-import { describeClipped } from '../report';
+import { FILE_OPTIONS, fileOrKafkaCommand } from '../file-or-kafka';
+import { KAFKA_HELP, KAFKA_OPTIONS } from '../kafka-options';
+import { ONE_SHOT_HELP, ONE_SHOT_OPTIONS, runOneShotOnKafka } from '../one-shot-kafka';
 import { fileProgress } from '../progress';
+import { describeClipped } from '../report';
+import { TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
 
 const HELP = `Usage: vgmflow transform <in.csv> --model <model.json> --out <encoded.csv> [options]
+       vgmflow transform --brokers <list> --registry-url <url> [options]
 
-Encodes a CSV file with a fitted model: per numeric column its alpha and the one-hot of
-its sampled mode, per categorical column its one-hot, in input column order. The mode
-of each row is drawn from a generator keyed by (seed, row id, column), so the same file
-always encodes the same way (and as on Kafka after \`vgmflow produce\`). Shows progress
-(rows/s, ETA) on stderr: a bar on a terminal, a line every 5 s otherwise.
+Encodes rows with a fitted model: per numeric column its alpha and the one-hot of its
+sampled mode, per categorical column its one-hot, in input column order. The mode of
+each row is drawn from a generator keyed by (seed, row id, column), so the same rows
+always encode the same way, on a file or on Kafka. Shows progress (rows/s, ETA) on
+stderr: a bar on a terminal, a line every 5 s otherwise.
 
-Options:
+On a file: writes the encoded CSV (with a header) to --out.
+
+On Kafka (--brokers): encodes the row batches of <prefix>.batches that the transform
+consumer group (default vgmflow-<prefix>-transform) has not encoded yet, up to the end
+of the topic when the command starts, then exits. It runs the transform stage (the same
+code, group and transactions as \`vgmflow stage transform\`, which does this for ever):
+the latest model of --model-name on <prefix>.models, one Avro record per row to
+<prefix>.transformed (exactly once), rejected rows to <prefix>.dlq, and with --s3-bucket
+Arrow files on S3. Rows reach <prefix>.batches through the ingest stage (\`vgmflow fit
+--brokers --all-stages\` runs one, or \`vgmflow stage ingest\`). Ctrl-C stops it cleanly;
+the next run goes on from what was committed.
+
+File options:
   --model <file>          the model written by \`vgmflow fit\` (required)
   --out <file>            the encoded CSV to write (required)
   --dead-letter <file>    write rejected rows here and go on; without it the
                           transform stops at the first bad row
-  -h, --help              this help
-`;
 
-export const transformCommand: Command = {
+Kafka options (with --brokers):
+  --registry-url <url>    Confluent-compatible Schema Registry base URL (or $SCHEMA_REGISTRY_URL)
+  --model-name <name>     the model to encode with (default: default)
+  --s3-bucket <bucket>    also write Arrow files to s3://<bucket>/vgmflow/transformed/ ($S3_BUCKET;
+                          endpoint and credentials from $S3_ENDPOINT, $S3_ACCESS_KEY,
+                          $S3_SECRET_KEY, $S3_REGION)
+  --group <id>            consumer group (default vgmflow-<prefix>-transform)
+  --transactional-id <id> Kafka transactional id (default: random)
+${ONE_SHOT_HELP}
+  -h, --help              this help
+
+${KAFKA_HELP}`;
+
+
+async function transformOneFile(args: ParsedArgs, input: string): Promise<number> {
+  const model = await loadModelFile(requiredOption(args, 'model'));
+  const output = requiredOption(args, 'out');
+  const started = Date.now();
+  const progress = fileProgress('transform', input);
+  const report = await transformFile({
+    input,
+    model,
+    output,
+    deadLetterPath: stringOption(args, 'dead-letter'),
+    onProgress: (rows, bytes) => progress.update(rows, bytes),
+  }).finally(() => progress.done());
+  const seconds = (Date.now() - started) / 1000;
+  process.stderr.write(
+    `encoded ${report.rowsEncoded} rows (${report.rowsDeadLettered} dead-lettered) in ${seconds.toFixed(1)} s to ${output}\n` +
+      describeClipped(report.clipped),
+  );
+  return 0;
+}
+
+function transformOnKafka(args: ParsedArgs): Promise<number> {
+  return runOneShotOnKafka('encoded', 'transform', args, (kafka, transport, log) => {
+    const options = transformOptionsFromArgs(args, kafka, transport, log);
+    return {
+      inputTopic: kafka.topics.batches,
+      outputTopic: options.transformedTopic,
+      group: options.group,
+      modelName: options.modelName,
+      start: (group, onInputPosition) => runTransform({ ...options, group, onInputPosition }),
+      stats: (handle: TransformHandle) => handle.stats(),
+    };
+  });
+}
+
+export const transformCommand: Command = fileOrKafkaCommand({
   name: 'transform',
-  summary: 'encode a CSV file with a fitted model',
+  summary: 'encode a CSV file, or the row batches on Kafka, with a fitted model',
   help: HELP,
-  async run(argv) {
-    const args = parseCommandArgs(
-      argv,
-      { model: { type: 'string' }, out: { type: 'string' }, 'dead-letter': { type: 'string' } },
-      { min: 1, max: 1, names: 'the input CSV file' },
-    );
-    if (args.values.help) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    const model = await loadModelFile(requiredOption(args, 'model'));
-    const output = requiredOption(args, 'out');
-    const started = Date.now();
-    const progress = fileProgress('transform', args.positionals[0]);
-    const report = await transformFile({
-      input: args.positionals[0],
-      model,
-      output,
-      deadLetterPath: stringOption(args, 'dead-letter'),
-      onProgress: (rows, bytes) => progress.update(rows, bytes),
-    }).finally(() => progress.done());
-    const seconds = (Date.now() - started) / 1000;
-    process.stderr.write(
-      `encoded ${report.rowsEncoded} rows (${report.rowsDeadLettered} dead-lettered) in ${seconds.toFixed(1)} s to ${output}\n` +
-        describeClipped(report.clipped),
-    );
-    return 0;
-  },
-};
+  fileOptions: FILE_OPTIONS,
+  kafkaOptions: { ...KAFKA_OPTIONS, ...TRANSFORM_STAGE_OPTIONS, ...ONE_SHOT_OPTIONS },
+  inputName: 'the input CSV file',
+  kafkaAlternative: '--brokers, to encode <prefix>.batches',
+  runFile: transformOneFile,
+  runKafka: transformOnKafka,
+});

@@ -1,0 +1,60 @@
+/**
+ * A command that works on a file (embedded) or, with --brokers, on Kafka: `vgmflow
+ * transform` and `vgmflow inverse`. Parses once, then hands over to the one side, refusing
+ * the other side's options so that a mixed-up command line fails instead of being half used.
+ */
+import type { ParseArgsConfig } from 'util';
+import { parseCommandArgs, type ParsedArgs } from './args';
+import { UsageError, type Command } from './command';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface FileOrKafkaSpec {
+  readonly name: string;
+  readonly summary: string;
+  readonly help: string;
+  /** Options of a file run (refused with --brokers). */
+  readonly fileOptions: Options;
+  /** Options of a Kafka run, --brokers among them (refused without it). */
+  readonly kafkaOptions: Options;
+  /** What the positional argument is, e.g. 'the input CSV file'. */
+  readonly inputName: string;
+  /** What runs without a file, e.g. '--brokers, to encode <prefix>.batches'. */
+  readonly kafkaAlternative: string;
+  runFile(args: ParsedArgs, input: string): Promise<number>;
+  runKafka(args: ParsedArgs): Promise<number>;
+}
+
+/** The options of a file run of transform and inverse. */
+export const FILE_OPTIONS: Options = { model: { type: 'string' }, out: { type: 'string' }, 'dead-letter': { type: 'string' } };
+
+function refuse(args: ParsedArgs, names: readonly string[], why: string): void {
+  for (const name of names) {
+    if (args.values[name] !== undefined) throw new UsageError(`--${name} ${why}`);
+  }
+}
+
+export function fileOrKafkaCommand(spec: FileOrKafkaSpec): Command {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    help: spec.help,
+    options: { ...spec.kafkaOptions, ...spec.fileOptions },
+    async run(argv) {
+      const args = parseCommandArgs(argv, { ...spec.kafkaOptions, ...spec.fileOptions }, { min: 0, max: 1, names: spec.inputName });
+      if (args.values.help) {
+        process.stdout.write(spec.help);
+        return 0;
+      }
+      const input = args.positionals[0];
+      if (args.values.brokers === undefined) {
+        if (input === undefined) throw new UsageError(`missing ${spec.inputName} (or ${spec.kafkaAlternative})`);
+        refuse(args, Object.keys(spec.kafkaOptions), 'needs --brokers (it is for Kafka, not for files)');
+        return spec.runFile(args, input);
+      }
+      if (input !== undefined) throw new UsageError(`with --brokers the input is a topic, not a file: remove "${input}"`);
+      refuse(args, Object.keys(spec.fileOptions), 'is for files; with --brokers the model comes from <prefix>.models and the output goes to a topic');
+      return spec.runKafka(args);
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * The Kafka side of `vgmflow transform|inverse --brokers`: connect, run the stage until it
+ * has read its input topic up to the end it had at the start (pipeline/runners/
+ * until-caught-up.ts), show progress, print a summary. Ctrl-C stops the stage cleanly;
+ * what it committed stays committed, and the next run goes on from there.
+ */
+import { KafkaTransport } from '../../topics/kafka-transport';
+import { stageGroup, topicSpecs } from '../../topics/topology';
+import type { Transport } from '../../topics/transport';
+import { InterruptedError, runUntilCaughtUp, type StartableStage } from '../runners/until-caught-up';
+import { integerOption, type ParsedArgs } from './args';
+import { kafkaSettings, type KafkaSettings } from './kafka-options';
+import { fractionProgress } from './progress';
+
+/** Counters every model stage reports. */
+export interface ModelStageStats {
+  readonly rows: number;
+  readonly deadLettered: number;
+  readonly modelVersion: string | null;
+}
+
+export interface OneShotStage<H extends StartableStage> {
+  readonly inputTopic: string;
+  readonly outputTopic: string;
+  /** The stage's consumer group; default vgmflow-<prefix>-<stage>. */
+  readonly group?: string;
+  /** Default 'default'. */
+  readonly modelName?: string;
+  start(group: string, onInputPosition: (partition: number, nextOffset: number) => void): Promise<H>;
+  stats(handle: H): ModelStageStats;
+}
+
+export const ONE_SHOT_OPTIONS = { 'model-wait': { type: 'string' } } as const;
+
+export const ONE_SHOT_HELP = `  --model-wait <seconds>  how long to wait for a model on <prefix>.models before giving up
+                          (default 30)`;
+
+export async function runOneShotOnKafka<H extends StartableStage>(
+  verb: 'encoded' | 'decoded',
+  label: 'transform' | 'inverse',
+  args: ParsedArgs,
+  build: (kafka: KafkaSettings, transport: Transport, log: (line: string) => void) => OneShotStage<H>,
+): Promise<number> {
+  const kafka = kafkaSettings(args, true) as KafkaSettings;
+  const waitSeconds = integerOption(args, 'model-wait', 30);
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const transport = new KafkaTransport({ brokers: kafka.brokers, clientId: `vgmflow-${label}` });
+  const controller = new AbortController();
+  const interrupt = (): void => controller.abort();
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const progress = fractionProgress(label);
+  const startedAt = Date.now();
+  let group: string | null = null;
+  try {
+    // Built first: a usage error in the stage's options shows before anything connects.
+    const s = build(kafka, transport, log);
+    const g = s.group ?? stageGroup(kafka.topics, label);
+    group = g;
+    const modelName = s.modelName ?? 'default';
+    await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));
+    // The end offsets at the start are the goal, so the input topic has to exist first.
+    await transport.ensureTopics([{ name: s.inputTopic, partitions: kafka.partitions, config: { 'retention.ms': '-1' } }]);
+    const handle = await runUntilCaughtUp({
+      transport,
+      topic: s.inputTopic,
+      group: g,
+      start: (onInputPosition) => s.start(g, onInputPosition),
+      startTimeoutMs: waitSeconds * 1000,
+      notStartedMessage: `no model "${modelName}" on ${kafka.topics.models} after ${waitSeconds} s: fit one first (vgmflow fit --brokers ...), or pass --model-name or --model-wait`,
+      onTick: (p, h) => progress.update(s.stats(h).rows, p.total > 0 ? p.done / p.total : 1),
+      signal: controller.signal,
+    }).finally(() => progress.done());
+    const stats = s.stats(handle);
+    const seconds = (Date.now() - startedAt) / 1000;
+    process.stderr.write(
+      `${verb} ${stats.rows} rows (${stats.deadLettered} dead-lettered) from ${s.inputTopic} to ${s.outputTopic} ` +
+        `in ${seconds.toFixed(1)} s (${Math.round(stats.rows / Math.max(seconds, 1e-3))} rows/s), ` +
+        `model ${modelName} version ${stats.modelVersion ?? '-'}; ${s.inputTopic} is read up to its end at the start for group ${g}\n`,
+    );
+    return 0;
+  } catch (err) {
+    if (!(err instanceof InterruptedError)) throw err;
+    process.stderr.write(`interrupted: what was committed stays; run again to go on${group === null ? '' : ` (group ${group})`}\n`);
+    return 130;
+  } finally {
+    process.removeListener('SIGINT', interrupt);
+    process.removeListener('SIGTERM', interrupt);
+    await transport.close();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Runs a long-lived stage (transform, inverse) as a one-shot job: start it, wait for it to
+ * have a model, let it read its input topic up to the end offsets it had at the start, stop
+ * it. What the stage commits is committed exactly as when it runs for ever (the same stage,
+ * consumer group and transactions), so a later run, or a `vgmflow stage` process, goes on
+ * from where this one stopped.
+ */
+import type { Transport } from '../../topics/transport';
+import { trackCatchUp, type CatchUpProgress } from './catch-up';
+
+/** The part of a stage handle a one-shot run needs. */
+export interface StartableStage {
+  stop(): Promise<void>;
+  readonly done: Promise<void>;
+  /** Resolves once the stage has a model and reads its input. */
+  readonly started: Promise<void>;
+}
+
+export interface UntilCaughtUpOptions<H extends StartableStage> {
+  readonly transport: Transport;
+  /** The stage's input topic and consumer group. */
+  readonly topic: string;
+  readonly group: string;
+  /** Starts the stage, passing `onInputPosition` on to it. */
+  start(onInputPosition: (partition: number, nextOffset: number) => void): Promise<H>;
+  /** How long the stage may take to start (to find its model) before the run fails. */
+  readonly startTimeoutMs: number;
+  /** The error message when it does not start in time. */
+  readonly notStartedMessage: string;
+  /** Called every `tickMs` while the stage runs, and once at the end. */
+  readonly onTick?: (progress: CatchUpProgress, handle: H) => void;
+  readonly tickMs?: number;
+  /** Aborting stops the stage (what it committed stays) and rejects with InterruptedError. */
+  readonly signal?: AbortSignal;
+}
+
+export class InterruptedError extends Error {}
+
+export class NotStartedError extends Error {}
+
+function aborted(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    if (signal === undefined) return;
+    const fire = (): void => reject(new InterruptedError('interrupted'));
+    if (signal.aborted) fire();
+    else signal.addEventListener('abort', fire, { once: true });
+  });
+}
+
+/** Resolves with the (stopped) stage handle once its input is read up to the end at start. */
+export async function runUntilCaughtUp<H extends StartableStage>(o: UntilCaughtUpOptions<H>): Promise<H> {
+  const catchUp = await trackCatchUp({ transport: o.transport, topic: o.topic, group: o.group });
+  const interrupted = aborted(o.signal);
+  interrupted.catch(() => undefined);
+  let handle: H | null = null;
+  let ticker: NodeJS.Timeout | undefined;
+  try {
+    const h = await o.start(catchUp.onPosition);
+    handle = h;
+    const endedEarly = h.done.then(() => {
+      throw new Error('the stage stopped before it had read its input');
+    });
+    endedEarly.catch(() => undefined);
+
+    let timer: NodeJS.Timeout | undefined;
+    const tooLate = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new NotStartedError(o.notStartedMessage)), o.startTimeoutMs);
+    });
+    try {
+      await Promise.race([h.started, tooLate, endedEarly, interrupted]);
+    } finally {
+      clearTimeout(timer);
+    }
+
+    const tick = (): void => o.onTick?.(catchUp.progress(), h);
+    ticker = setInterval(tick, o.tickMs ?? 200);
+    await Promise.race([catchUp.reached, endedEarly, interrupted]);
+    clearInterval(ticker);
+    tick();
+    return h;
+  } finally {
+    clearInterval(ticker);
+    catchUp.close();
+    await handle?.stop();
+  }
+}

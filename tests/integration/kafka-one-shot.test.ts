@@ -1,0 +1,185 @@
+/**
+ * `vgmflow transform --brokers` and `vgmflow inverse --brokers` on the real stack, run as
+ * the command line a user runs: each reads its input topic up to the end it had at the
+ * start, exits 0 and says how many rows it wrote; a second run writes nothing more; Ctrl-C
+ * (SIGINT) mid-way exits 130 and the next run goes on, every row exactly once; without a
+ * model the command gives up with a clear error instead of hanging.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AvroDeserializer, SerdeType, type SchemaRegistryClient } from '@confluentinc/schemaregistry';
+import { main } from '../../pipeline/cli/main';
+import { loadModelFile } from '../../pipeline/jobs/model-file';
+import { readTopicToEnd } from '../../pipeline/runners/read-topic';
+import { parseCsvText } from '../../stages/ingest/csv';
+import { decodedTopicName } from '../../stages/inverse/inverse-stage';
+import { transformedTopicName } from '../../stages/transform/transform-stage';
+import type { CellValue } from '../../stages/transformer/column-summary';
+import type { TransformerModel } from '../../stages/transformer/model';
+import { KafkaTransport } from '../../topics/kafka-transport';
+import { topicNames } from '../../topics/topology';
+import type { InRecord } from '../../topics/transport';
+import type { TransformedValue } from '../../topics/transformed-schema';
+import { ensureCliBuilt, Processes } from '../support/processes';
+import { cellsOf, quietly, SAMPLE_COLUMNS, SAMPLE_HEADER, sampleLines } from '../support/sample';
+import { schemaRegistryClient, stackConfig, uniqueName } from '../support/stack';
+
+jest.setTimeout(240_000);
+
+const ROWS = 1500;
+/** Encoded CSV messages for the Ctrl-C test: enough that the inverse takes several seconds. */
+const ENCODED_MESSAGES = 24_000;
+
+const text = (r: InRecord): string => Buffer.from(r.value).toString('utf8');
+
+function decodedOf(model: TransformerModel, r: InRecord): CellValue[] {
+  const parsed = parseCsvText(text(r));
+  const rec = parsed[0];
+  if (parsed.length !== 1 || rec?.kind !== 'record') throw new Error(`bad decoded CSV ${text(r)}`);
+  return rec.fields.map((f, c) => (model.columns[c]?.type === 'categorical' ? f : Number(f)));
+}
+
+describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vgm-one-shot-'));
+  const prefix = uniqueName('k1');
+  const topics = topicNames(prefix);
+  const transformed = transformedTopicName(prefix);
+  const decoded = decodedTopicName(prefix);
+  const job = `job-${prefix}`;
+  const { kafkaBrokers, schemaRegistryUrl } = stackConfig();
+  const brokers = kafkaBrokers.join(',');
+  const kafka = ['--brokers', brokers, '--topic-prefix', prefix];
+  const lines = sampleLines(ROWS);
+  const procs = new Processes({ logDir: join(dir, 'logs') });
+  let transport: KafkaTransport;
+  let registry: SchemaRegistryClient;
+  let model: TransformerModel;
+
+  beforeAll(async () => {
+    ensureCliBuilt();
+    const input = join(dir, 'slice.csv');
+    writeFileSync(input, `${SAMPLE_HEADER}\n${lines.join('\n')}\n`);
+    const modelPath = join(dir, 'm.json');
+    expect(await quietly(() => main(['produce', input, ...kafka]))).toBe(0);
+    expect(await quietly(() => main(['fit', ...kafka, '--all-stages', '--model', modelPath, '--columns', SAMPLE_COLUMNS, '--job', job]))).toBe(0);
+    model = await loadModelFile(modelPath);
+    transport = new KafkaTransport({ brokers: kafkaBrokers, clientId: 'k1-test', log: () => undefined });
+    registry = schemaRegistryClient();
+  });
+
+  afterAll(async () => {
+    await procs.killAll();
+    await transport?.close();
+    await registry?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('transform --brokers encodes every row once and exits; a second run finds nothing new', async () => {
+    const first = procs.spawn('transform', ['transform', ...kafka, '--registry-url', schemaRegistryUrl]);
+    const exit = await first.exited;
+    expect({ code: exit.code, stderr: first.stderr }).toMatchObject({ code: 0 });
+    expect(first.stderr).toMatch(new RegExp(`encoded ${ROWS} rows \\(0 dead-lettered\\) from ${topics.batches} to ${transformed}`));
+    expect(first.stderr).toContain(`version ${job}`);
+
+    const records = await readTopicToEnd(transport, transformed, 1000);
+    expect(records).toHaveLength(ROWS);
+    const deserializer = new AvroDeserializer(registry, SerdeType.VALUE, {});
+    const ids = new Set<string>();
+    for (const r of records) {
+      const value = (await deserializer.deserialize(transformed, Buffer.from(r.value))) as TransformedValue;
+      ids.add(`${value.row_id.source_partition}:${value.row_id.source_offset}:${value.row_id.row_in_message}`);
+      expect(value.model_version).toBe(job);
+    }
+    expect(ids.size).toBe(ROWS);
+
+    const second = procs.spawn('transform', ['transform', ...kafka, '--registry-url', schemaRegistryUrl]);
+    expect((await second.exited).code).toBe(0);
+    expect(second.stderr).toMatch(/encoded 0 rows \(0 dead-lettered\)/);
+    expect(await readTopicToEnd(transport, transformed, 1000)).toHaveLength(ROWS);
+  });
+
+  it('inverse --brokers decodes the transformed topic back to the input rows, each once', async () => {
+    const run = procs.spawn('inverse', ['inverse', ...kafka, '--encoded-topic', transformed, '--registry-url', schemaRegistryUrl]);
+    expect((await run.exited).code).toBe(0);
+    expect(run.stderr).toMatch(new RegExp(`decoded ${ROWS} rows \\(0 dead-lettered\\) from ${transformed} to ${decoded}`));
+
+    // The transformed record's row id names the input row; the decoded row keeps its key.
+    const inputById = new Map<string, CellValue[]>();
+    for (const r of await readTopicToEnd(transport, topics.rows, 1000)) {
+      text(r)
+        .replace(/\n+$/, '')
+        .split('\n')
+        .forEach((line, sub) => inputById.set(`${r.partition}:${r.offset}:${sub}`, cellsOf(line)));
+    }
+    const decodedRecords = await readTopicToEnd(transport, decoded, 1000);
+    expect(decodedRecords).toHaveLength(ROWS);
+    const keys = new Set(decodedRecords.map((r) => r.key));
+    expect(keys.size).toBe(ROWS);
+    for (const r of decodedRecords) {
+      const want = inputById.get(r.key as string);
+      if (want === undefined) throw new Error(`decoded key ${String(r.key)} names no input row`);
+      const got = decodedOf(model, r);
+      want.forEach((w, c) => {
+        if (typeof w === 'number') expect(Math.abs((got[c] as number) - w)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(w)));
+        else expect(got[c]).toBe(w);
+      });
+    }
+  });
+
+  it('Ctrl-C stops inverse --brokers mid-way (exit 130); the next run goes on, every row exactly once', async () => {
+    // Encoded rows in the research CSV layout, as a generator would produce them.
+    const vectors = await encodedLines();
+    expect(vectors.length).toBe(ROWS);
+    const encodedTopic = `${prefix}.generated`;
+    const decodedTopic = `${prefix}.generated-decoded`;
+    await transport.ensureTopics([{ name: encodedTopic, partitions: 3, config: {} }]);
+    const producer = await transport.producer();
+    for (let start = 0; start < ENCODED_MESSAGES; start += 4000) {
+      const chunk = Array.from({ length: Math.min(4000, ENCODED_MESSAGES - start) }, (_, i) => ({
+        topic: encodedTopic,
+        partition: (start + i) % 3,
+        key: null,
+        value: Buffer.from(vectors[(start + i) % vectors.length] as string, 'utf8'),
+      }));
+      await producer.send(chunk);
+    }
+    await producer.close();
+
+    const args = ['inverse', ...kafka, '--encoded-topic', encodedTopic, '--decoded-topic', decodedTopic];
+    const first = procs.spawn('inverse-interrupted', args);
+    await first.waitFor(/consuming/, { timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    const exit = await first.kill('SIGINT');
+    expect(exit.code).toBe(130);
+    expect(first.stderr).toMatch(/interrupted: what was committed stays/);
+    const afterFirst = (await readTopicToEnd(transport, decodedTopic, 1000)).length;
+    // The interrupt landed mid-way: some rows were decoded and committed, not all.
+    expect(afterFirst).toBeGreaterThan(0);
+    expect(afterFirst).toBeLessThan(ENCODED_MESSAGES);
+
+    const second = procs.spawn('inverse-resumed', args);
+    expect((await second.exited).code).toBe(0);
+    expect(second.stderr).toMatch(new RegExp(`decoded ${ENCODED_MESSAGES - afterFirst} rows \\(0 dead-lettered\\)`));
+    const all = await readTopicToEnd(transport, decodedTopic, 1000);
+    expect(all).toHaveLength(ENCODED_MESSAGES);
+    expect(new Set(all.map((r) => r.key)).size).toBe(ENCODED_MESSAGES);
+  });
+
+  it('gives up with a clear error when the model does not exist', async () => {
+    const run = procs.spawn('inverse-no-model', ['inverse', ...kafka, '--model-name', 'no-such-model', '--model-wait', '2']);
+    expect((await run.exited).code).toBe(1);
+    expect(run.stderr).toContain(`no model "no-such-model" on ${topics.models} after 2 s`);
+  });
+
+  /** The transformed topic's vectors as research-layout CSV lines. */
+  async function encodedLines(): Promise<string[]> {
+    const deserializer = new AvroDeserializer(registry, SerdeType.VALUE, {});
+    const out: string[] = [];
+    for (const r of await readTopicToEnd(transport, transformed, 1000)) {
+      const value = (await deserializer.deserialize(transformed, Buffer.from(r.value))) as TransformedValue;
+      out.push(value.vector.map((x) => String(x)).join(','));
+    }
+    return out;
+  }
+});

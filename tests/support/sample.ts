@@ -1,0 +1,35 @@
+/** The committed sample (assets/card-transactions.csv) as the Kafka integration tests use it. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CellValue } from '../../stages/transformer/column-summary';
+
+export const SAMPLE = join(__dirname, '..', '..', 'assets', 'card-transactions.csv');
+export const SAMPLE_HEADER = 'Amount,Tip,Network,Merchant';
+export const SAMPLE_COLUMNS = 'Amount:continuous,Tip:mixed(0),Network:categorical,Merchant:categorical';
+
+/** The first `n` data lines of the sample (no header). */
+export function sampleLines(n: number): string[] {
+  return readFileSync(SAMPLE, 'utf8').split('\n').slice(1, n + 1);
+}
+
+/** Sample row → cells in column order (the sample has no quoted fields). */
+export function cellsOf(line: string): CellValue[] {
+  const [amount, tip, network, merchant] = line.split(',');
+  return [Number(amount), Number(tip), network as string, merchant as string];
+}
+
+/** Runs a command line with its stderr kept, shown only if it fails (the fit prints every round). */
+export async function quietly(work: () => Promise<number>): Promise<number> {
+  const kept: string[] = [];
+  const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    kept.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  });
+  try {
+    const code = await work();
+    if (code !== 0) console.error(kept.join(''));
+    return code;
+  } finally {
+    spy.mockRestore();
+  }
+}
