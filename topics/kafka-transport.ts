@@ -246,6 +246,42 @@ function topicMessages(records: readonly OutRecord[]): TopicMessages[] {
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
+/**
+ * Bytes of keys, values and headers per produce request. kafkajs puts all of a request's
+ * messages for one partition into one record batch, and the broker refuses a batch over the
+ * topic's max.message.bytes (1 MiB by default): a transform of 8 000 rows into one partition
+ * would be refused whole. Half the default leaves room for batch and record overheads.
+ */
+export const MAX_REQUEST_PAYLOAD_BYTES = 512 * 1024;
+
+function payloadBytes(record: OutRecord): number {
+  let n = record.value.byteLength + (record.key === null ? 0 : Buffer.byteLength(record.key));
+  for (const [k, v] of Object.entries(record.headers ?? {})) n += Buffer.byteLength(k) + Buffer.byteLength(v);
+  return n;
+}
+
+/**
+ * Splits records, in order, into runs of at most `maxBytes` payload each (a record larger
+ * than that goes alone, for the broker to judge against the topic's limit).
+ */
+export function chunkRecords(records: readonly OutRecord[], maxBytes = MAX_REQUEST_PAYLOAD_BYTES): OutRecord[][] {
+  const chunks: OutRecord[][] = [];
+  let current: OutRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = payloadBytes(record);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 function offsetsByTopic(offsets: readonly TopicPartitionOffset[]): Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }> {
   const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
   for (const { topic, partition, offset } of offsets) {
@@ -304,7 +340,8 @@ class KafkaProducer implements Producer {
   async send(records: readonly OutRecord[]): Promise<void> {
     if (this.closed) throw new Error('producer is closed');
     if (records.length === 0) return;
-    await this.inner.sendBatch({ topicMessages: topicMessages(records), acks: -1 });
+    // In order, one request at a time: a partition's records keep their order.
+    for (const chunk of chunkRecords(records)) await this.inner.sendBatch({ topicMessages: topicMessages(chunk), acks: -1 });
   }
 
   transaction(work: (tx: Transaction) => Promise<void>): Promise<void> {
@@ -338,7 +375,7 @@ class KafkaProducer implements Producer {
       await work({
         send: async (records) => {
           if (records.length === 0) return;
-          await tx.sendBatch({ topicMessages: topicMessages(records), acks: -1 });
+          for (const chunk of chunkRecords(records)) await tx.sendBatch({ topicMessages: topicMessages(chunk), acks: -1 });
         },
         sendOffsets: async (group, offsets) => {
           if (offsets.length === 0) return;

@@ -2,6 +2,7 @@
 // (uncommitted reads, transaction markers in the offsets).
 import { logLevel } from 'kafkajs';
 import { KafkaTransport, type KafkaConsumerTuning } from '../../topics/kafka-transport';
+import type { OutRecord } from '../../topics/transport';
 import { stackConfig, uniqueName } from '../support/stack';
 import { Reader, describeTransportContract, enc, sleep, waitFor } from '../support/transport-contract';
 
@@ -45,6 +46,20 @@ describe('KafkaTransport specifics', () => {
 
   afterEach(async () => {
     await transport.close();
+  });
+
+  it('sends more than the topic\'s max.message.bytes (1 MiB default) to one partition, in and out of a transaction, in order', async () => {
+    const topic = uniqueName('kt-large');
+    await transport.ensureTopics([{ name: topic, partitions: 1, config: {} }]);
+    // 2 × 3000 records of ~500 bytes: 1.5 MiB per send, more than one record batch may hold.
+    const records = (from: number): OutRecord[] =>
+      Array.from({ length: 3000 }, (_, i) => ({ topic, partition: 0, key: `k${from + i}`, value: enc(`${from + i}:${'x'.repeat(490)}`) }));
+    const producer = await transport.producer({ transactionalId: uniqueName('kt-large-tx') });
+    await producer.transaction(async (tx) => tx.send(records(0)));
+    await producer.send(records(3000));
+    const reader = await Reader.subscribe(transport, { topic, group: null });
+    await reader.waitForCount(6000, 60_000);
+    expect(reader.records.map((r) => Number(new TextDecoder().decode(r.value).split(':')[0]))).toEqual(Array.from({ length: 6000 }, (_, i) => i));
   });
 
   it('shows aborted records to readCommitted: false readers only, and counts transaction markers in end offsets', async () => {
