@@ -23,6 +23,7 @@
  * Keys: a message holding exactly one row keeps its key; otherwise (no key, or several rows
  * in one CSV message) row k gets `${partition}:${offset}:${k}`.
  */
+import { CONFLUENT_MAGIC_BYTE } from '../../topics/avro-wire';
 import { formatCsvRow, formatNumber, parseCsvText } from '../ingest/csv';
 import { cutRaw, DEFAULT_DEAD_LETTER_RAW_BYTES, type DeadLetterRecord } from '../../topics/dead-letter';
 import { MISSING_VALUE, parseFiniteNumber } from '../transformer/column-spec';
@@ -30,9 +31,6 @@ import type { CellValue } from '../transformer/column-summary';
 import { DecodeError, RowDecoder } from '../transformer/decoder';
 import { encodedColumnNames } from '../transformer/layout';
 import type { TransformerModel } from '../transformer/model';
-
-/** The Confluent wire format's first byte. */
-export const CONFLUENT_MAGIC_BYTE = 0;
 
 export type EncodedFormat = 'avro' | 'csv';
 

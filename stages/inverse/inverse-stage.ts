@@ -22,11 +22,12 @@
  * For each RecordBatch of one encoded partition ONE transaction sends the decoded rows (to the
  * decoded partition equal to the encoded partition; key: the input key, or
  * `${partition}:${offset}:${row}`, see inverse-batch.ts), the dead letters (to the dead-letter
- * partition of their source) and commits the group's offset past the RecordBatch. Avro values
- * are serialised before the transaction starts, so a registry failure leaves nothing half-sent.
+ * partition of their source) and commits the group's offset past the RecordBatch. The registry
+ * is called when a model is put in use, never per row (topics/avro-wire.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { AvroDeserializer, AvroSerializer, RestError, SerdeType, type Client } from '@confluentinc/schemaregistry';
+import { RestError, type Client } from '@confluentinc/schemaregistry';
+import { avroWireReader, AvroWireFormatError, registerAvroWriter, type AvroWireWriter } from '../../topics/avro-wire';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
 import { DECODED_AVRO_CONTENT_TYPE, decodedColumnFields, decodedSchema, decodedSubject, decodedValue, type DecodedColumnField } from '../../topics/decoded-schema';
 import { stageGroup, type TopicNames } from '../../topics/topology';
@@ -102,15 +103,15 @@ export interface InverseHandle {
 
 /** An Avro read failure caused by the record (→ dead letter), not by the registry being unreachable (→ rethrown). */
 function isRecordFault(err: unknown): boolean {
-  if (err instanceof RestError) return err.status === 404;
-  if (typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string') return false; // network
-  return err instanceof Error;
+  if (err instanceof AvroWireFormatError) return true;
+  // An unknown schema id; any other registry or network error stops the stage instead.
+  return err instanceof RestError && err.status === 404;
 }
 
-/** The model in use and, for Avro output, its serialiser (bound to the model's registered schema). */
+/** The model in use and, for Avro output, its writer (bound to the model's registered schema). */
 interface ActiveModel {
   readonly ctx: InverseContext;
-  readonly avro: { readonly serializer: AvroSerializer; readonly fields: readonly DecodedColumnField[] } | null;
+  readonly avro: { readonly writer: AvroWireWriter; readonly fields: readonly DecodedColumnField[] } | null;
 }
 
 export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
@@ -135,7 +136,7 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
   if (dlqEnds.length < encodedEnds.length) {
     throw new Error(`inverse: ${topics.deadLetters} has ${dlqEnds.length} partitions but ${encodedTopic} has ${encodedEnds.length}`);
   }
-  const deserializer = o.registry === undefined ? null : new AvroDeserializer(o.registry, SerdeType.VALUE, {});
+  const reader = o.registry === undefined ? null : avroWireReader(o.registry, `${encodedTopic}-value`);
 
   let rows = 0;
   let deadLettered = 0;
@@ -155,9 +156,9 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
   const readMessage = async (record: InRecord): Promise<EncodedMessage> => {
     const format = o.format ?? encodedFormat(record.value);
     if (format === 'csv') return { kind: 'csv', text: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength).toString('utf8') };
-    if (deserializer === null) return { kind: 'unreadable', reason: 'an Avro value, but no Schema Registry is configured' };
+    if (reader === null) return { kind: 'unreadable', reason: 'an Avro value, but no Schema Registry is configured' };
     try {
-      const value: unknown = await deserializer.deserialize(encodedTopic, Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength));
+      const value: unknown = await reader.read(record.value);
       const vector = typeof value === 'object' && value !== null ? (value as { vector?: unknown }).vector : undefined;
       return { kind: 'vector', vector };
     } catch (err) {
@@ -170,13 +171,10 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
   const activate = async (job: string, model: InverseContext['model']): Promise<ActiveModel> => {
     const ctx = inverseContext(model, job);
     if (outputRegistry === null) return { ctx, avro: null };
-    const schema = JSON.stringify(decodedSchema(model));
-    const id = await outputRegistry.register(decodedSubject(decodedTopic), { schemaType: 'AVRO', schema }, false);
-    // Pinned to this model's schema id: a newer model with other columns gets its own
-    // serialiser, and serialising never registers anything itself.
-    const serializer = new AvroSerializer(outputRegistry, SerdeType.VALUE, { useSchemaId: id, autoRegisterSchemas: false });
-    log(`decoded values: Avro vgmflow.Decoded, schema id ${id} under ${decodedSubject(decodedTopic)}`);
-    return { ctx, avro: { serializer, fields: decodedColumnFields(model) } };
+    // One writer per model: a newer model with other columns registers and writes its own schema.
+    const writer = await registerAvroWriter(outputRegistry, decodedSubject(decodedTopic), decodedSchema(model));
+    log(`decoded values: Avro vgmflow.Decoded, schema id ${writer.schemaId} under ${decodedSubject(decodedTopic)}`);
+    return { ctx, avro: { writer, fields: decodedColumnFields(model) } };
   };
 
   const processBatch = async (batch: RecordBatch): Promise<void> => {
@@ -191,14 +189,9 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
       const message = await readMessage(record);
       const result = inverseMessage(ctx, record, message);
       for (const r of result.rows) {
-        // Serialised here, before the transaction below: a registry error stops the stage
-        // with nothing of this batch sent or committed, so a restarted stage decodes it again.
         let value: Uint8Array;
         if (avro === null) value = Buffer.from(r.csv, 'utf8');
-        else {
-          const bytes = await avro.serializer.serialize(decodedTopic, decodedValue(ctx.model, ctx.modelVersion, r, avro.fields));
-          value = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        }
+        else value = avro.writer.write(decodedValue(ctx.model, ctx.modelVersion, r, avro.fields));
         out.push({
           topic: decodedTopic,
           partition: batch.partition,

@@ -24,7 +24,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { AvroSerializer, SerdeType, type Client } from '@confluentinc/schemaregistry';
+import type { Client } from '@confluentinc/schemaregistry';
+import { registerAvroWriter, type AvroWireWriter } from '../../topics/avro-wire';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
 import { followLatestModel } from '../side-input/latest-model';
 import type { RowBatch } from '../../topics/row-batch';
@@ -108,7 +109,7 @@ export interface TransformHandle {
 
 interface ActiveModel {
   readonly ctx: TransformContext;
-  readonly serializer: AvroSerializer;
+  readonly writer: AvroWireWriter;
 }
 
 export async function runTransform(o: TransformOptions): Promise<TransformHandle> {
@@ -148,11 +149,9 @@ export async function runTransform(o: TransformOptions): Promise<TransformHandle
   const install = async (job: string, ctxModel: TransformContext['model']): Promise<void> => {
     if (active !== null && active.ctx.modelVersion === job) return;
     const ctx = transformContext(ctxModel, job);
-    const schema = JSON.stringify(transformedSchema(ctxModel));
-    const id = await registry.register(transformedSubject(transformedTopic), { schemaType: 'AVRO', schema }, false);
-    const serializer = new AvroSerializer(registry, SerdeType.VALUE, { useSchemaId: id, autoRegisterSchemas: false });
-    active = { ctx, serializer };
-    log(`model ${modelName} version ${job} in use (schema id ${id}, ${ctx.encoder.width} encoded values per row)`);
+    const writer = await registerAvroWriter(registry, transformedSubject(transformedTopic), transformedSchema(ctxModel));
+    active = { ctx, writer };
+    log(`model ${modelName} version ${job} in use (schema id ${writer.schemaId}, ${ctx.encoder.width} encoded values per row)`);
   };
 
   const maxRows = Math.max(1, o.maxTransactionRows ?? DEFAULT_MAX_TRANSACTION_ROWS);
@@ -161,7 +160,7 @@ export async function runTransform(o: TransformOptions): Promise<TransformHandle
     if (batch.records.length === 0) return;
     const current = active;
     if (current === null) throw new Error('transform: a batch arrived before a model was known');
-    const { ctx, serializer } = current;
+    const { ctx, writer } = current;
     let out: OutRecord[] = [];
     let files: Array<{ key: string; body: Uint8Array }> = [];
     let pendingRows = 0;
@@ -215,12 +214,11 @@ export async function runTransform(o: TransformOptions): Promise<TransformHandle
       if (rowBatch !== null) {
         const result = transformRowBatch(ctx, rowBatch);
         for (const r of result.rows) {
-          const value = await serializer.serialize(transformedTopic, r.value);
           out.push({
             topic: transformedTopic,
             partition: batch.partition,
             key: r.key,
-            value: new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+            value: writer.write(r.value),
             headers: { 'content-type': TRANSFORMED_CONTENT_TYPE, 'model-version': ctx.modelVersion },
           });
         }

@@ -1,6 +1,6 @@
 /**
  * Exactly once across a crash, for the inverse stage: `vgmflow stage inverse` as its own process
- * (the CLI compiled from the current sources, spawned like the transform kill test in
+ * (bin/vgmflow.js, run through tests/support/processes.ts like the transform kill test in
  * kafka-transform.test.ts), fed CSV-layout encoded messages while it runs, SIGKILLed mid-way
  * and restarted with the same --transactional-id. Afterwards, read with read_committed:
  *   - every good encoded row is in `<prefix>.decoded` exactly once, in the partition of its
@@ -11,30 +11,25 @@
  *   - the rows committed before the kill plus the rows the restarted process reports add up
  *     to the input exactly (nothing committed twice, nothing lost).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../pipeline/cli/main';
-import { loadModelFile } from '../../pipeline/jobs/model-file';
 import { formatNumber } from '../../stages/ingest/csv';
 import { inverseContext, inverseMessage, type DecodedRow } from '../../stages/inverse/inverse-batch';
 import { decodedTopicName, encodedTopicName } from '../../stages/inverse/inverse-stage';
-import type { CellValue } from '../../stages/transformer/column-summary';
 import { RowEncoder } from '../../stages/transformer/encoder';
 import type { TransformerModel } from '../../stages/transformer/model';
 import { decodeDeadLetter, type DeadLetterRecord } from '../../topics/dead-letter';
 import { KafkaTransport } from '../../topics/kafka-transport';
-import { encodeModelRecord } from '../../topics/model-record';
 import { stageGroup, topicNames, topicSpecs } from '../../topics/topology';
 import type { InRecord, OutRecord } from '../../topics/transport';
+import { fitSlice, publishModel, stageProgress, waitForGroupCommit } from '../support/kafka-stages';
+import { ensureCliBuilt, Processes, sleep, waitUntil, type Child } from '../support/processes';
+import { cellsOf, expectCellsClose, sampleLines } from '../support/sample';
 import { stackConfig, uniqueName } from '../support/stack';
 
 jest.setTimeout(300_000);
 
-const ROOT = join(__dirname, '..', '..');
-const SAMPLE = join(ROOT, 'assets', 'card-transactions.csv');
-const COLUMNS = 'Amount:continuous,Tip:mixed(0),Network:categorical,Merchant:categorical';
 /** The model is fitted on the first SAMPLE_ROWS rows of the sample; encoded row i is sample row i mod SAMPLE_ROWS. */
 const SAMPLE_ROWS = 1000;
 /** Good encoded rows in the input. */
@@ -53,12 +48,6 @@ const JOB = 'inverse-kill-job';
 
 type BadKind = 'too few values' | 'not a number' | 'too many values' | 'NaN' | 'empty value' | 'overflow';
 const BAD_KINDS: readonly BadKind[] = ['too few values', 'not a number', 'too many values', 'NaN', 'empty value', 'overflow'];
-
-/** Sample row → cells in column order (the slice has no quoted fields). */
-function cellsOf(line: string): CellValue[] {
-  const [amount, tip, network, merchant] = line.split(',');
-  return [Number(amount), Number(tip), network as string, merchant as string];
-}
 
 /** A good encoded row's fields made bad in one way. */
 function spoil(fields: readonly string[], kind: BadKind): string[] {
@@ -99,16 +88,15 @@ interface TopicRead {
 
 describe('vgmflow stage inverse, SIGKILLed and restarted', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vgm-inverse-kill-'));
-  const build = join(dir, 'build');
   const prefix = uniqueName('kik');
   const topics = topicNames(prefix);
   const encoded = encodedTopicName(prefix);
   const decoded = decodedTopicName(prefix);
   const group = stageGroup(topics, 'inverse');
-  const lines = readFileSync(SAMPLE, 'utf8').split('\n').slice(1, SAMPLE_ROWS + 1);
+  const lines = sampleLines(SAMPLE_ROWS);
+  const procs = new Processes({ logDir: join(dir, 'logs') });
   let transport: KafkaTransport;
   let model: TransformerModel;
-  const children: ChildProcess[] = [];
 
   function inputMessages(): InputMessage[] {
     const encoder = new RowEncoder(model);
@@ -179,74 +167,24 @@ describe('vgmflow stage inverse, SIGKILLed and restarted', () => {
     return { records, complete };
   }
 
-  function startStage(): { child: ChildProcess; progress: () => { rows: number; dead: number }; exited: Promise<number | null>; stderr: () => string } {
-    // The launcher also SIGKILLs the child if this test process dies without cleaning up.
-    const launcher =
-      `const parent = process.ppid; setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL'); }, 500).unref(); ` +
-      `require(${JSON.stringify(join(build, 'pipeline', 'cli', 'main.js'))}).main(process.argv.slice(1)).then((c) => { process.exitCode = c; }, (e) => { console.error(e); process.exitCode = 1; })`;
-    const args = ['stage', 'inverse', '--brokers', stackConfig().kafkaBrokers.join(','), '--topic-prefix', prefix, '--transactional-id', `${prefix}-tx`];
-    const child = spawn(process.execPath, ['-e', launcher, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    children.push(child);
-    let text = '';
-    let rows = 0;
-    let dead = 0;
-    child.stderr?.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      for (const m of text.matchAll(/\[inverse\] (\d+) rows, (\d+) dead-lettered/g)) {
-        rows = Math.max(rows, Number(m[1]));
-        dead = Math.max(dead, Number(m[2]));
-      }
-    });
-    // 'close': exited and its stderr read to the end.
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    return { child, progress: () => ({ rows, dead }), exited, stderr: () => text };
-  }
-
-  async function until(what: string, check: () => boolean, ms: number, detail: () => string): Promise<void> {
-    const end = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${detail()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const startStage = (): Child =>
+    procs.spawn('inverse', ['stage', 'inverse', '--brokers', stackConfig().kafkaBrokers.join(','), '--topic-prefix', prefix, '--transactional-id', `${prefix}-tx`]);
 
   beforeAll(async () => {
-    // The CLI as users run it, compiled from the current sources into a private directory.
-    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', build, '--noCheck', '--sourceMap', 'false'], { cwd: ROOT, encoding: 'utf8' });
-    if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
-    const input = join(dir, 'slice.csv');
-    writeFileSync(input, `Amount,Tip,Network,Merchant\n${lines.join('\n')}\n`);
-    const modelPath = join(dir, 'm.json');
-    const kept: string[] = [];
-    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      kept.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    });
-    let code: number;
-    try {
-      code = await main(['fit', input, '--model', modelPath, '--columns', COLUMNS]);
-    } finally {
-      spy.mockRestore();
-    }
-    if (code !== 0) throw new Error(`fit failed:\n${kept.join('')}`);
-    model = await loadModelFile(modelPath);
+    // The CLI as users run it: bin/vgmflow.js over dist/, rebuilt first if a source is newer.
+    ensureCliBuilt();
+    model = await fitSlice(dir, lines);
     transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'kik-test', log: () => undefined });
     await transport.ensureTopics([
       ...topicSpecs(topics, PARTITIONS),
       { name: encoded, partitions: PARTITIONS, config: { 'retention.ms': '-1' } },
       { name: decoded, partitions: PARTITIONS, config: { 'retention.ms': '-1' } },
     ]);
-    const producer = await transport.producer();
-    await producer.send([{ topic: topics.models, key: 'default', value: encodeModelRecord({ job: JOB, modelName: 'default', model }) }]);
-    await producer.close();
+    await publishModel(transport, topics.models, JOB, model);
   });
 
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await procs.killAll();
     await transport?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -272,29 +210,28 @@ describe('vgmflow stage inverse, SIGKILLed and restarted', () => {
     };
     await send(0, BACKLOG_MESSAGES);
     const first = startStage();
-    await until('the first process to consume', () => /consuming /.test(first.stderr()), 120_000, first.stderr);
+    await first.waitFor(/consuming /, { stream: 'stderr', timeoutMs: 120_000 });
     // Feed the rest a little at a time while the stage runs.
     const feeding = (async () => {
       for (let k = BACKLOG_MESSAGES; k < messages.length; k += MESSAGES_PER_ROUND) {
         await send(k, k + MESSAGES_PER_ROUND);
-        await new Promise((r) => setTimeout(r, ROUND_PAUSE_MS));
+        await sleep(ROUND_PAUSE_MS);
       }
     })();
     feeding.catch(() => undefined);
-    await until('the first process to commit some rows', () => first.progress().rows >= KILL_AFTER_ROWS, 120_000, first.stderr);
+    await waitUntil(() => stageProgress(first, 'inverse').rows >= KILL_AFTER_ROWS, 'the first process to commit some rows', 120_000, () => first.describe());
     // Whether the kill catches a transaction that has already sent decoded rows is luck; the
     // last log line counts the records of aborted transactions on the decoded topic.
-    first.child.kill('SIGKILL');
-    await first.exited;
+    await first.kill('SIGKILL');
     const sentAtKill = sent;
-    const reported = first.progress();
+    const reported = stageProgress(first, 'inverse');
 
     // What the first process committed, before anyone aborts its open transaction (if any).
     const atKill = await readTopic(decoded, true, 8_000);
     const deadAtKill = await readTopic(topics.deadLetters, true, 4_000);
     const decodedAtKill = atKill.records.length;
     console.log(
-      `inverse kill test: killed after ${((Date.now() - t0) / 1000).toFixed(1)} s; first process reported ${reported.rows} rows and ${reported.dead} dead letters; ` +
+      `inverse kill test: killed after ${((Date.now() - t0) / 1000).toFixed(1)} s; first process reported ${reported.rows} rows and ${reported.deadLettered} dead letters; ` +
         `read_committed at the kill: ${decodedAtKill} of ${GOOD} decoded rows, ${deadAtKill.records.length} of ${badRows} dead letters; ` +
         `${sentAtKill} of ${messages.length} input messages sent`,
     );
@@ -310,17 +247,10 @@ describe('vgmflow stage inverse, SIGKILLed and restarted', () => {
     // Done when the group has committed every input message.
     const ends = await transport.endOffsets(encoded);
     expect(ends.reduce((a, b) => a + b, 0)).toBe(messages.length);
-    const deadline = Date.now() + 180_000;
-    for (;;) {
-      const committed = await transport.committedOffsets(group, encoded);
-      if (ends.every((e, p) => (committed[p] ?? -1) >= e)) break;
-      if (Date.now() > deadline) throw new Error(`not all committed: ${committed.join(',')} of ${ends.join(',')}\n${second.stderr()}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await waitForGroupCommit(transport, group, encoded, ends, 180_000, () => second.describe());
     const caughtUp = (Date.now() - restartedAt) / 1000;
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
-    const resumed = second.progress();
+    expect(await second.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+    const resumed = stageProgress(second, 'inverse');
 
     const [input, out, raw, dlq] = await Promise.all([
       readTopic(encoded, true, 60_000),
@@ -350,18 +280,7 @@ describe('vgmflow stage inverse, SIGKILLed and restarted', () => {
     expect(expected.size).toBe(GOOD);
     expect(expectedDead.size).toBe(badRows);
     // And what they decode is the sample row that was encoded (numbers to 1e-9·max(1,|x|)).
-    for (const { row, sampleRow } of expected.values()) {
-      const want = cellsOf(lines[sampleRow] as string);
-      expect(row.values).toHaveLength(want.length);
-      want.forEach((w, c) => {
-        const g = row.values[c];
-        if (typeof w === 'number' && typeof g === 'number') {
-          if (Math.abs(g - w) > 1e-9 * Math.max(1, Math.abs(w))) throw new Error(`row ${row.key} column ${c}: decoded ${g}, encoded ${w}`);
-        } else {
-          expect(g).toBe(w);
-        }
-      });
-    }
+    for (const { row, sampleRow } of expected.values()) expectCellsClose(row.values, cellsOf(lines[sampleRow] as string), `row ${row.key}`);
 
     // Every decoded row exactly once, equal to the pure decoding of the same input row.
     const seen = new Set<string>();
@@ -393,9 +312,9 @@ describe('vgmflow stage inverse, SIGKILLed and restarted', () => {
 
     // What the first process committed plus what the second did is the input, exactly.
     expect(decodedAtKill + resumed.rows).toBe(GOOD);
-    expect(deadAtKill.records.length + resumed.dead).toBe(badRows);
+    expect(deadAtKill.records.length + resumed.deadLettered).toBe(badRows);
     console.log(
-      `inverse kill test: restarted process decoded ${resumed.rows} rows and dead-lettered ${resumed.dead}; ` +
+      `inverse kill test: restarted process decoded ${resumed.rows} rows and dead-lettered ${resumed.deadLettered}; ` +
         `${raw.records.length - out.records.length} decoded records of aborted transactions on the topic; caught up ${caughtUp.toFixed(1)} s after the restart; total ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
   });

@@ -11,12 +11,10 @@
  * the same input message, i.e. to what CSV output writes; a newer model with another column
  * name registers a second version of `<decoded topic>-value` and its rows carry that schema.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AvroDeserializer, SerdeType, type SchemaRegistryClient } from '@confluentinc/schemaregistry';
-import { main } from '../../pipeline/cli/main';
-import { loadModelFile } from '../../pipeline/jobs/model-file';
 import { readTopicToEnd } from '../../pipeline/runners/read-topic';
 import { formatCsvRow, formatNumber, parseCsvText } from '../../stages/ingest/csv';
 import { parseRow } from '../../stages/ingest/row-parser';
@@ -32,46 +30,17 @@ import { fileRowId } from '../../stages/transformer/row-id';
 import { decodeDeadLetter } from '../../topics/dead-letter';
 import { DECODED_AVRO_CONTENT_TYPE, decodedColumnFields, decodedSchema, decodedSubject, decodedValue, type DecodedValue } from '../../topics/decoded-schema';
 import { KafkaTransport } from '../../topics/kafka-transport';
-import { encodeModelRecord } from '../../topics/model-record';
 import { topicNames, topicSpecs } from '../../topics/topology';
 import type { InRecord, OutRecord } from '../../topics/transport';
 import type { TransformedValue } from '../../topics/transformed-schema';
+import { produceAndFitSlice, publishModel } from '../support/kafka-stages';
+import { waitUntil } from '../support/processes';
+import { cellsOf, expectCellsClose, sampleLines } from '../support/sample';
 import { schemaRegistryClient, stackConfig, uniqueName } from '../support/stack';
 
 jest.setTimeout(180_000);
 
-const ROOT = join(__dirname, '..', '..');
-const SAMPLE = join(ROOT, 'assets', 'card-transactions.csv');
-const COLUMNS = 'Amount:continuous,Tip:mixed(0),Network:categorical,Merchant:categorical';
 const ROWS = 1000;
-
-function cellsOf(line: string): CellValue[] {
-  const [amount, tip, network, merchant] = line.split(',');
-  return [Number(amount), Number(tip), network as string, merchant as string];
-}
-
-async function quietly(work: () => Promise<number>): Promise<number> {
-  const kept: string[] = [];
-  const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    kept.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  });
-  try {
-    const code = await work();
-    if (code !== 0) console.error(kept.join(''));
-    return code;
-  } finally {
-    spy.mockRestore();
-  }
-}
-
-async function until(what: string, check: () => boolean, ms = 90_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const text = (r: InRecord): string => Buffer.from(r.value).toString('utf8');
 
@@ -84,15 +53,6 @@ function decodedOf(model: TransformerModel, r: InRecord): CellValue[] {
   return rec.fields.map((f, c) => (model.columns[c]?.type === 'categorical' ? f : Number(f)));
 }
 
-function expectClose(got: readonly CellValue[], want: readonly CellValue[]): void {
-  expect(got).toHaveLength(want.length);
-  want.forEach((w, c) => {
-    const g = got[c];
-    if (typeof w === 'number') expect(Math.abs((g as number) - w)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(w)));
-    else expect(g).toBe(w);
-  });
-}
-
 describe('inverse stage on Kafka', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vgm-inverse-'));
   const prefix = uniqueName('ki');
@@ -100,8 +60,7 @@ describe('inverse stage on Kafka', () => {
   const transformed = transformedTopicName(prefix);
   const decoded = decodedTopicName(prefix);
   const job = `job-${prefix}`;
-  const brokers = stackConfig().kafkaBrokers.join(',');
-  const lines = readFileSync(SAMPLE, 'utf8').split('\n').slice(1, ROWS + 1);
+  const lines = sampleLines(ROWS);
   let transport: KafkaTransport;
   let registry: SchemaRegistryClient;
   let model: TransformerModel;
@@ -110,13 +69,7 @@ describe('inverse stage on Kafka', () => {
   const logs: string[] = [];
 
   beforeAll(async () => {
-    const input = join(dir, 'slice.csv');
-    writeFileSync(input, `Amount,Tip,Network,Merchant\n${lines.join('\n')}\n`);
-    const modelPath = join(dir, 'm.json');
-    const fit = ['fit', '--brokers', brokers, '--topic-prefix', prefix, '--all-stages', '--model', modelPath, '--columns', COLUMNS, '--job', job];
-    expect(await quietly(() => main(['produce', input, '--brokers', brokers, '--topic-prefix', prefix]))).toBe(0);
-    expect(await quietly(() => main(fit))).toBe(0);
-    model = await loadModelFile(modelPath);
+    model = await produceAndFitSlice(dir, lines, prefix, job);
     transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'ki-test', log: (l) => logs.push(l) });
     registry = schemaRegistryClient();
     transform = await runTransform({ transport, topics, transformedTopic: transformed, registry, modelIdleMs: 500, log: (l) => logs.push(l) });
@@ -132,8 +85,8 @@ describe('inverse stage on Kafka', () => {
     await Promise.all([transform.started, inverse.started]);
     const t = transform;
     const i = inverse;
-    await until('every row transformed', () => t.stats().rows + t.stats().deadLettered >= ROWS);
-    await until('every row decoded', () => i.stats().rows + i.stats().deadLettered >= ROWS);
+    await waitUntil(() => t.stats().rows + t.stats().deadLettered >= ROWS, 'every row transformed', 90_000);
+    await waitUntil(() => i.stats().rows + i.stats().deadLettered >= ROWS, 'every row decoded', 90_000);
   });
 
   afterAll(async () => {
@@ -161,7 +114,7 @@ describe('inverse stage on Kafka', () => {
       const want = input.get(key);
       if (want === undefined) throw new Error(`unexpected key ${key}`);
       expect(r.headers['model-version']).toBe(job);
-      expectClose(decodedOf(model, r), want);
+      expectCellsClose(decodedOf(model, r), want, `row ${key}`);
     }
     expect(seen.size).toBe(ROWS);
     expect(inverse?.stats()).toMatchObject({ rows: ROWS, deadLettered: 0, modelVersion: job });
@@ -200,7 +153,7 @@ describe('inverse stage on Kafka', () => {
       { topic: transformed, partition: 1, key: null, value: unknownId },
     ]);
     await producer.close();
-    await until('the CSV messages', () => i.stats().rows + i.stats().deadLettered >= before.rows + before.deadLettered + 8, 60_000);
+    await waitUntil(() => i.stats().rows + i.stats().deadLettered >= before.rows + before.deadLettered + 8, 'the CSV messages', 60_000);
     expect(i.stats().rows - before.rows).toBe(4);
     expect(i.stats().deadLettered - before.deadLettered).toBe(4);
 
@@ -209,7 +162,7 @@ describe('inverse stage on Kafka', () => {
     const extra = (await readTopicToEnd(transport, decoded, 1000)).filter((r) => r.key === 'gen-7' || (r.key ?? '').startsWith(`1:${base}:`) || (r.key ?? '').startsWith(`1:${base + 3}:`));
     expect(extra.every((r) => r.partition === 1)).toBe(true);
     expect(extra.map((r) => r.key).sort()).toEqual([`1:${base + 3}:0`, `1:${base}:0`, `1:${base}:1`, 'gen-7'].sort());
-    for (const r of extra) expectClose(decodedOf(model, r), want);
+    for (const r of extra) expectCellsClose(decodedOf(model, r), want, `row ${String(r.key)}`);
 
     const dead = (await readTopicToEnd(transport, topics.deadLetters, 1000)).map((r) => decodeDeadLetter(r.value));
     const at = (offset: number) => dead.filter((d) => d.offset === offset);
@@ -272,8 +225,7 @@ describe('inverse stage on Kafka, Avro output', () => {
 
   /** The sample's first N rows, parsed (an empty Tip reads as the missing-value marker). */
   function sampleCells(): CellValue[][] {
-    const lines = readFileSync(SAMPLE, 'utf8').split('\n').slice(1, N + 1);
-    return lines.map((line, j) => {
+    return sampleLines(N).map((line, j) => {
       const fields = line.split(',');
       if (j % 10 === 3) fields[1] = '';
       const parsed = parseRow(specs, [0, 1, 2, 3], fields, 4);
@@ -302,12 +254,6 @@ describe('inverse stage on Kafka, Avro output', () => {
     return out;
   }
 
-  async function publishModel(job: string, model: TransformerModel): Promise<void> {
-    const producer = await transport.producer();
-    await producer.send([{ topic: topics.models, key: 'default', value: encodeModelRecord({ job, modelName: 'default', model }) }]);
-    await producer.close();
-  }
-
   async function produceEncoded(records: OutRecord[]): Promise<void> {
     const producer = await transport.producer();
     await producer.send(records);
@@ -325,7 +271,7 @@ describe('inverse stage on Kafka, Avro output', () => {
     transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'kia-test', log: (l) => logs.push(l) });
     registry = schemaRegistryClient();
     await transport.ensureTopics(topicSpecs(topics, 6));
-    await publishModel(job1, model1);
+    await publishModel(transport, topics.models, job1, model1);
     inverse = await runInverse({
       transport,
       topics,
@@ -339,13 +285,13 @@ describe('inverse stage on Kafka, Avro output', () => {
     const i = inverse;
     await i.started;
     await produceEncoded(messages(encodedLines(model1, cells, 0, PHASE1), 0));
-    await until('the first model\'s rows', () => i.stats().rows + i.stats().deadLettered >= PHASE1);
+    await waitUntil(() => i.stats().rows + i.stats().deadLettered >= PHASE1, "the first model's rows", 90_000);
     phase1Ends = await transport.endOffsets(encoded);
 
-    await publishModel(job2, model2);
-    await until('the second model', () => i.stats().modelVersion === job2);
+    await publishModel(transport, topics.models, job2, model2);
+    await waitUntil(() => i.stats().modelVersion === job2, 'the second model', 90_000);
     await produceEncoded(messages(encodedLines(model2, cells, PHASE1, N), PHASE1));
-    await until('the second model\'s rows', () => i.stats().rows + i.stats().deadLettered >= N);
+    await waitUntil(() => i.stats().rows + i.stats().deadLettered >= N, "the second model's rows", 90_000);
   });
 
   afterAll(async () => {

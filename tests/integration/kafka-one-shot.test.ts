@@ -3,14 +3,13 @@
  * the command line a user runs: each reads its input topic up to the end it had at the
  * start, exits 0 and says how many rows it wrote; a second run writes nothing more; Ctrl-C
  * (SIGINT) mid-way exits 130 and the next run goes on, every row exactly once; without a
- * model the command gives up with a clear error instead of hanging.
+ * model the command gives up with a clear error instead of hanging. The tests run in order:
+ * the later ones read what the first wrote to the transformed topic.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AvroDeserializer, SerdeType, type SchemaRegistryClient } from '@confluentinc/schemaregistry';
-import { main } from '../../pipeline/cli/main';
-import { loadModelFile } from '../../pipeline/jobs/model-file';
 import { readTopicToEnd } from '../../pipeline/runners/read-topic';
 import { parseCsvText } from '../../stages/ingest/csv';
 import { decodedTopicName } from '../../stages/inverse/inverse-stage';
@@ -21,15 +20,16 @@ import { KafkaTransport } from '../../topics/kafka-transport';
 import { topicNames } from '../../topics/topology';
 import type { InRecord } from '../../topics/transport';
 import type { TransformedValue } from '../../topics/transformed-schema';
-import { ensureCliBuilt, Processes } from '../support/processes';
-import { cellsOf, quietly, SAMPLE_COLUMNS, SAMPLE_HEADER, sampleLines } from '../support/sample';
+import { ensureCliBuilt, Processes, waitUntil } from '../support/processes';
+import { produceAndFitSlice } from '../support/kafka-stages';
+import { cellsOf, expectCellsClose, sampleLines } from '../support/sample';
 import { schemaRegistryClient, stackConfig, uniqueName } from '../support/stack';
 
 jest.setTimeout(240_000);
 
 const ROWS = 1500;
 /** Encoded CSV messages for the Ctrl-C test: enough that the inverse takes several seconds. */
-const ENCODED_MESSAGES = 24_000;
+const ENCODED_MESSAGES = 60_000;
 
 const text = (r: InRecord): string => Buffer.from(r.value).toString('utf8');
 
@@ -58,12 +58,7 @@ describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
 
   beforeAll(async () => {
     ensureCliBuilt();
-    const input = join(dir, 'slice.csv');
-    writeFileSync(input, `${SAMPLE_HEADER}\n${lines.join('\n')}\n`);
-    const modelPath = join(dir, 'm.json');
-    expect(await quietly(() => main(['produce', input, ...kafka]))).toBe(0);
-    expect(await quietly(() => main(['fit', ...kafka, '--all-stages', '--model', modelPath, '--columns', SAMPLE_COLUMNS, '--job', job]))).toBe(0);
-    model = await loadModelFile(modelPath);
+    model = await produceAndFitSlice(dir, lines, prefix, job);
     transport = new KafkaTransport({ brokers: kafkaBrokers, clientId: 'k1-test', log: () => undefined });
     registry = schemaRegistryClient();
   });
@@ -119,11 +114,7 @@ describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
     for (const r of decodedRecords) {
       const want = inputById.get(r.key as string);
       if (want === undefined) throw new Error(`decoded key ${String(r.key)} names no input row`);
-      const got = decodedOf(model, r);
-      want.forEach((w, c) => {
-        if (typeof w === 'number') expect(Math.abs((got[c] as number) - w)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(w)));
-        else expect(got[c]).toBe(w);
-      });
+      expectCellsClose(decodedOf(model, r), want, `decoded row ${String(r.key)}`);
     }
   });
 
@@ -149,7 +140,8 @@ describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
     const args = ['inverse', ...kafka, '--encoded-topic', encodedTopic, '--decoded-topic', decodedTopic];
     const first = procs.spawn('inverse-interrupted', args);
     await first.waitFor(/consuming/, { timeoutMs: 60_000 });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Interrupt as soon as the first transaction has written decoded rows.
+    await waitUntil(async () => (await transport.endOffsets(decodedTopic)).some((n) => n > 0), 'the first decoded rows', 60_000);
     const exit = await first.kill('SIGINT');
     expect(exit.code).toBe(130);
     expect(first.stderr).toMatch(/interrupted: what was committed stays/);

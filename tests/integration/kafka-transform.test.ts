@@ -4,15 +4,12 @@
  * (read_committed, decoded with Confluent's AvroDeserializer) and the Arrow files on S3
  * against RowEncoder's encoding of the same rows with the same row ids, bit for bit.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { AvroDeserializer, SerdeType, type SchemaRegistryClient } from '@confluentinc/schemaregistry';
 import { tableFromIPC, type Vector } from 'apache-arrow';
-import { main } from '../../pipeline/cli/main';
-import { loadModelFile } from '../../pipeline/jobs/model-file';
 import { readTopicToEnd } from '../../pipeline/runners/read-topic';
 import { runTransform, transformedTopicName, type TransformHandle } from '../../stages/transform/transform-stage';
 import { encodeTransformedArrow, transformContext, transformRowBatch, transformedObjectKey } from '../../stages/transform/transform-batch';
@@ -21,6 +18,7 @@ import { RowDecoder } from '../../stages/transformer/decoder';
 import { RowEncoder } from '../../stages/transformer/encoder';
 import { transformFile } from '../../pipeline/jobs/transform-file';
 import type { TransformerModel } from '../../stages/transformer/model';
+import { specsOfModel } from '../../stages/transformer/model-specs';
 import type { RowId } from '../../stages/transformer/row-id';
 import { decodeDeadLetter } from '../../topics/dead-letter';
 import { KafkaTransport } from '../../topics/kafka-transport';
@@ -29,27 +27,19 @@ import { RowBatchBuilder, rowBatchKey, type RowBatch } from '../../topics/row-ba
 import { encodeRowBatch } from '../../topics/row-batch-codec';
 import { stageGroup, topicNames, topicSpecs } from '../../topics/topology';
 import { numericColumnFields, sanitizeAvroName, transformedSchema, type TransformedValue } from '../../topics/transformed-schema';
-import { cellsOf, quietly, SAMPLE, SAMPLE_COLUMNS } from '../support/sample';
+import { fitSlice, produceAndFitSlice, publishModel, stageProgress, waitForGroupCommit } from '../support/kafka-stages';
+import { ensureCliBuilt, Processes, sleep, waitUntil, type Child } from '../support/processes';
+import { cellsOf, expectCellsClose, sampleLines } from '../support/sample';
 import { s3Client, schemaRegistryClient, stackConfig, uniqueName } from '../support/stack';
 
 jest.setTimeout(300_000);
 
-const ROOT = join(__dirname, '..', '..');
-const COLUMNS = SAMPLE_COLUMNS;
 const ROWS = 1000;
 
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
   return true;
-}
-
-async function until(what: string, check: () => boolean, ms = 120_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('transform-batch (pure)', () => {
@@ -81,8 +71,7 @@ describe('transform stage on Kafka', () => {
   const transformed = transformedTopicName(prefix);
   const bucket = uniqueName('kt-arrow');
   const job = `job-${prefix}`;
-  const brokers = stackConfig().kafkaBrokers.join(',');
-  const lines = readFileSync(SAMPLE, 'utf8').split('\n').slice(1, ROWS + 1);
+  const lines = sampleLines(ROWS);
   let transport: KafkaTransport;
   let registry: SchemaRegistryClient;
   let model: TransformerModel;
@@ -90,13 +79,7 @@ describe('transform stage on Kafka', () => {
   const logs: string[] = [];
 
   beforeAll(async () => {
-    const input = join(dir, 'slice.csv');
-    writeFileSync(input, `Amount,Tip,Network,Merchant\n${lines.join('\n')}\n`);
-    const modelPath = join(dir, 'm.json');
-    const fit = ['fit', '--brokers', brokers, '--topic-prefix', prefix, '--all-stages', '--model', modelPath, '--columns', COLUMNS, '--job', job];
-    expect(await quietly(() => main(['produce', input, '--brokers', brokers, '--topic-prefix', prefix]))).toBe(0);
-    expect(await quietly(() => main(fit))).toBe(0);
-    model = await loadModelFile(modelPath);
+    model = await produceAndFitSlice(dir, lines, prefix, job);
     transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'kt-test', log: (l) => logs.push(l) });
     registry = schemaRegistryClient();
     const s3 = s3Client();
@@ -114,7 +97,7 @@ describe('transform stage on Kafka', () => {
     });
     await handle.started;
     const h = handle;
-    await until('every row transformed', () => h.stats().rows + h.stats().deadLettered >= ROWS);
+    await waitUntil(() => h.stats().rows + h.stats().deadLettered >= ROWS, 'every row transformed', 120_000);
   });
 
   afterAll(async () => {
@@ -167,12 +150,7 @@ describe('transform stage on Kafka', () => {
         expect(Object.is(value[f.alpha], e?.alpha)).toBe(true);
         expect(value[f.mode]).toBe(e?.mode);
       });
-      const decoded = decoder.decode(value.vector);
-      decoded.forEach((x, c) => {
-        const want = row.cells[c] as CellValue;
-        if (typeof want === 'number') expect(Math.abs((x as number) - want)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want)));
-        else expect(x).toBe(want);
-      });
+      expectCellsClose(decoder.decode(value.vector), row.cells, `row ${key}`);
     }
     expect(seen.size).toBe(ROWS);
     expect([...seen].sort()).toEqual([...input.keys()].sort());
@@ -241,14 +219,10 @@ describe('transform stage on Kafka', () => {
     const producer = await transport.producer();
     // A new version of the same model (same parameters, new job id).
     await producer.send([{ topic: topics.models, key: 'default', value: encodeModelRecord({ job: `${job}-v2`, modelName: 'default', model }) }]);
-    await until('the new model version', () => h.stats().modelVersion === `${job}-v2`, 60_000);
+    await waitUntil(() => h.stats().modelVersion === `${job}-v2`, 'the new model version', 60_000);
     // A hand-made row batch past everything ingest covered: one good row, one unseen category.
     const ends = await transport.endOffsets(topics.rows);
-    const builder = new RowBatchBuilder(
-      model.columns.map((c) => (c.type === 'mixed' ? { name: c.name, type: c.type, modalValues: c.modalValues } : { name: c.name, type: c.type })),
-      topics.rows,
-      0,
-    );
+    const builder = new RowBatchBuilder(specsOfModel(model), topics.rows, 0);
     const base = (ends[0] as number) + 1000;
     builder.add(base, 0, cellsOf(lines[0] as string));
     builder.add(base, 1, [12.5, 0, 'no-such-network', '5812']);
@@ -256,7 +230,7 @@ describe('transform stage on Kafka', () => {
     const before = h.stats();
     await producer.send([{ topic: topics.batches, partition: 0, key: rowBatchKey(batch), value: encodeRowBatch(batch) }]);
     await producer.close();
-    await until('the extra batch', () => h.stats().transactions > before.transactions, 60_000);
+    await waitUntil(() => h.stats().transactions > before.transactions, 'the extra batch', 60_000);
 
     const records = (await readTopicToEnd(transport, transformed)).filter((r) => r.key === `0:${base}:0`);
     expect(records).toHaveLength(1);
@@ -289,23 +263,27 @@ describe('transform stage on Kafka', () => {
  */
 describe('vgmflow stage transform, SIGKILLed and restarted', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vgm-transform-kill-'));
-  const build = join(dir, 'build');
   const prefix = uniqueName('ktk');
   const topics = topicNames(prefix);
   const transformed = transformedTopicName(prefix);
   const bucket = uniqueName('ktk-arrow');
-  const lines = readFileSync(SAMPLE, 'utf8').split('\n').slice(1, ROWS + 1);
+  const lines = sampleLines(ROWS);
   const PARTITIONS = 6;
   const MESSAGES_PER_BATCH = 3;
+  const stack = stackConfig();
+  // The stage takes its S3 endpoint and credentials from the environment.
+  const procs = new Processes({
+    logDir: join(dir, 'logs'),
+    env: { S3_ENDPOINT: stack.s3.endpoint, S3_ACCESS_KEY: stack.s3.accessKeyId, S3_SECRET_KEY: stack.s3.secretAccessKey, S3_REGION: stack.s3.region },
+  });
   let transport: KafkaTransport;
   let model: TransformerModel;
-  const children: ChildProcess[] = [];
 
   /** Row i: partition i mod 6, source offset ⌊i/6⌋, one row per message (as `produce` lays out a fresh topic). */
   const rowIdOf = (i: number): RowId => ({ source: i % PARTITIONS, index: Math.floor(i / PARTITIONS), sub: 0 });
 
   function rowBatches(): RowBatch[][] {
-    const specs = model.columns.map((c) => (c.type === 'mixed' ? { name: c.name, type: c.type, modalValues: c.modalValues } : { name: c.name, type: c.type }));
+    const specs = specsOfModel(model);
     const perPartition: RowBatch[][] = [];
     for (let p = 0; p < PARTITIONS; p++) {
       const batches: RowBatch[] = [];
@@ -326,44 +304,21 @@ describe('vgmflow stage transform, SIGKILLed and restarted', () => {
     return perPartition;
   }
 
-  function startStage(): { child: ChildProcess; progress: () => number; exited: Promise<number | null>; stderr: () => string } {
-    const launcher = `require(${JSON.stringify(join(build, 'pipeline', 'cli', 'main.js'))}).main(process.argv.slice(1)).then((c) => { process.exitCode = c; }, (e) => { console.error(e); process.exitCode = 1; })`;
-    const { s3, schemaRegistryUrl, kafkaBrokers } = stackConfig();
-    const args = ['stage', 'transform', '--brokers', kafkaBrokers.join(','), '--topic-prefix', prefix, '--registry-url', schemaRegistryUrl, '--s3-bucket', bucket, '--transactional-id', `${prefix}-tx`];
-    const child = spawn(process.execPath, ['-e', launcher, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules'), S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKeyId, S3_SECRET_KEY: s3.secretAccessKey, S3_REGION: s3.region },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    children.push(child);
-    let text = '';
-    let rows = 0;
-    child.stderr?.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      for (const m of text.matchAll(/\[transform\] (\d+) rows/g)) rows = Math.max(rows, Number(m[1]));
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    return { child, progress: () => rows, exited, stderr: () => text };
-  }
+  const startStage = (): Child =>
+    procs.spawn('transform', ['stage', 'transform', '--brokers', stack.kafkaBrokers.join(','), '--topic-prefix', prefix, '--registry-url', stack.schemaRegistryUrl, '--s3-bucket', bucket, '--transactional-id', `${prefix}-tx`]);
+  const rowsOf = (child: Child): number => stageProgress(child, 'transform').rows;
 
   beforeAll(async () => {
-    // The CLI as users run it, compiled from the current sources into a private directory.
-    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', build, '--noCheck', '--sourceMap', 'false'], { cwd: ROOT, encoding: 'utf8' });
-    if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
-    const input = join(dir, 'slice.csv');
-    writeFileSync(input, `Amount,Tip,Network,Merchant\n${lines.join('\n')}\n`);
-    const modelPath = join(dir, 'm.json');
-    expect(await quietly(() => main(['fit', input, '--model', modelPath, '--columns', COLUMNS]))).toBe(0);
-    model = await loadModelFile(modelPath);
-    transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'ktk-test', log: () => undefined });
+    // The CLI as users run it: bin/vgmflow.js over dist/, rebuilt first if a source is newer.
+    ensureCliBuilt();
+    model = await fitSlice(dir, lines);
+    transport = new KafkaTransport({ brokers: stack.kafkaBrokers, clientId: 'ktk-test', log: () => undefined });
     await transport.ensureTopics(topicSpecs(topics, PARTITIONS));
-    const producer = await transport.producer();
-    await producer.send([{ topic: topics.models, key: 'default', value: encodeModelRecord({ job: 'kill-job', modelName: 'default', model }) }]);
-    await producer.close();
+    await publishModel(transport, topics.models, 'kill-job', model);
   });
 
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await procs.killAll();
     await transport?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -383,13 +338,12 @@ describe('vgmflow stage transform, SIGKILLed and restarted', () => {
         });
         await producer.send(out);
         sent += out.length;
-        await new Promise((r) => setTimeout(r, 150));
+        await sleep(150);
       }
     })();
-    await until('the first process to commit some rows', () => first.progress() >= 60, 120_000);
-    first.child.kill('SIGKILL');
-    await first.exited;
-    const killedAt = first.progress();
+    await waitUntil(() => rowsOf(first) >= 60, 'the first process to commit some rows', 120_000, () => first.describe());
+    await first.kill('SIGKILL');
+    const killedAt = rowsOf(first);
     expect(killedAt).toBeLessThan(ROWS);
     const second = startStage();
     await feeding;
@@ -397,15 +351,8 @@ describe('vgmflow stage transform, SIGKILLed and restarted', () => {
     expect(sent).toBe(perPartition.reduce((n, b) => n + b.length, 0));
     // Done when the group has committed every batch.
     const ends = await transport.endOffsets(topics.batches);
-    const deadline = Date.now() + 180_000;
-    for (;;) {
-      const committed = await transport.committedOffsets(stageGroup(topics, 'transform'), topics.batches);
-      if (ends.every((e, p) => (committed[p] ?? -1) >= e)) break;
-      if (Date.now() > deadline) throw new Error(`not all committed: ${committed.join(',')} of ${ends.join(',')}\n${second.stderr()}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    await waitForGroupCommit(transport, stageGroup(topics, 'transform'), topics.batches, ends, 180_000, () => second.describe());
+    expect(await second.kill('SIGTERM')).toEqual({ code: 0, signal: null });
 
     const encoder = new RowEncoder(model);
     const expected = new Map<string, Float64Array>();
@@ -459,7 +406,7 @@ describe('transform stage without a model yet', () => {
   const prefix = uniqueName('ktw');
   const topics = topicNames(prefix);
   const transformed = transformedTopicName(prefix);
-  const lines = readFileSync(SAMPLE, 'utf8').split('\n').slice(1, 201);
+  const lines = sampleLines(200);
   let transport: KafkaTransport;
   let registry: SchemaRegistryClient;
   let handle: TransformHandle | null = null;
@@ -472,16 +419,11 @@ describe('transform stage without a model yet', () => {
   });
 
   it('consumes nothing until a model is published, then everything', async () => {
-    const input = join(dir, 'slice.csv');
-    writeFileSync(input, `Amount,Tip,Network,Merchant\n${lines.join('\n')}\n`);
-    const modelPath = join(dir, 'm.json');
-    expect(await quietly(() => main(['fit', input, '--model', modelPath, '--columns', COLUMNS]))).toBe(0);
-    const model = await loadModelFile(modelPath);
+    const model = await fitSlice(dir, lines);
     transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'ktw-test', log: () => undefined });
     registry = schemaRegistryClient();
     await transport.ensureTopics(topicSpecs(topics, 6));
-    const specs = model.columns.map((c) => (c.type === 'mixed' ? { name: c.name, type: c.type, modalValues: c.modalValues } : { name: c.name, type: c.type }));
-    const builder = new RowBatchBuilder(specs, topics.rows, 2);
+    const builder = new RowBatchBuilder(specsOfModel(model), topics.rows, 2);
     lines.forEach((line, i) => builder.add(i, 0, cellsOf(line)));
     const batch = builder.build();
     const producer = await transport.producer();
@@ -491,7 +433,7 @@ describe('transform stage without a model yet', () => {
     const h = handle;
     let started = false;
     void h.started.then(() => (started = true));
-    await new Promise((r) => setTimeout(r, 4000));
+    await sleep(4000);
     expect(started).toBe(false);
     expect(h.stats()).toMatchObject({ rows: 0, transactions: 0, modelVersion: null });
     expect((await transport.committedOffsets(stageGroup(topics, 'transform'), topics.batches)).every((o) => o === -1)).toBe(true);
@@ -499,13 +441,13 @@ describe('transform stage without a model yet', () => {
 
     // Another model name does not count.
     await producer.send([{ topic: topics.models, key: 'other', value: encodeModelRecord({ job: 'other-1', modelName: 'other', model }) }]);
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     expect(started).toBe(false);
 
     await producer.send([{ topic: topics.models, key: 'default', value: encodeModelRecord({ job: 'wait-1', modelName: 'default', model }) }]);
     await producer.close();
     await h.started;
-    await until('the waiting batch', () => h.stats().rows >= lines.length, 60_000);
+    await waitUntil(() => h.stats().rows >= lines.length, 'the waiting batch', 60_000);
     expect(h.stats()).toMatchObject({ rows: lines.length, deadLettered: 0, modelVersion: 'wait-1' });
     const records = await readTopicToEnd(transport, transformed);
     expect(records).toHaveLength(lines.length);

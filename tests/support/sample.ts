@@ -33,3 +33,20 @@ export async function quietly(work: () => Promise<number>): Promise<number> {
     spy.mockRestore();
   }
 }
+
+/**
+ * Decoded cells against the sample cells they encode: the same length, numbers within
+ * 1e-9·max(1,|want|), anything else (categories, a number decoded as a string) exactly equal.
+ * `what` names the row in the error.
+ */
+export function expectCellsClose(got: readonly CellValue[], want: readonly CellValue[], what = 'decoded row'): void {
+  expect(got).toHaveLength(want.length);
+  want.forEach((w, c) => {
+    const g = got[c];
+    if (typeof w === 'number' && typeof g === 'number') {
+      if (!(Math.abs(g - w) <= 1e-9 * Math.max(1, Math.abs(w)))) throw new Error(`${what}, column ${c}: decoded ${g}, encoded ${w}`);
+    } else {
+      expect(g).toBe(w);
+    }
+  });
+}
