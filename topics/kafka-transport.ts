@@ -657,6 +657,12 @@ export class KafkaTransport implements Transport {
       });
   }
 
+  async groupMembers(group: string): Promise<number> {
+    const admin = await this.admin();
+    const { groups } = await retrying(() => admin.describeGroups([group]));
+    return groups.find((g) => g.groupId === group)?.members.length ?? 0;
+  }
+
   async producer(options: { readonly transactionalId?: string } = {}): Promise<Producer> {
     this.checkOpen();
     const producer = await KafkaProducer.create(this.kafka, options.transactionalId, (p) => this.producers.delete(p));

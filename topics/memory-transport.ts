@@ -461,6 +461,12 @@ export class MemoryTransport implements Transport {
     return this.topic(topic).partitions.map((_, partition) => this.committedOffset(group, topic, partition));
   }
 
+  async groupMembers(group: string): Promise<number> {
+    let n = 0;
+    for (const membership of this.memberships.values()) if (membership.group === group) n += membership.members.length;
+    return n;
+  }
+
   async producer(options: { readonly transactionalId?: string } = {}): Promise<Producer> {
     this.checkOpen();
     const id = options.transactionalId;

@@ -113,6 +113,8 @@ export interface Transport {
   startOffsets(topic: string): Promise<number[]>;
   /** Per partition, the group's committed offset, or -1 where it has none. */
   committedOffsets(group: string, topic: string): Promise<number[]>;
+  /** How many consumers are members of the group now (0 when it is empty or unknown). */
+  groupMembers(group: string): Promise<number>;
   producer(options?: { readonly transactionalId?: string }): Promise<Producer>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   close(): Promise<void>;

@@ -3,7 +3,8 @@
  * have a model, let it read its input topic up to the end offsets it had at the start, stop
  * it. What the stage commits is committed exactly as when it runs for ever (the same stage,
  * consumer group and transactions), so a later run, or a `vgmflow stage` process, goes on
- * from where this one stopped.
+ * from where this one stopped. It refuses to start while the group has other members (a
+ * running stage): they would own some of the partitions it waits for.
  */
 import type { Transport } from '../../topics/transport';
 import { trackCatchUp, type CatchUpProgress } from './catch-up';
@@ -38,6 +39,9 @@ export class InterruptedError extends Error {}
 
 export class NotStartedError extends Error {}
 
+/** The stage's group has other members: they own some partitions, so this run could not finish on its own. */
+export class GroupBusyError extends Error {}
+
 function aborted(signal: AbortSignal | undefined): Promise<never> {
   return new Promise<never>((_, reject) => {
     if (signal === undefined) return;
@@ -49,6 +53,13 @@ function aborted(signal: AbortSignal | undefined): Promise<never> {
 
 /** Resolves with the (stopped) stage handle once its input is read up to the end at start. */
 export async function runUntilCaughtUp<H extends StartableStage>(o: UntilCaughtUpOptions<H>): Promise<H> {
+  const members = await o.transport.groupMembers(o.group);
+  if (members > 0) {
+    throw new GroupBusyError(
+      `consumer group ${o.group} already has ${members} member(s), e.g. a running \`vgmflow stage\`: they own part of ${o.topic}, ` +
+        'so this run would wait on them. Stop them first, or let them do the work.',
+    );
+  }
   const catchUp = await trackCatchUp({ transport: o.transport, topic: o.topic, group: o.group });
   const interrupted = aborted(o.signal);
   interrupted.catch(() => undefined);

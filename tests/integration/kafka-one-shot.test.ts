@@ -2,9 +2,10 @@
  * `vgmflow transform --brokers` and `vgmflow inverse --brokers` on the real stack, run as
  * the command line a user runs: each reads its input topic up to the end it had at the
  * start, exits 0 and says how many rows it wrote; a second run writes nothing more; Ctrl-C
- * (SIGINT) mid-way exits 130 and the next run goes on, every row exactly once; without a
- * model the command gives up with a clear error instead of hanging. The tests run in order:
- * the later ones read what the first wrote to the transformed topic.
+ * (SIGINT) mid-way exits 130 and the next run goes on, every row exactly once; beside a
+ * running stage of its group, or without a model, the command gives up with a clear error
+ * instead of hanging. The tests run in order: the later ones read what the first wrote to the
+ * transformed topic.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -156,6 +157,15 @@ describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
     const all = await readTopicToEnd(transport, decodedTopic, 1000);
     expect(all).toHaveLength(ENCODED_MESSAGES);
     expect(new Set(all.map((r) => r.key)).size).toBe(ENCODED_MESSAGES);
+  });
+
+  it('refuses to run beside a running stage of the same group, which would own part of the input', async () => {
+    const stage = procs.spawn('stage-inverse', ['stage', 'inverse', ...kafka, '--encoded-topic', transformed, '--decoded-topic', `${prefix}.beside`, '--registry-url', schemaRegistryUrl]);
+    await stage.waitFor(/consuming/, { timeoutMs: 60_000 });
+    const run = procs.spawn('inverse-beside', ['inverse', ...kafka, '--encoded-topic', transformed, '--decoded-topic', `${prefix}.beside`, '--registry-url', schemaRegistryUrl]);
+    expect((await run.exited).code).toBe(1);
+    expect(run.stderr).toContain(`consumer group vgmflow-${prefix}-inverse already has 1 member(s)`);
+    await stage.kill('SIGTERM');
   });
 
   it('gives up with a clear error when the model does not exist', async () => {

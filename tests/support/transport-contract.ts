@@ -306,6 +306,19 @@ export function describeTransportContract(harness: TransportHarness): void {
         expect(second.records).toHaveLength(3);
       });
 
+      it('groupMembers counts the members of a group, and none once they have left', async () => {
+        const t = await topic('ct-members', 2);
+        const group = name('ct-members-group');
+        expect(await transport.groupMembers(group)).toBe(0);
+        const first = await Reader.subscribe(transport, { topic: t, group });
+        await waitFor(async () => (await transport.groupMembers(group)) === 1, 'one member', patienceMs);
+        const second = await Reader.subscribe(transport, { topic: t, group });
+        await waitFor(async () => (await transport.groupMembers(group)) === 2, 'two members', patienceMs);
+        await first.subscription.stop();
+        await second.subscription.stop();
+        await waitFor(async () => (await transport.groupMembers(group)) === 0, 'no members after both stopped', patienceMs);
+      });
+
       it('start at the end without committed offsets when fromBeginning is false', async () => {
         const t = await topic('ct-latest', 1);
         const producer = await transport.producer();

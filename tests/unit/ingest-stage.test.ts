@@ -209,6 +209,7 @@ describe('runIngest over the memory transport', () => {
       endOffsets: (t) => transport.endOffsets(t),
       startOffsets: (t) => transport.startOffsets(t),
       committedOffsets: (g, t) => transport.committedOffsets(g, t),
+      groupMembers: (g) => transport.groupMembers(g),
       subscribe: (o) => transport.subscribe(o),
       close: () => transport.close(),
       producer: async (o) => {
