@@ -67,7 +67,7 @@ Options:
   --output-format <csv|avro>
                           (inverse) write decoded rows as CSV text (default) or as Avro
                           vgmflow.Decoded records (needs --registry-url)
-  --transactional-id <id> (transform, inverse) Kafka transactional id of this instance (default: random).
+  --transactional-id <id> (ingest, transform, inverse) Kafka transactional id of this instance (default: random).
                           Give each instance a stable one: a restarted instance then fences
                           its predecessor and aborts its open transaction at once, instead of
                           readers waiting for the transaction timeout
@@ -130,6 +130,7 @@ export const stageCommand: Command = {
           columns,
           header: args.values.header === true,
           group,
+          transactionalId: stringOption(args, 'transactional-id'),
           onProgress: (p) => log(`[ingest] ${p.rows} rows, ${p.deadLettered} dead-lettered`),
         });
       } else if (name === 'stats') {
