@@ -19,15 +19,20 @@ export interface ModelStageStats {
   readonly modelVersion: string | null;
 }
 
-export interface OneShotStage<H extends StartableStage> {
-  readonly inputTopic: string;
-  readonly outputTopic: string;
-  /** The stage's consumer group; default vgmflow-<prefix>-<stage>. */
+/** The options a model stage (transform, inverse) takes that a one-shot run fills in or reads. */
+export interface ModelStageOptions {
+  /** Default vgmflow-<prefix>-<stage>. */
   readonly group?: string;
   /** Default 'default'. */
   readonly modelName?: string;
-  start(group: string, onInputPosition: (partition: number, nextOffset: number) => void): Promise<H>;
-  stats(handle: H): ModelStageStats;
+  readonly onInputPosition?: (partition: number, nextOffset: number) => void;
+}
+
+export interface OneShotStage<O extends ModelStageOptions, H extends StartableStage & { stats(): ModelStageStats }> {
+  readonly inputTopic: string;
+  readonly outputTopic: string;
+  readonly options: O;
+  run(options: O): Promise<H>;
 }
 
 export const ONE_SHOT_OPTIONS = { 'model-wait': { type: 'string' } } as const;
@@ -35,11 +40,11 @@ export const ONE_SHOT_OPTIONS = { 'model-wait': { type: 'string' } } as const;
 export const ONE_SHOT_HELP = `  --model-wait <seconds>  how long to wait for a model on <prefix>.models before giving up
                           (default 30)`;
 
-export async function runOneShotOnKafka<H extends StartableStage>(
+export async function runOneShotOnKafka<O extends ModelStageOptions, H extends StartableStage & { stats(): ModelStageStats }>(
   verb: 'encoded' | 'decoded',
   label: 'transform' | 'inverse',
   args: ParsedArgs,
-  build: (kafka: KafkaSettings, transport: Transport, log: (line: string) => void) => OneShotStage<H>,
+  build: (kafka: KafkaSettings, transport: Transport, log: (line: string) => void) => OneShotStage<O, H>,
 ): Promise<number> {
   const kafka = kafkaSettings(args, true) as KafkaSettings;
   const waitSeconds = integerOption(args, 'model-wait', 30);
@@ -55,9 +60,9 @@ export async function runOneShotOnKafka<H extends StartableStage>(
   try {
     // Built first: a usage error in the stage's options shows before anything connects.
     const s = build(kafka, transport, log);
-    const g = s.group ?? stageGroup(kafka.topics, label);
+    const g = s.options.group ?? stageGroup(kafka.topics, label);
     group = g;
-    const modelName = s.modelName ?? 'default';
+    const modelName = s.options.modelName ?? 'default';
     await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));
     // The end offsets at the start are the goal, so the input topic has to exist first.
     await transport.ensureTopics([{ name: s.inputTopic, partitions: kafka.partitions, config: { 'retention.ms': '-1' } }]);
@@ -65,13 +70,13 @@ export async function runOneShotOnKafka<H extends StartableStage>(
       transport,
       topic: s.inputTopic,
       group: g,
-      start: (onInputPosition) => s.start(g, onInputPosition),
+      start: (onInputPosition) => s.run({ ...s.options, group: g, onInputPosition }),
       startTimeoutMs: waitSeconds * 1000,
       notStartedMessage: `no model "${modelName}" on ${kafka.topics.models} after ${waitSeconds} s: fit one first (vgmflow fit --brokers ...), or pass --model-name or --model-wait`,
-      onTick: (p, h) => progress.update(s.stats(h).rows, p.total > 0 ? p.done / p.total : 1),
+      onTick: (p, h) => progress.update(h.stats().rows, p.total > 0 ? p.done / p.total : 1),
       signal: controller.signal,
     }).finally(() => progress.done());
-    const stats = s.stats(handle);
+    const stats = handle.stats();
     const seconds = (Date.now() - startedAt) / 1000;
     process.stderr.write(
       `${verb} ${stats.rows} rows (${stats.deadLettered} dead-lettered) from ${s.inputTopic} to ${s.outputTopic} ` +

@@ -19,6 +19,7 @@ import { encodeRowBatch, ROW_BATCH_CONTENT_TYPE } from '../../topics/row-batch-c
 import { stageGroup, type TopicNames } from '../../topics/topology';
 import type { OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
 import type { ColumnSpec } from '../transformer/column-spec';
+import { serial } from '../serial';
 import { ingestMessages, type IngestBatchOptions } from './ingest-batch';
 
 export interface IngestProgress {
@@ -106,12 +107,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestHandle> {
   const producer: Producer = await transport.producer({ transactionalId });
   // One transaction at a time on the producer, even if the transport hands out batches of
   // several partitions concurrently.
-  let queue: Promise<void> = Promise.resolve();
-  const serialized = (work: () => Promise<void>): Promise<void> => {
-    const run = queue.then(work);
-    queue = run.catch(() => undefined);
-    return run;
-  };
+  const transactions = serial();
 
   const ingestBatch = async (batch: RecordBatch): Promise<void> => {
     if (batch.records.length === 0) return;
@@ -151,7 +147,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestHandle> {
       onAssign: () => {
         positions.clear();
       },
-      eachBatch: (batch) => serialized(() => ingestBatch(batch)),
+      eachBatch: (batch) => transactions.run(() => ingestBatch(batch)),
     });
   } catch (err) {
     await producer.close().catch(() => undefined);
@@ -160,7 +156,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestHandle> {
 
   let closing: Promise<void> | null = null;
   const closeProducer = (): Promise<void> => {
-    closing ??= queue.then(() => producer.close());
+    closing ??= transactions.idle().then(() => producer.close());
     return closing;
   };
   const done = subscription.done.then(

@@ -31,8 +31,8 @@ import { avroWireReader, AvroWireFormatError, registerAvroWriter, type AvroWireW
 import { deadLetterOutRecord } from '../../topics/dead-letter';
 import { DECODED_AVRO_CONTENT_TYPE, decodedColumnFields, decodedSchema, decodedSubject, decodedValue, type DecodedColumnField } from '../../topics/decoded-schema';
 import { stageGroup, type TopicNames } from '../../topics/topology';
-import type { InRecord, OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
-import { followLatestModel } from '../side-input/latest-model';
+import type { InRecord, OutRecord, Producer, RecordBatch, Transport } from '../../topics/transport';
+import { ensureOutputsLikeInput, runModelDrivenStage } from '../side-input/model-driven-stage';
 import { encodedFormat, inverseContext, inverseMessage, type EncodedFormat, type EncodedMessage, type InverseContext } from './inverse-batch';
 
 /** Content type of a decoded CSV value (the default output). */
@@ -127,15 +127,7 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
   const log = (line: string): void => o.log?.(`[inverse] ${line}`);
 
   await transport.ensureTopics([{ name: encodedTopic, partitions: o.partitions ?? 6, config: { 'retention.ms': '-1' } }]);
-  const encodedEnds = await transport.endOffsets(encodedTopic);
-  await transport.ensureTopics([{ name: decodedTopic, partitions: encodedEnds.length, config: { 'retention.ms': '-1' } }]);
-  const [decodedEnds, dlqEnds] = await Promise.all([transport.endOffsets(decodedTopic), transport.endOffsets(topics.deadLetters)]);
-  if (decodedEnds.length < encodedEnds.length) {
-    throw new Error(`inverse: ${decodedTopic} has ${decodedEnds.length} partitions but ${encodedTopic} has ${encodedEnds.length}`);
-  }
-  if (dlqEnds.length < encodedEnds.length) {
-    throw new Error(`inverse: ${topics.deadLetters} has ${dlqEnds.length} partitions but ${encodedTopic} has ${encodedEnds.length}`);
-  }
+  await ensureOutputsLikeInput(transport, 'inverse', encodedTopic, decodedTopic, topics.deadLetters);
   const reader = o.registry === undefined ? null : avroWireReader(o.registry, `${encodedTopic}-value`);
 
   let rows = 0;
@@ -144,14 +136,6 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
   let active: ActiveModel | null = null;
   const stats = (): InverseProgress => ({ rows, deadLettered, transactions, modelVersion: active?.ctx.modelVersion ?? null });
   const producer: Producer = await transport.producer({ transactionalId });
-
-  // Batches and model swaps run one at a time: a batch is decoded with one model throughout.
-  let queue: Promise<void> = Promise.resolve();
-  const serialized = (work: () => Promise<void>): Promise<void> => {
-    const run = queue.then(work);
-    queue = run.catch(() => undefined);
-    return run;
-  };
 
   const readMessage = async (record: InRecord): Promise<EncodedMessage> => {
     const format = o.format ?? encodedFormat(record.value);
@@ -215,80 +199,22 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
     o.onProgress?.(stats());
   };
 
-  let subscription: Subscription | null = null;
-  let stopped = false;
-  let resolveStarted: () => void = () => undefined;
-  let rejectStarted: (err: unknown) => void = () => undefined;
-  const started = new Promise<void>((resolve, reject) => {
-    resolveStarted = resolve;
-    rejectStarted = reject;
-  });
-  started.catch(() => undefined);
-  let failure: (err: unknown) => void = () => undefined;
-  const failed = new Promise<never>((_, reject) => (failure = reject));
-  failed.catch(() => undefined);
-  const fail = (err: unknown): void => {
-    rejectStarted(err);
-    failure(err);
-  };
-
-  const models = await followLatestModel({
+  const stage = await runModelDrivenStage({
     transport,
     modelsTopic: topics.models,
     modelName,
-    idleMs: o.modelIdleMs ?? 2000,
+    modelIdleMs: o.modelIdleMs ?? 2000,
+    inputTopic: encodedTopic,
+    group,
+    onInputPosition: o.onInputPosition,
     log,
-    install: (job, model) =>
-      serialized(async () => {
-        if (stopped) return;
-        active = await activate(job, model);
-        log(`model ${modelName} version ${job} in use (${active.ctx.decoder.width} encoded values per row)`);
-        if (subscription === null) {
-          subscription = await transport.subscribe({
-            topic: encodedTopic,
-            group,
-            fromBeginning: true,
-            readCommitted: true,
-            eachBatch: (b) => serialized(() => processBatch(b)),
-            onPosition: o.onInputPosition,
-          });
-          subscription.done.catch((err: unknown) => fail(err));
-          log(`consuming ${encodedTopic} (group ${group})`);
-          resolveStarted();
-        }
-      }).catch((err: unknown) => {
-        fail(err);
-        throw err;
-      }),
+    install: async (job, model) => {
+      const next = await activate(job, model);
+      active = next;
+      log(`model ${modelName} version ${job} in use (${next.ctx.decoder.width} encoded values per row)`);
+    },
+    processBatch,
+    close: () => producer.close(),
   });
-  models.done.catch((err: unknown) => fail(err));
-
-  let stopping: Promise<void> | null = null;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      stopped = true;
-      await Promise.allSettled([models.stop(), (subscription as Subscription | null)?.stop()]);
-      await queue;
-      await producer.close();
-    })();
-    return stopping;
-  };
-
-  const done: Promise<void> = Promise.race([
-    failed,
-    models.done.then(async () => {
-      await (subscription as Subscription | null)?.done;
-    }),
-  ]).then(
-    async () => {
-      await stop();
-    },
-    async (err: unknown) => {
-      await stop().catch(() => undefined);
-      throw err;
-    },
-  );
-  done.catch(() => undefined);
-
-  return { stop, done, started, stats };
+  return { stop: stage.stop, done: stage.done, started: stage.started, stats };
 }

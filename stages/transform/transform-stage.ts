@@ -27,12 +27,12 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@confluentinc/schemaregistry';
 import { registerAvroWriter, type AvroWireWriter } from '../../topics/avro-wire';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
-import { followLatestModel } from '../side-input/latest-model';
+import { ensureOutputsLikeInput, runModelDrivenStage } from '../side-input/model-driven-stage';
 import type { RowBatch } from '../../topics/row-batch';
 import { decodeRowBatch, RowBatchDecodeError } from '../../topics/row-batch-codec';
 import { stageGroup, type TopicNames } from '../../topics/topology';
 import { transformedSchema, transformedSubject } from '../../topics/transformed-schema';
-import type { InRecord, OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
+import type { InRecord, OutRecord, Producer, RecordBatch, Transport } from '../../topics/transport';
 import { ensureBucket } from '../../pipeline/io/s3-model-sink';
 import {
   encodeTransformedArrow,
@@ -120,15 +120,7 @@ export async function runTransform(o: TransformOptions): Promise<TransformHandle
   const idleMs = o.modelIdleMs ?? 2000;
   const log = (line: string): void => o.log?.(`[transform] ${line}`);
 
-  const batchEnds = await transport.endOffsets(topics.batches);
-  await transport.ensureTopics([{ name: transformedTopic, partitions: batchEnds.length, config: { 'retention.ms': '-1' } }]);
-  const [transformedEnds, dlqEnds] = await Promise.all([transport.endOffsets(transformedTopic), transport.endOffsets(topics.deadLetters)]);
-  if (transformedEnds.length < batchEnds.length) {
-    throw new Error(`transform: ${transformedTopic} has ${transformedEnds.length} partitions but ${topics.batches} has ${batchEnds.length}`);
-  }
-  if (dlqEnds.length < batchEnds.length) {
-    throw new Error(`transform: ${topics.deadLetters} has ${dlqEnds.length} partitions but ${topics.batches} has ${batchEnds.length}`);
-  }
+  await ensureOutputsLikeInput(transport, 'transform', topics.batches, transformedTopic, topics.deadLetters);
   if (o.s3 !== undefined) await ensureBucket(o.s3.client, o.s3.bucket);
 
   let rows = 0;
@@ -138,14 +130,6 @@ export async function runTransform(o: TransformOptions): Promise<TransformHandle
   const stats = (): TransformProgress => ({ rows, deadLettered, transactions, modelVersion: active?.ctx.modelVersion ?? null });
 
   const producer: Producer = await transport.producer({ transactionalId });
-  // Batches and model swaps run one at a time: a batch is encoded with one model throughout.
-  let queue: Promise<void> = Promise.resolve();
-  const serialized = (work: () => Promise<void>): Promise<void> => {
-    const run = queue.then(work);
-    queue = run.catch(() => undefined);
-    return run;
-  };
-
   const install = async (job: string, ctxModel: TransformContext['model']): Promise<void> => {
     if (active !== null && active.ctx.modelVersion === job) return;
     const ctx = transformContext(ctxModel, job);
@@ -236,83 +220,18 @@ export async function runTransform(o: TransformOptions): Promise<TransformHandle
   };
 
   // ---- the side input: the latest model on the models topic.
-  let batches: Subscription | null = null;
-  let stopped = false;
-  let resolveStarted: () => void = () => undefined;
-  let rejectStarted: (err: unknown) => void = () => undefined;
-  const started = new Promise<void>((resolve, reject) => {
-    resolveStarted = resolve;
-    rejectStarted = reject;
-  });
-  started.catch(() => undefined);
-  let failure: ((err: unknown) => void) | null = null;
-  const failed = new Promise<never>((_, reject) => {
-    failure = reject;
-  });
-  failed.catch(() => undefined);
-  const fail = (err: unknown): void => {
-    rejectStarted(err);
-    failure?.(err);
-  };
-
-  const models = await followLatestModel({
+  const stage = await runModelDrivenStage({
     transport,
     modelsTopic: topics.models,
     modelName,
-    idleMs,
+    modelIdleMs: idleMs,
+    inputTopic: topics.batches,
+    group,
+    onInputPosition: o.onInputPosition,
     log,
-    // Installs the model; the first one also starts the batches subscription, so no batch
-    // is consumed before there is a model to encode it with.
-    install: (job, model) =>
-      serialized(async () => {
-        if (stopped) return;
-        await install(job, model);
-        if (batches === null) {
-          batches = await transport.subscribe({
-            topic: topics.batches,
-            group,
-            fromBeginning: true,
-            readCommitted: true,
-            eachBatch: (b) => serialized(() => processBatch(b)),
-            onPosition: o.onInputPosition,
-          });
-          batches.done.catch((err: unknown) => fail(err));
-          log(`consuming ${topics.batches} (group ${group})`);
-          resolveStarted();
-        }
-      }).catch((err: unknown) => {
-        fail(err);
-        throw err;
-      }),
+    install,
+    processBatch,
+    close: () => producer.close(),
   });
-  models.done.catch((err: unknown) => fail(err));
-
-  let stopping: Promise<void> | null = null;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      stopped = true;
-      await Promise.allSettled([models.stop(), (batches as Subscription | null)?.stop()]);
-      await queue;
-      await producer.close();
-    })();
-    return stopping;
-  };
-
-  const done: Promise<void> = Promise.race([
-    failed,
-    models.done.then(async () => {
-      await (batches as Subscription | null)?.done;
-    }),
-  ]).then(
-    async () => {
-      await stop();
-    },
-    async (err: unknown) => {
-      await stop().catch(() => undefined);
-      throw err;
-    },
-  );
-  done.catch(() => undefined);
-
-  return { stop, done, started, stats };
+  return { stop: stage.stop, done: stage.done, started: stage.started, stats };
 }

@@ -1,4 +1,4 @@
-import { runInverse, type InverseHandle } from '../../../stages/inverse/inverse-stage';
+import { runInverse } from '../../../stages/inverse/inverse-stage';
 import { inverseFile } from '../../jobs/inverse-file';
 import { loadModelFile } from '../../jobs/model-file';
 import { requiredOption, stringOption, type ParsedArgs } from '../args';
@@ -78,14 +78,7 @@ async function inverseOneFile(args: ParsedArgs, input: string): Promise<number> 
 function inverseOnKafka(args: ParsedArgs): Promise<number> {
   return runOneShotOnKafka('decoded', 'inverse', args, (kafka, transport, log) => {
     const options = inverseOptionsFromArgs(args, kafka, transport, log);
-    return {
-      inputTopic: options.encodedTopic,
-      outputTopic: options.decodedTopic,
-      group: options.group,
-      modelName: options.modelName,
-      start: (group, onInputPosition) => runInverse({ ...options, group, onInputPosition }),
-      stats: (handle: InverseHandle) => handle.stats(),
-    };
+    return { inputTopic: options.encodedTopic, outputTopic: options.decodedTopic, options, run: runInverse };
   });
 }
 

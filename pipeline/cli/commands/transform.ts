@@ -1,4 +1,4 @@
-import { runTransform, type TransformHandle } from '../../../stages/transform/transform-stage';
+import { runTransform } from '../../../stages/transform/transform-stage';
 import { loadModelFile } from '../../jobs/model-file';
 import { transformFile } from '../../jobs/transform-file';
 import { requiredOption, stringOption, type ParsedArgs } from '../args';
@@ -74,14 +74,7 @@ async function transformOneFile(args: ParsedArgs, input: string): Promise<number
 function transformOnKafka(args: ParsedArgs): Promise<number> {
   return runOneShotOnKafka('encoded', 'transform', args, (kafka, transport, log) => {
     const options = transformOptionsFromArgs(args, kafka, transport, log);
-    return {
-      inputTopic: kafka.topics.batches,
-      outputTopic: options.transformedTopic,
-      group: options.group,
-      modelName: options.modelName,
-      start: (group, onInputPosition) => runTransform({ ...options, group, onInputPosition }),
-      stats: (handle: TransformHandle) => handle.stats(),
-    };
+    return { inputTopic: kafka.topics.batches, outputTopic: options.transformedTopic, options, run: runTransform };
   });
 }
 
