@@ -10,8 +10,8 @@
  * Usage: node dist/assets/generate-sample.js [--rows N] [--seed S] [--out path]
  */
 import { parseArgs } from 'node:util';
-import { CsvFileWriter } from '../stages/ingest/csv-file';
-import { formatNumber } from '../stages/ingest/csv';
+import { CsvFileWriter } from '../topics/files/csv-file';
+import { formatNumber } from '../core/csv/csv';
 
 export const SAMPLE_HEADER = ['Amount', 'Tip', 'Network', 'Merchant'] as const;
 export const DEFAULT_ROWS = 50_000;

@@ -4,7 +4,7 @@
 'use strict';
 const path = require('path');
 const fs = require('fs');
-const entry = path.join(__dirname, '..', 'dist', 'pipeline', 'cli', 'main.js');
+const entry = path.join(__dirname, '..', 'dist', 'pipeline', 'main.js');
 if (!fs.existsSync(entry)) {
   process.stderr.write('vgmflow: not built yet; run `npm ci` (or `npm run build`) in the checkout first\n');
   process.exit(2);

@@ -22,9 +22,9 @@
  * The schema depends only on the names, types and order of the columns: refits of the same
  * columns register the same schema (same id), whatever their modes or categories.
  */
-import type { DecodedRow } from '../stages/inverse/inverse-batch';
-import { MISSING_VALUE } from '../stages/transformer/column-spec';
-import type { ColumnModel, TransformerModel } from '../stages/transformer/model';
+import { MISSING_VALUE } from '../core/normalization/column-spec';
+import type { ColumnModel, TransformerModel } from '../core/normalization/model';
+import type { CellValue } from '../core/normalization/column-summary';
 import { sanitizeAvroName, uniqueAvroStem, type AvroField, type AvroRecordSchema } from './transformed-schema';
 
 export const DECODED_RECORD_NAME = 'Decoded';
@@ -96,7 +96,7 @@ export interface DecodedValue {
 export function decodedValue(
   model: TransformerModel,
   modelVersion: string,
-  row: Pick<DecodedRow, 'key' | 'values'>,
+  row: { readonly key: string; readonly values: readonly CellValue[] },
   fields: readonly DecodedColumnField[] = decodedColumnFields(model),
 ): DecodedValue {
   if (row.values.length !== fields.length) {

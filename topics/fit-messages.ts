@@ -5,9 +5,9 @@
  * - Partial (stats topic, key = job/round/partition): one partition's answer to a round.
  *   A partial's key identifies it, so a redelivered or recomputed duplicate is ignored.
  */
-import type { ColumnSpec } from '../stages/transformer/column-spec';
-import type { InitialMeans, PartitionPartial, RoundRequest } from '../stages/transformer/fit-transformer';
-import type { TransformerOptions } from '../stages/transformer/model';
+import type { ColumnSpec } from '../core/normalization/column-spec';
+import type { InitialMeans, PartitionPartial, RoundRequest } from '../core/normalization/fit-transformer';
+import type { TransformerOptions } from '../core/normalization/model';
 import { decodeJson, encodeJson } from './json-codec';
 
 export const FIT_PROTOCOL_VERSION = 1 as const;

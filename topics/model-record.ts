@@ -3,8 +3,8 @@
  * model name on a compacted topic, so the latest version of each name is kept; the
  * version is the job id.
  */
-import { parseModel } from '../stages/transformer/model-validate';
-import { serializeModel, type TransformerModel } from '../stages/transformer/model';
+import { parseModel } from '../core/normalization/model-validate';
+import { serializeModel, type TransformerModel } from '../core/normalization/model';
 
 export interface ModelRecord {
   readonly job: string;
@@ -21,3 +21,6 @@ export function decodeModelRecord(bytes: Uint8Array, where: string): ModelRecord
   if (typeof json.job !== 'string' || typeof json.modelName !== 'string') throw new RangeError(`${where}: not a model record`);
   return { job: json.job, modelName: json.modelName, model: parseModel(JSON.stringify(json.model), where) };
 }
+
+/** Where a fitted model goes besides the models topic (e.g. S3): the reducer calls it before publishing. */
+export type ModelSink = (job: string, modelName: string, model: TransformerModel) => Promise<void>;

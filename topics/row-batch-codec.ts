@@ -52,7 +52,7 @@ import {
   type Data,
   type Table,
 } from 'apache-arrow';
-import type { ColumnSpec } from '../stages/transformer/column-spec';
+import type { ColumnSpec } from '../core/normalization/column-spec';
 import {
   checkCoverage,
   checkRowBatchColumns,

@@ -6,8 +6,8 @@
  * Numeric columns (continuous and mixed) hold their values in a Float64Array, categorical
  * columns in a string array; the other slot of each column is null.
  */
-import { isNumeric, type ColumnSpec } from '../stages/transformer/column-spec';
-import type { CellValue } from '../stages/transformer/column-summary';
+import { isNumeric, type ColumnSpec } from '../core/normalization/column-spec';
+import type { CellValue } from '../core/normalization/column-summary';
 
 export interface RowBatch {
   /** Names and types, in input order. */

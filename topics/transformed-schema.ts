@@ -25,7 +25,7 @@
  * The schema depends only on the names and order of the numeric columns: refits of the same
  * columns register the same schema (same id). Vector lengths may differ between versions.
  */
-import type { TransformerModel } from '../stages/transformer/model';
+import type { TransformerModel } from '../core/normalization/model';
 
 export const TRANSFORMED_RECORD_NAME = 'Transformed';
 export const TRANSFORMED_NAMESPACE = 'vgmflow';

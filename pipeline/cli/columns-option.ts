@@ -1,5 +1,5 @@
 /** The --columns option, required where no file header can name the columns. */
-import { ColumnSpecError, parseColumnSpecs, type ColumnSpec } from '../../stages/transformer/column-spec';
+import { ColumnSpecError, parseColumnSpecs, type ColumnSpec } from '../../core/normalization/column-spec';
 import { stringOption, type ParsedArgs } from './args';
 import { UsageError } from './command';
 

@@ -1,5 +1,5 @@
 /** Human-readable summaries printed by the commands. */
-import type { TransformerModel } from '../../stages/transformer/model';
+import type { TransformerModel } from '../../core/normalization/model';
 
 export function describeModel(model: TransformerModel): string {
   return model.columns

@@ -8,7 +8,7 @@ import type { ParseArgsConfig } from 'util';
 import { decodedTopicName, encodedTopicName, type InverseOptions } from '../../stages/inverse/inverse-stage';
 import { transformedTopicName, type TransformOptions } from '../../stages/transform/transform-stage';
 import type { Transport } from '../../topics/transport';
-import { s3Client, s3SettingsFromEnv } from '../io/s3-model-sink';
+import { s3Client, s3SettingsFromEnv } from '../../topics/s3/model-sink';
 import { stringOption, type ParsedArgs } from './args';
 import { UsageError } from './command';
 import type { KafkaSettings } from './kafka-options';

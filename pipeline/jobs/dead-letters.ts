@@ -3,7 +3,7 @@
  * line, reason and raw text of each. Without it the job stops at the first bad row,
  * so no row is ever dropped silently.
  */
-import { CsvFileWriter } from '../../stages/ingest/csv-file';
+import { CsvFileWriter } from '../../topics/files/csv-file';
 import { describeRow, InputError } from './input-error';
 
 export interface DeadLetter {

@@ -4,12 +4,12 @@
  * as on Kafka over in-memory topics. Rejected rows stop the fit with a one-line error,
  * or go to a dead-letter file.
  */
-import { readCsvRecords } from '../../stages/ingest/csv-file';
-import { checkHeader, HeaderError, specsForHeader } from '../../stages/ingest/row-parser';
-import type { ColumnSpec } from '../../stages/transformer/column-spec';
-import { DEFAULT_TRANSFORMER_OPTIONS, type InitialMeans } from '../../stages/transformer/fit-transformer';
-import type { TransformerModel, TransformerOptions } from '../../stages/transformer/model';
-import { embeddedFit } from '../runners/embedded-fit';
+import { readCsvRecords } from '../../topics/files/csv-file';
+import { checkHeader, HeaderError, specsForHeader } from '../../core/csv/row-parser';
+import type { ColumnSpec } from '../../core/normalization/column-spec';
+import { DEFAULT_TRANSFORMER_OPTIONS, type InitialMeans } from '../../core/normalization/fit-transformer';
+import type { TransformerModel, TransformerOptions } from '../../core/normalization/model';
+import { embeddedFit } from './embedded-fit';
 import { DeadLetterFile } from './dead-letters';
 import { inferColumnTypes } from './infer-columns';
 import { describeRow, InputError } from './input-error';

@@ -8,9 +8,9 @@ import { decodeBroadcast, encodeBroadcast, FIT_PROTOCOL_VERSION, type FitBroadca
 import { decodeModelRecord } from '../../topics/model-record';
 import type { TopicNames } from '../../topics/topology';
 import type { Transport } from '../../topics/transport';
-import type { ColumnSpec } from '../../stages/transformer/column-spec';
-import type { InitialMeans } from '../../stages/transformer/fit-transformer';
-import type { TransformerModel, TransformerOptions } from '../../stages/transformer/model';
+import type { ColumnSpec } from '../../core/normalization/column-spec';
+import type { InitialMeans } from '../../core/normalization/fit-transformer';
+import type { TransformerModel, TransformerOptions } from '../../core/normalization/model';
 import { InputError } from './input-error';
 
 export interface FitJobOptions {

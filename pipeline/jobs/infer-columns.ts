@@ -3,8 +3,8 @@
  * is a finite number is continuous, any other categorical. One pass over the file;
  * malformed records are skipped here (the fit pass dead-letters them).
  */
-import { readCsvRecords } from '../../stages/ingest/csv-file';
-import { parseFiniteNumber, type ColumnSpec } from '../../stages/transformer/column-spec';
+import { readCsvRecords } from '../../topics/files/csv-file';
+import { parseFiniteNumber, type ColumnSpec } from '../../core/normalization/column-spec';
 
 export async function inferColumnTypes(path: string, header: readonly string[], names: ReadonlySet<string>): Promise<Map<string, ColumnSpec>> {
   const numeric = header.map((name) => names.has(name));

@@ -2,12 +2,12 @@
  * The embedded inverse: an encoded CSV file (research layout, with the header the
  * transform writes) back to the original columns, with the input's header and order.
  */
-import { CsvFileWriter, readCsvRecords } from '../../stages/ingest/csv-file';
-import { formatNumber } from '../../stages/ingest/csv';
-import { parseFiniteNumber, MISSING_VALUE } from '../../stages/transformer/column-spec';
-import { DecodeError, RowDecoder } from '../../stages/transformer/decoder';
-import { encodedColumnNames } from '../../stages/transformer/layout';
-import type { TransformerModel } from '../../stages/transformer/model';
+import { CsvFileWriter, readCsvRecords } from '../../topics/files/csv-file';
+import { formatNumber } from '../../core/csv/csv';
+import { parseFiniteNumber, MISSING_VALUE } from '../../core/normalization/column-spec';
+import { DecodeError, RowDecoder } from '../../core/normalization/decoder';
+import { encodedColumnNames } from '../../core/normalization/layout';
+import type { TransformerModel } from '../../core/normalization/model';
 import { deadLetterSink } from './dead-letters';
 import { InputError } from './input-error';
 import { assertReadable } from './read-table';

@@ -1,7 +1,7 @@
 /** Loading and saving model JSON files, with errors that name the file. */
 import { readFile, writeFile } from 'fs/promises';
-import { ModelError, parseModel } from '../../stages/transformer/model-validate';
-import { serializeModel, type TransformerModel } from '../../stages/transformer/model';
+import { ModelError, parseModel } from '../../core/normalization/model-validate';
+import { serializeModel, type TransformerModel } from '../../core/normalization/model';
 import { InputError } from './input-error';
 
 export async function loadModelFile(path: string): Promise<TransformerModel> {

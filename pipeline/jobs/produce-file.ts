@@ -6,7 +6,7 @@
  * j mod P, so the same file always lands the same way.
  */
 import { createReadStream } from 'fs';
-import { CsvParser, type CsvRecord } from '../../stages/ingest/csv';
+import { CsvParser, type CsvRecord } from '../../core/csv/csv';
 import type { OutRecord, Transport } from '../../topics/transport';
 import { assertReadable } from './read-table';
 

@@ -4,10 +4,10 @@
  * counting rejected rows too, so a row's number does not depend on its neighbours).
  */
 import { access } from 'fs/promises';
-import { readCsvRecords } from '../../stages/ingest/csv-file';
-import { checkHeader, HeaderError, parseRow } from '../../stages/ingest/row-parser';
-import type { ColumnSpec } from '../../stages/transformer/column-spec';
-import type { CellValue } from '../../stages/transformer/column-summary';
+import { readCsvRecords } from '../../topics/files/csv-file';
+import { checkHeader, HeaderError, parseRow } from '../../core/csv/row-parser';
+import type { ColumnSpec } from '../../core/normalization/column-spec';
+import type { CellValue } from '../../core/normalization/column-summary';
 import type { DeadLetterSink } from './dead-letters';
 import { InputError } from './input-error';
 

@@ -2,10 +2,10 @@
  * Compares an input CSV with its decoded round trip, value by value: the check that
  * the inverse is exact (|decoded − x| ≤ 1e-9 · max(1, |x|)) for every in-range value.
  */
-import { readCsvRecords } from '../../stages/ingest/csv-file';
-import { parseCell } from '../../stages/ingest/row-parser';
-import { specsOfModel } from '../../stages/transformer/model-specs';
-import type { TransformerModel } from '../../stages/transformer/model';
+import { readCsvRecords } from '../../topics/files/csv-file';
+import { parseCell } from '../../core/csv/row-parser';
+import { specsOfModel } from '../../core/normalization/model-specs';
+import type { TransformerModel } from '../../core/normalization/model';
 import { InputError } from './input-error';
 
 export const ROUND_TRIP_RTOL = 1e-9;

@@ -1,11 +1,11 @@
 /** The embedded transform of a CSV file with a fitted model, to an encoded CSV file. */
-import { CsvFileWriter } from '../../stages/ingest/csv-file';
-import { formatNumber } from '../../stages/ingest/csv';
-import { specsOfModel } from '../../stages/transformer/model-specs';
-import { EncodeError, RowEncoder } from '../../stages/transformer/encoder';
-import { encodedColumnNames } from '../../stages/transformer/layout';
-import { fileRowId } from '../../stages/transformer/row-id';
-import type { TransformerModel } from '../../stages/transformer/model';
+import { CsvFileWriter } from '../../topics/files/csv-file';
+import { formatNumber } from '../../core/csv/csv';
+import { specsOfModel } from '../../core/normalization/model-specs';
+import { EncodeError, RowEncoder } from '../../core/normalization/encoder';
+import { encodedColumnNames } from '../../core/normalization/layout';
+import { fileRowId } from '../../core/normalization/row-id';
+import type { TransformerModel } from '../../core/normalization/model';
 import { deadLetterSink } from './dead-letters';
 import { InputError } from './input-error';
 import { openTable } from './read-table';

@@ -20,10 +20,10 @@
  */
 import { open } from 'fs/promises';
 import { Field, Float64, Int64, makeData, RecordBatch, RecordBatchFileWriter, Schema, Struct, type Data } from 'apache-arrow';
-import { readCsvRecords } from '../../stages/ingest/csv-file';
-import { parseFiniteNumber } from '../../stages/transformer/column-spec';
-import { columnOffsets, columnWidth, encodedColumnNames } from '../../stages/transformer/layout';
-import type { TransformerModel } from '../../stages/transformer/model';
+import { readCsvRecords } from '../../topics/files/csv-file';
+import { parseFiniteNumber } from '../../core/normalization/column-spec';
+import { columnOffsets, columnWidth, encodedColumnNames } from '../../core/normalization/layout';
+import type { TransformerModel } from '../../core/normalization/model';
 
 export const ROW_FIELD = 'row';
 export const ENCODED_METADATA_KEY = 'vgmflow.encoded';

@@ -10,7 +10,7 @@
  * bars and curve stay comparable: the curve is f(x)·dx/du and a bar is
  * count / (N · Δu). The title says which axis was chosen and why.
  */
-import type { MixtureJson, NumericColumnModel } from '../../stages/transformer/model';
+import type { MixtureJson, NumericColumnModel } from '../../core/normalization/model';
 
 /** How the x axis maps data values to plot positions. */
 export type AxisScale = { readonly kind: 'linear' } | { readonly kind: 'symlog'; readonly c: number };

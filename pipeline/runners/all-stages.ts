@@ -4,9 +4,10 @@
  * --all-stages` over Kafka (a laptop's whole pipeline in one process).
  */
 import { runIngest, type IngestHandle } from '../../stages/ingest/ingest-stage';
-import { runReducer, type ModelSink, type ReducerHandle } from '../../stages/reduce/reducer-stage';
+import { runReducer, type ReducerHandle } from '../../stages/reduce/reducer-stage';
+import type { ModelSink } from '../../topics/model-record';
 import { runStatsWorker, type StatsWorkerHandle } from '../../stages/stats/stats-worker';
-import type { ColumnSpec } from '../../stages/transformer/column-spec';
+import type { ColumnSpec } from '../../core/normalization/column-spec';
 import type { TopicNames } from '../../topics/topology';
 import type { Transport } from '../../topics/transport';
 

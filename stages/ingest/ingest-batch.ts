@@ -18,11 +18,11 @@
 import { cutRaw, DEFAULT_DEAD_LETTER_RAW_BYTES, type DeadLetterRecord } from '../../topics/dead-letter';
 import { RowBatchBuilder, type RowBatch } from '../../topics/row-batch';
 import type { InRecord } from '../../topics/transport';
-import type { ColumnSpec } from '../transformer/column-spec';
-import type { CellValue } from '../transformer/column-summary';
-import { countLineBreaks, CsvParser, DEFAULT_MAX_RECORD_BYTES, type CsvRecord } from './csv';
-import { firstInvalidUtf8 } from './csv-file';
-import { parseRow } from './row-parser';
+import type { ColumnSpec } from '../../core/normalization/column-spec';
+import type { CellValue } from '../../core/normalization/column-summary';
+import { countLineBreaks, CsvParser, DEFAULT_MAX_RECORD_BYTES, type CsvRecord } from '../../core/csv/csv';
+import { firstInvalidUtf8 } from '../../core/csv/utf8';
+import { parseRow } from '../../core/csv/row-parser';
 
 export interface IngestBatchOptions {
   /**

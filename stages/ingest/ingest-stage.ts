@@ -18,8 +18,8 @@ import { checkRowBatchColumns, rowBatchKey } from '../../topics/row-batch';
 import { encodeRowBatch, ROW_BATCH_CONTENT_TYPE } from '../../topics/row-batch-codec';
 import { stageGroup, type TopicNames } from '../../topics/topology';
 import type { OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
-import type { ColumnSpec } from '../transformer/column-spec';
-import { serial } from '../serial';
+import type { ColumnSpec } from '../../core/normalization/column-spec';
+import { serial } from '../../core/serial';
 import { ingestMessages, type IngestBatchOptions } from './ingest-batch';
 
 export interface IngestProgress {

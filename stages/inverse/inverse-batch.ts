@@ -24,13 +24,13 @@
  * in one CSV message) row k gets `${partition}:${offset}:${k}`.
  */
 import { CONFLUENT_MAGIC_BYTE } from '../../topics/avro-wire';
-import { formatCsvRow, formatNumber, parseCsvText } from '../ingest/csv';
+import { formatCsvRow, formatNumber, parseCsvText } from '../../core/csv/csv';
 import { cutRaw, DEFAULT_DEAD_LETTER_RAW_BYTES, type DeadLetterRecord } from '../../topics/dead-letter';
-import { MISSING_VALUE, parseFiniteNumber } from '../transformer/column-spec';
-import type { CellValue } from '../transformer/column-summary';
-import { DecodeError, RowDecoder } from '../transformer/decoder';
-import { encodedColumnNames } from '../transformer/layout';
-import type { TransformerModel } from '../transformer/model';
+import { MISSING_VALUE, parseFiniteNumber } from '../../core/normalization/column-spec';
+import type { CellValue } from '../../core/normalization/column-summary';
+import { DecodeError, RowDecoder } from '../../core/normalization/decoder';
+import { encodedColumnNames } from '../../core/normalization/layout';
+import type { TransformerModel } from '../../core/normalization/model';
 
 export type EncodedFormat = 'avro' | 'csv';
 

@@ -7,8 +7,8 @@
  */
 import type { FitBroadcast, FitJobSpec, FitPartialMessage } from '../../topics/fit-messages';
 import { FIT_PROTOCOL_VERSION } from '../../topics/fit-messages';
-import { FitError, TransformerFitMachine, type PartitionPartial } from '../transformer/fit-transformer';
-import type { TransformerModel } from '../transformer/model';
+import { FitError, TransformerFitMachine, type PartitionPartial } from '../../core/normalization/fit-transformer';
+import type { TransformerModel } from '../../core/normalization/model';
 
 export class JobReducer {
   private readonly machine: TransformerFitMachine;

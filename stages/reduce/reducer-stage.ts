@@ -6,14 +6,12 @@
  * e.g. S3) when the fit is done.
  */
 import { decodeBroadcast, decodePartial, encodeBroadcast, type FitBroadcast, type FitPartialMessage } from '../../topics/fit-messages';
-import { encodeModelRecord } from '../../topics/model-record';
+import { encodeModelRecord, type ModelSink } from '../../topics/model-record';
 import type { TopicNames } from '../../topics/topology';
 import type { Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
-import type { TransformerModel } from '../transformer/model';
 import { JobReducer } from './job-reducer';
 
 /** Somewhere else to keep each final model, e.g. an S3 bucket. */
-export type ModelSink = (job: string, modelName: string, model: TransformerModel) => Promise<void>;
 
 export interface ReducerOptions {
   readonly transport: Transport;

@@ -6,7 +6,7 @@
  */
 import { decodeModelRecord } from '../../topics/model-record';
 import type { Transport } from '../../topics/transport';
-import type { TransformerModel } from '../transformer/model';
+import type { TransformerModel } from '../../core/normalization/model';
 
 export interface LatestModelOptions {
   readonly transport: Transport;

@@ -13,9 +13,9 @@
  *
  * The stage itself supplies what differs: how to install a model and how to handle a batch.
  */
-import type { TransformerModel } from '../transformer/model';
+import type { TransformerModel } from '../../core/normalization/model';
 import type { RecordBatch, Subscription, Transport } from '../../topics/transport';
-import { serial } from '../serial';
+import { serial } from '../../core/serial';
 import { followLatestModel } from './latest-model';
 
 export interface ModelDrivenStageOptions {

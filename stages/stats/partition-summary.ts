@@ -5,9 +5,9 @@
  * something was skipped, so a summary counts every row of the job exactly once.
  */
 import { rowCells, type RowBatch } from '../../topics/row-batch';
-import type { ColumnSpec } from '../transformer/column-spec';
-import { ColumnSummaryBuilder } from '../transformer/column-summary';
-import { PartitionData } from '../transformer/partition-data';
+import type { ColumnSpec } from '../../core/normalization/column-spec';
+import { ColumnSummaryBuilder } from '../../core/normalization/column-summary';
+import { PartitionData } from '../../core/normalization/partition-data';
 
 export type AddOutcome = 'added' | 'duplicate' | 'gap';
 

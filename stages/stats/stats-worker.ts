@@ -9,7 +9,7 @@ import { decodeBroadcast, encodePartial, FIT_PROTOCOL_VERSION, partialKey, type 
 import { decodeRowBatch } from '../../topics/row-batch-codec';
 import { stageGroup, type TopicNames } from '../../topics/topology';
 import type { Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
-import { computePartitionPartial } from '../transformer/fit-transformer';
+import { computePartitionPartial } from '../../core/normalization/fit-transformer';
 import { PartitionSummary } from './partition-summary';
 
 export interface StatsWorkerOptions {

@@ -27,11 +27,11 @@ import {
 import { cutRaw, DEFAULT_DEAD_LETTER_RAW_BYTES, type DeadLetterRecord } from '../../topics/dead-letter';
 import type { RowBatch } from '../../topics/row-batch';
 import { numericColumnFields, type NumericColumnFields, type TransformedValue } from '../../topics/transformed-schema';
-import type { CellValue } from '../transformer/column-summary';
-import { EncodeError, RowEncoder, type EncodedNumeric } from '../transformer/encoder';
-import { encodedColumnNames } from '../transformer/layout';
-import type { TransformerModel } from '../transformer/model';
-import type { RowId } from '../transformer/row-id';
+import type { CellValue } from '../../core/normalization/column-summary';
+import { EncodeError, RowEncoder, type EncodedNumeric } from '../../core/normalization/encoder';
+import { encodedColumnNames } from '../../core/normalization/layout';
+import type { TransformerModel } from '../../core/normalization/model';
+import type { RowId } from '../../core/normalization/row-id';
 
 /** A model ready to encode with: the model, its version (job id), encoder and Avro field names. */
 export interface TransformContext {

@@ -33,7 +33,7 @@ import { decodeRowBatch, RowBatchDecodeError } from '../../topics/row-batch-code
 import { stageGroup, type TopicNames } from '../../topics/topology';
 import { transformedSchema, transformedSubject } from '../../topics/transformed-schema';
 import type { InRecord, OutRecord, Producer, RecordBatch, Transport } from '../../topics/transport';
-import { ensureBucket } from '../../pipeline/io/s3-model-sink';
+import { ensureBucket } from '../../topics/s3/model-sink';
 import {
   encodeTransformedArrow,
   transformContext,

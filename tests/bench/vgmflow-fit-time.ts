@@ -3,8 +3,8 @@
  * rows and over the distinct values with counts. Prints JSON. Used by fit-vs-sklearn.sh.
  */
 import { readFileSync } from 'fs';
-import { CTABGAN_DEFAULTS, fitVbgmm, summarise, unitPoints } from '../../stages/mixture';
-import { parseCsvText } from '../../stages/ingest/csv';
+import { CTABGAN_DEFAULTS, fitVbgmm, summarise, unitPoints } from '../../core/mixture';
+import { parseCsvText } from '../../core/csv/csv';
 
 function best(repeats: number, run: () => { nIter: number; lowerBound: number }): { seconds: number; nIter: number; lowerBound: number } {
   let seconds = Infinity;

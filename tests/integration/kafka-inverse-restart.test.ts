@@ -14,11 +14,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatNumber } from '../../stages/ingest/csv';
+import { formatNumber } from '../../core/csv/csv';
 import { inverseContext, inverseMessage, type DecodedRow } from '../../stages/inverse/inverse-batch';
 import { decodedTopicName, encodedTopicName } from '../../stages/inverse/inverse-stage';
-import { RowEncoder } from '../../stages/transformer/encoder';
-import type { TransformerModel } from '../../stages/transformer/model';
+import { RowEncoder } from '../../core/normalization/encoder';
+import type { TransformerModel } from '../../core/normalization/model';
 import { decodeDeadLetter, type DeadLetterRecord } from '../../topics/dead-letter';
 import { KafkaTransport } from '../../topics/kafka-transport';
 import { stageGroup, topicNames, topicSpecs } from '../../topics/topology';

@@ -5,9 +5,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../pipeline/cli/main';
+import { main } from '../../pipeline/main';
 import { loadModelFile } from '../../pipeline/jobs/model-file';
-import type { TransformerModel } from '../../stages/transformer/model';
+import type { TransformerModel } from '../../core/normalization/model';
 import { encodeModelRecord } from '../../topics/model-record';
 import type { Transport } from '../../topics/transport';
 import { waitUntil, type Child } from './processes';

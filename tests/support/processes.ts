@@ -22,7 +22,7 @@ import { join, relative } from 'path';
 
 export const ROOT = join(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'vgmflow.js');
-const MAIN = join(ROOT, 'dist', 'pipeline', 'cli', 'main.js');
+const MAIN = join(ROOT, 'dist', 'pipeline', 'main.js');
 
 export interface Exit {
   readonly code: number | null;
@@ -58,7 +58,7 @@ function staleSources(): string[] {
       }
     }
   };
-  for (const dir of ['pipeline', 'stages', 'topics', 'assets']) walk(join(ROOT, dir));
+  for (const dir of ['core', 'pipeline', 'stages', 'topics', 'assets']) walk(join(ROOT, dir));
   return stale;
 }
 

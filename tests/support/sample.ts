@@ -1,7 +1,7 @@
 /** The committed sample (assets/card-transactions.csv) as the Kafka integration tests use it. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CellValue } from '../../stages/transformer/column-summary';
+import type { CellValue } from '../../core/normalization/column-summary';
 
 export const SAMPLE = join(__dirname, '..', '..', 'assets', 'card-transactions.csv');
 export const SAMPLE_HEADER = 'Amount,Tip,Network,Merchant';

@@ -1,7 +1,7 @@
 /** Typed access to the golden fixtures written by tests/fixtures/generate_sklearn_fixtures.py. */
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { CTABGAN_DEFAULTS, type VbgmmOptions, type WeightConcentrationPriorType } from '../../stages/mixture';
+import { CTABGAN_DEFAULTS, type VbgmmOptions, type WeightConcentrationPriorType } from '../../core/mixture';
 
 export interface SklearnFixture {
   readonly name: string;

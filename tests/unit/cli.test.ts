@@ -6,18 +6,18 @@ import { spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, relative } from 'path';
-import { COMMANDS } from '../../pipeline/cli/main';
+import { COMMANDS } from '../../pipeline/main';
 import { compareFiles } from '../../pipeline/jobs/round-trip';
-import { parseCsvText } from '../../stages/ingest/csv';
-import { encodedColumnNames } from '../../stages/transformer/layout';
-import { parseModel } from '../../stages/transformer/model-validate';
-import type { TransformerModel } from '../../stages/transformer/model';
+import { parseCsvText } from '../../core/csv/csv';
+import { encodedColumnNames } from '../../core/normalization/layout';
+import { parseModel } from '../../core/normalization/model-validate';
+import type { TransformerModel } from '../../core/normalization/model';
 import { expectAllClose } from '../support/close-to';
 import { FIXTURE_DIR, type SklearnFixture } from '../support/sklearn-fixtures';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'vgmflow.js');
-const MAIN = join(ROOT, 'dist', 'pipeline', 'cli', 'main.js');
+const MAIN = join(ROOT, 'dist', 'pipeline', 'main.js');
 const SAMPLE = join(ROOT, 'assets', 'card-transactions.csv');
 const COLUMNS = 'Amount:continuous,Tip:mixed(0),Network:categorical,Merchant:categorical';
 const HEADER = 'Amount,Tip,Network,Merchant';
@@ -41,7 +41,7 @@ function staleSources(): string[] {
       }
     }
   };
-  for (const dir of ['pipeline', 'stages', 'topics', 'assets']) walk(join(ROOT, dir));
+  for (const dir of ['core', 'pipeline', 'stages', 'topics', 'assets']) walk(join(ROOT, dir));
   return stale;
 }
 

@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CsvParser, formatCsvRow, formatNumber, parseCsvText, type CsvParserOptions, type CsvRecord } from '../../stages/ingest/csv';
-import { CsvFileWriter, firstInvalidUtf8, readCsvRecords, type CsvReadOptions } from '../../stages/ingest/csv-file';
+import { CsvParser, formatCsvRow, formatNumber, parseCsvText, type CsvParserOptions, type CsvRecord } from '../../core/csv/csv';
+import { firstInvalidUtf8 } from '../../core/csv/utf8';
+import { CsvFileWriter, readCsvRecords, type CsvReadOptions } from '../../topics/files/csv-file';
 
 /** mulberry32: tiny seeded PRNG so property tests are reproducible. */
 function mulberry32(seed: number): () => number {

@@ -6,15 +6,15 @@
  * the stage without a registry and `vgmflow stage --output-format`.
  */
 import { AvroDeserializer, AvroSerializer, MockClient, SerdeType } from '@confluentinc/schemaregistry';
-import { main } from '../../pipeline/cli/main';
+import { main } from '../../pipeline/main';
 import { inverseContext, inverseMessage, type DecodedRow } from '../../stages/inverse/inverse-batch';
 import { runInverse } from '../../stages/inverse/inverse-stage';
 import { TRANSFORMED_CONTENT_TYPE } from '../../stages/transform/transform-stage';
-import { MISSING_VALUE, type ColumnSpec } from '../../stages/transformer/column-spec';
-import { ColumnSummaryBuilder, type CellValue } from '../../stages/transformer/column-summary';
-import { RowEncoder } from '../../stages/transformer/encoder';
-import { fitTransformer } from '../../stages/transformer/fit-transformer';
-import type { TransformerModel } from '../../stages/transformer/model';
+import { MISSING_VALUE, type ColumnSpec } from '../../core/normalization/column-spec';
+import { ColumnSummaryBuilder, type CellValue } from '../../core/normalization/column-summary';
+import { RowEncoder } from '../../core/normalization/encoder';
+import { fitTransformer } from '../../core/normalization/fit-transformer';
+import type { TransformerModel } from '../../core/normalization/model';
 import {
   DECODED_AVRO_CONTENT_TYPE,
   decodedColumnFields,

@@ -1,6 +1,6 @@
 import { decodeMessageText, ingestMessages, type IngestBatchOptions, type IngestResult } from '../../stages/ingest/ingest-batch';
-import { MISSING_VALUE, type ColumnSpec } from '../../stages/transformer/column-spec';
-import type { CellValue } from '../../stages/transformer/column-summary';
+import { MISSING_VALUE, type ColumnSpec } from '../../core/normalization/column-spec';
+import type { CellValue } from '../../core/normalization/column-summary';
 import type { DeadLetterRecord } from '../../topics/dead-letter';
 import { rowBatchKey, rowCells, type RowBatch } from '../../topics/row-batch';
 import type { InRecord } from '../../topics/transport';

@@ -1,6 +1,6 @@
 import { runIngest, type IngestHandle, type IngestOptions, type IngestProgress } from '../../stages/ingest/ingest-stage';
-import type { ColumnSpec } from '../../stages/transformer/column-spec';
-import type { CellValue } from '../../stages/transformer/column-summary';
+import type { ColumnSpec } from '../../core/normalization/column-spec';
+import type { CellValue } from '../../core/normalization/column-summary';
 import { decodeDeadLetter, type DeadLetterRecord } from '../../topics/dead-letter';
 import { MemoryTransport } from '../../topics/memory-transport';
 import { rowCells, type RowBatch } from '../../topics/row-batch';

@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
-import { COMMANDS } from '../../pipeline/cli/main';
+import { COMMANDS } from '../../pipeline/main';
 import { decodedTopicName, encodedTopicName } from '../../stages/inverse/inverse-stage';
 import { transformedTopicName } from '../../stages/transform/transform-stage';
 import { topicNames, topicSpecs } from '../../topics/topology';

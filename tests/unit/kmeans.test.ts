@@ -10,10 +10,10 @@ import {
   lloydUpdate,
   mergeLloydPartials,
   nearestCentre,
-} from '../../stages/mixture/kmeans';
-import { momentsOf } from '../../stages/mixture/moments';
-import { summarise, unitPoints, type WeightedPoints } from '../../stages/mixture/weighted-points';
-import { CounterRandom } from '../../stages/random/philox';
+} from '../../core/mixture/kmeans';
+import { momentsOf } from '../../core/mixture/moments';
+import { summarise, unitPoints, type WeightedPoints } from '../../core/mixture/weighted-points';
+import { CounterRandom } from '../../core/random/philox';
 import { expectAllClose } from '../support/close-to';
 
 const f64 = (...xs: number[]) => Float64Array.from(xs);

@@ -44,8 +44,8 @@ import {
   type VbgmmOptions,
   type VbgmmParams,
   type WeightedPoints,
-} from '../../stages/mixture';
-import { CounterRandom } from '../../stages/random/philox';
+} from '../../core/mixture';
+import { CounterRandom } from '../../core/random/philox';
 import { expectAllClose } from '../support/close-to';
 import { fixtureOptions, loadSklearnFixtures, type SklearnFixture } from '../support/sklearn-fixtures';
 

@@ -10,7 +10,7 @@ import {
   summarise,
   unitPoints,
   type VbgmmFit,
-} from '../../stages/mixture';
+} from '../../core/mixture';
 import { expectAllClose } from '../support/close-to';
 import { fixtureOptions, loadSklearnFixtures, type SklearnFixture } from '../support/sklearn-fixtures';
 

@@ -4,7 +4,7 @@
  * uniform doubles in [0, 1), draws that are a pure function of (seed, stream, index, lane),
  * and seeds/indices limited to safe integers.
  */
-import { CounterRandom, counterUniform, philox4x32, splitUint53, wordsToUnit, type Words4 } from '../../stages/random/philox';
+import { CounterRandom, counterUniform, philox4x32, splitUint53, wordsToUnit, type Words4 } from '../../core/random/philox';
 
 const hex = (words: readonly number[]) => words.map((w) => `0x${(w >>> 0).toString(16).padStart(8, '0')}`);
 

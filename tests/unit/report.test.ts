@@ -26,11 +26,11 @@ import {
   toAxis,
   type AxisScale,
 } from '../../pipeline/report/mixture-plot';
-import { parseColumnSpecs, type ColumnSpec } from '../../stages/transformer/column-spec';
-import { ColumnSummaryBuilder } from '../../stages/transformer/column-summary';
-import { DEFAULT_TRANSFORMER_OPTIONS, fitTransformer } from '../../stages/transformer/fit-transformer';
-import { encodedColumnNames } from '../../stages/transformer/layout';
-import type { NumericColumnModel, TransformerModel } from '../../stages/transformer/model';
+import { parseColumnSpecs, type ColumnSpec } from '../../core/normalization/column-spec';
+import { ColumnSummaryBuilder } from '../../core/normalization/column-summary';
+import { DEFAULT_TRANSFORMER_OPTIONS, fitTransformer } from '../../core/normalization/fit-transformer';
+import { encodedColumnNames } from '../../core/normalization/layout';
+import type { NumericColumnModel, TransformerModel } from '../../core/normalization/model';
 import { fixtureOptions, loadSklearnFixtures, type SklearnFixture } from '../support/sklearn-fixtures';
 
 const FIXTURES = loadSklearnFixtures();

@@ -19,7 +19,7 @@ import {
   type Data,
   type DataType,
 } from 'apache-arrow';
-import type { ColumnSpec } from '../../stages/transformer/column-spec';
+import type { ColumnSpec } from '../../core/normalization/column-spec';
 import { decodeRowBatch, encodeRowBatch, ROW_BATCH_METADATA_KEY, RowBatchDecodeError } from '../../topics/row-batch-codec';
 import { RowBatchBuilder, RowBatchError, rowBatchKey, rowCells, type RowBatch } from '../../topics/row-batch';
 import { cutRaw, decodeDeadLetter, deadLetterKey, encodeDeadLetter, type DeadLetterRecord } from '../../topics/dead-letter';

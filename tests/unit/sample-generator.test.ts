@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatCsvRow, parseCsvText } from '../../stages/ingest/csv';
+import { formatCsvRow, parseCsvText } from '../../core/csv/csv';
 import {
   DEFAULT_ROWS,
   DEFAULT_SEED,

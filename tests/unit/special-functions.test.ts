@@ -18,8 +18,8 @@
  * relative; near the zeros of lnΓ (x = 1, 2) and of ψ (x ≈ 1.4616) no relative bound can
  * hold. Elsewhere the implementation is within ~2e-15 relative of the references.
  */
-import { betaln, digamma, gammaln, logSumExp } from '../../stages/mixture/special-functions';
-import { CounterRandom } from '../../stages/random/philox';
+import { betaln, digamma, gammaln, logSumExp } from '../../core/mixture/special-functions';
+import { CounterRandom } from '../../core/random/philox';
 
 const TOL = 1e-14;
 

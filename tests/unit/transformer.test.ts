@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { parseRow } from '../../stages/ingest/row-parser';
-import { logProbTerms, mostLikelyComponent } from '../../stages/mixture';
-import { CounterRandom } from '../../stages/random/philox';
+import { parseRow } from '../../core/csv/row-parser';
+import { logProbTerms, mostLikelyComponent } from '../../core/mixture';
+import { CounterRandom } from '../../core/random/philox';
 import {
   ColumnSummaryBuilder,
   DEFAULT_TRANSFORMER_OPTIONS,
@@ -34,7 +34,7 @@ import {
   type ModeSlot,
   type NumericColumnModel,
   type TransformerModel,
-} from '../../stages/transformer';
+} from '../../core/normalization';
 import { fixtureOptions, loadSklearnFixtures, type SklearnFixture } from '../support/sklearn-fixtures';
 
 const RTOL = 1e-9;

@@ -1,8 +1,8 @@
 import { readFile } from 'fs/promises';
-import { DEFAULT_TRANSFORMER_OPTIONS, type InitialMeans } from '../../../stages/transformer/fit-transformer';
+import { DEFAULT_TRANSFORMER_OPTIONS, type InitialMeans } from '../../../core/normalization/fit-transformer';
 import { KafkaTransport } from '../../../topics/kafka-transport';
 import { stageGroup, topicSpecs } from '../../../topics/topology';
-import { s3ModelSink, s3SettingsFromEnv } from '../../io/s3-model-sink';
+import { s3ModelSink, s3SettingsFromEnv } from '../../../topics/s3/model-sink';
 import { fitFile } from '../../jobs/fit-file';
 import { runFitJob } from '../../jobs/fit-job';
 import { InputError } from '../../jobs/input-error';

@@ -6,7 +6,7 @@ import { runInverse } from '../../../stages/inverse/inverse-stage';
 import { runTransform } from '../../../stages/transform/transform-stage';
 import { KafkaTransport } from '../../../topics/kafka-transport';
 import { topicSpecs } from '../../../topics/topology';
-import { s3ModelSink, s3SettingsFromEnv } from '../../io/s3-model-sink';
+import { s3ModelSink, s3SettingsFromEnv } from '../../../topics/s3/model-sink';
 import { parseCommandArgs, stringOption } from '../args';
 import { UsageError, type Command, type CommandOptions } from '../command';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings } from '../kafka-options';

@@ -3,8 +3,8 @@
  * values. Pure: a bad row becomes a rejection with a reason (for the dead-letter
  * output), never an exception.
  */
-import { MISSING_VALUE, parseFiniteNumber, type ColumnSpec } from '../transformer/column-spec';
-import type { CellValue } from '../transformer/column-summary';
+import { MISSING_VALUE, parseFiniteNumber, type ColumnSpec } from '../normalization/column-spec';
+import type { CellValue } from '../normalization/column-summary';
 
 export type ParsedRow =
   | { readonly ok: true; readonly cells: CellValue[] }

@@ -2,14 +2,14 @@
  * The `vgmflow` command line. Errors in the user's input print one line and exit 1;
  * misuse of the command line prints one line and a pointer to --help and exits 2.
  */
-import { InputError } from '../jobs/input-error';
-import { UsageError, type Command } from './command';
-import { fitCommand } from './commands/fit';
-import { inverseCommand } from './commands/inverse';
-import { transformCommand } from './commands/transform';
-import { demoCommand } from './commands/demo';
-import { produceCommand } from './commands/produce';
-import { stageCommand } from './commands/stage';
+import { InputError } from './jobs/input-error';
+import { UsageError, type Command } from './cli/command';
+import { fitCommand } from './cli/commands/fit';
+import { inverseCommand } from './cli/commands/inverse';
+import { transformCommand } from './cli/commands/transform';
+import { demoCommand } from './cli/commands/demo';
+import { produceCommand } from './cli/commands/produce';
+import { stageCommand } from './cli/commands/stage';
 
 export const COMMANDS: readonly Command[] = [demoCommand, fitCommand, transformCommand, inverseCommand, produceCommand, stageCommand];
 

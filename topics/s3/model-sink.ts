@@ -1,7 +1,7 @@
 /** Keeps each final model as JSON in an S3 bucket: s3://<bucket>/<prefix>/<model name>/<job>.json. */
 import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { ModelSink } from '../../stages/reduce/reducer-stage';
-import { serializeModel } from '../../stages/transformer/model';
+import type { ModelSink } from '../model-record';
+import { serializeModel } from '../../core/normalization/model';
 
 export interface S3Settings {
   readonly endpoint?: string;

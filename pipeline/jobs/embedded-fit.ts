@@ -7,14 +7,14 @@
 import { decodeDeadLetter, type DeadLetterRecord } from '../../topics/dead-letter';
 import { MemoryTransport } from '../../topics/memory-transport';
 import { DEFAULT_PARTITIONS, stageGroup, topicNames, topicSpecs } from '../../topics/topology';
-import type { ColumnSpec } from '../../stages/transformer/column-spec';
-import type { InitialMeans } from '../../stages/transformer/fit-transformer';
-import type { TransformerModel, TransformerOptions } from '../../stages/transformer/model';
-import { runFitJob } from '../jobs/fit-job';
-import { InputError } from '../jobs/input-error';
-import { produceFile } from '../jobs/produce-file';
-import { startAllStages } from './all-stages';
-import { readTopicToEnd } from './read-topic';
+import type { ColumnSpec } from '../../core/normalization/column-spec';
+import type { InitialMeans } from '../../core/normalization/fit-transformer';
+import type { TransformerModel, TransformerOptions } from '../../core/normalization/model';
+import { runFitJob } from './fit-job';
+import { InputError } from './input-error';
+import { produceFile } from './produce-file';
+import { startAllStages } from '../runners/all-stages';
+import { readTopicToEnd } from '../runners/read-topic';
 
 export interface EmbeddedFitOptions {
   readonly input: string;
