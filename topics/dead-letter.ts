@@ -8,6 +8,7 @@
  * Published to the dead-letter partition equal to the source partition.
  */
 import type { OutRecord } from './transport';
+import { encodedRecord, type Codec } from './codec';
 
 export interface DeadLetterRecord {
   /** The record's text as it appeared in the message (possibly cut, see `cutRaw`). */
@@ -39,7 +40,7 @@ export class DeadLetterDecodeError extends Error {}
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-export function encodeDeadLetter(d: DeadLetterRecord): Uint8Array {
+function encodeDeadLetter(d: DeadLetterRecord): Uint8Array {
   // Fixed key order, so equal records encode to equal bytes.
   const value = { raw: d.raw, reason: d.reason, topic: d.topic, partition: d.partition, offset: d.offset, line: d.line, column: d.column };
   return encoder.encode(JSON.stringify(value));
@@ -53,7 +54,7 @@ function isNonNegativeInteger(x: unknown): x is number {
   return typeof x === 'number' && Number.isInteger(x) && x >= 0;
 }
 
-export function decodeDeadLetter(bytes: Uint8Array): DeadLetterRecord {
+function decodeDeadLetter(bytes: Uint8Array): DeadLetterRecord {
   let json: unknown;
   try {
     json = JSON.parse(decoder.decode(bytes));
@@ -78,13 +79,7 @@ export function deadLetterKey(d: DeadLetterRecord): string {
 
 /** The record that publishes `d` on `dlqTopic`, in the partition of its source. */
 export function deadLetterOutRecord(dlqTopic: string, d: DeadLetterRecord): OutRecord {
-  return {
-    topic: dlqTopic,
-    partition: d.partition,
-    key: deadLetterKey(d),
-    value: encodeDeadLetter(d),
-    headers: { 'content-type': DEAD_LETTER_CONTENT_TYPE },
-  };
+  return encodedRecord(deadLetterCodec, dlqTopic, deadLetterKey(d), d, { partition: d.partition });
 }
 
 /**
@@ -109,3 +104,6 @@ export function cutRaw(raw: string, maxBytes: number): { raw: string; cutFrom: n
   }
   return { raw: raw.slice(0, end), cutFrom: total };
 }
+
+/** The dead-letter topic's values. */
+export const deadLetterCodec: Codec<DeadLetterRecord> = { contentType: DEAD_LETTER_CONTENT_TYPE, encode: encodeDeadLetter, decode: decodeDeadLetter };

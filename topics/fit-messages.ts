@@ -9,6 +9,7 @@ import type { ColumnSpec } from '../core/normalization/column-spec';
 import type { InitialMeans, PartitionPartial, RoundRequest } from '../core/normalization/fit-transformer';
 import type { TransformerOptions } from '../core/normalization/model';
 import { decodeJson, encodeJson } from './json-codec';
+import type { Codec } from './codec';
 
 export const FIT_PROTOCOL_VERSION = 1 as const;
 
@@ -63,14 +64,20 @@ function checkProtocol(value: unknown, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-export const encodeBroadcast = (b: FitBroadcast): Uint8Array => encodeJson(b);
-export const encodePartial = (p: FitPartialMessage): Uint8Array => encodeJson(p);
+const encodeBroadcast = (b: FitBroadcast): Uint8Array => encodeJson(b);
+const encodePartial = (p: FitPartialMessage): Uint8Array => encodeJson(p);
 
-export function decodeBroadcast(bytes: Uint8Array): FitBroadcast {
+function decodeBroadcast(bytes: Uint8Array): FitBroadcast {
   // Our own stages write these; the protocol tag guards against foreign or stale data.
   return checkProtocol(decodeJson(bytes), 'broadcast') as unknown as FitBroadcast;
 }
 
-export function decodePartial(bytes: Uint8Array): FitPartialMessage {
+function decodePartial(bytes: Uint8Array): FitPartialMessage {
   return checkProtocol(decodeJson(bytes), 'partial') as unknown as FitPartialMessage;
 }
+
+/** The params topic's values: a fit job's broadcast. */
+export const broadcastCodec: Codec<FitBroadcast> = { contentType: 'application/json', encode: encodeBroadcast, decode: decodeBroadcast };
+
+/** The stats topic's values: one partition's answer to a round. */
+export const partialCodec: Codec<FitPartialMessage> = { contentType: 'application/json', encode: encodePartial, decode: decodePartial };

@@ -5,6 +5,7 @@
  */
 import { parseModel } from '../core/normalization/model-validate';
 import { serializeModel, type TransformerModel } from '../core/normalization/model';
+import type { Codec } from './codec';
 
 export interface ModelRecord {
   readonly job: string;
@@ -12,11 +13,11 @@ export interface ModelRecord {
   readonly model: TransformerModel;
 }
 
-export function encodeModelRecord(r: ModelRecord): Uint8Array {
+function encodeModelRecord(r: ModelRecord): Uint8Array {
   return Buffer.from(`{"job":${JSON.stringify(r.job)},"modelName":${JSON.stringify(r.modelName)},"model":${serializeModel(r.model)}}`, 'utf8');
 }
 
-export function decodeModelRecord(bytes: Uint8Array, where: string): ModelRecord {
+function decodeModelRecord(bytes: Uint8Array, where: string): ModelRecord {
   const json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as { job?: unknown; modelName?: unknown; model?: unknown };
   if (typeof json.job !== 'string' || typeof json.modelName !== 'string') throw new RangeError(`${where}: not a model record`);
   return { job: json.job, modelName: json.modelName, model: parseModel(JSON.stringify(json.model), where) };
@@ -24,3 +25,10 @@ export function decodeModelRecord(bytes: Uint8Array, where: string): ModelRecord
 
 /** Where a fitted model goes besides the models topic (e.g. S3): the reducer calls it before publishing. */
 export type ModelSink = (job: string, modelName: string, model: TransformerModel) => Promise<void>;
+
+/** The models topic's values. */
+export const modelRecordCodec: Codec<ModelRecord> = {
+  contentType: 'application/json',
+  encode: encodeModelRecord,
+  decode: (bytes, where = 'a model record') => decodeModelRecord(bytes, where),
+};

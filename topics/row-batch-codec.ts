@@ -53,6 +53,7 @@ import {
   type Table,
 } from 'apache-arrow';
 import type { ColumnSpec } from '../core/normalization/column-spec';
+import type { Codec } from './codec';
 import {
   checkCoverage,
   checkRowBatchColumns,
@@ -181,7 +182,7 @@ function metadataJson(b: RowBatch): string {
 }
 
 /** Encodes a batch as an Arrow IPC stream with exactly one record batch (see the schema above). */
-export function encodeRowBatch(b: RowBatch): Uint8Array {
+function encodeRowBatch(b: RowBatch): Uint8Array {
   checkBatch(b);
   const n = b.length;
   const fields: Field[] = [new Field(SOURCE_OFFSET_FIELD, new Int64(), false), new Field(ROW_IN_MESSAGE_FIELD, new Int32(), false)];
@@ -341,7 +342,7 @@ function dictionaryStrings(data: Data, name: string, out: string[]): void {
 }
 
 /** Reads an Arrow IPC stream written by encodeRowBatch (or any producer of the same schema). */
-export function decodeRowBatch(bytes: Uint8Array): RowBatch {
+function decodeRowBatch(bytes: Uint8Array): RowBatch {
   let table: Table;
   try {
     table = tableFromIPC(bytes);
@@ -405,3 +406,6 @@ export function decodeRowBatch(bytes: Uint8Array): RowBatch {
     text,
   };
 }
+
+/** The batches topic's values: Arrow IPC streams of parsed rows with their source coverage. */
+export const rowBatchCodec: Codec<RowBatch> = { contentType: ROW_BATCH_CONTENT_TYPE, encode: encodeRowBatch, decode: decodeRowBatch };

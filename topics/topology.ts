@@ -1,7 +1,14 @@
 /**
- * Every topic of the pipeline in one place: names, partition counts and configs.
- * Names take a prefix so that several pipelines (or tests) can share a cluster.
+ * Every topic of the pipeline in one place: its name, partitions, configs, and the codec of its
+ * values (ARCHITECTURE.md, "Topics"). Names take a prefix so that several pipelines (or tests)
+ * can share a cluster.
  */
+import { FILE_ROW_PARTITIONS } from '../core/normalization/row-id';
+import type { Codec } from './codec';
+import { deadLetterCodec } from './dead-letter';
+import { broadcastCodec, partialCodec } from './fit-messages';
+import { modelRecordCodec } from './model-record';
+import { rowBatchCodec } from './row-batch-codec';
 import type { TopicSpec } from './transport';
 
 export interface TopicNames {
@@ -19,9 +26,17 @@ export interface TopicNames {
   readonly models: string;
   /** Rejected input: the raw row, the reason, the source topic, partition and offset. */
   readonly deadLetters: string;
+  /** The transform stage's output: encoded rows. */
+  readonly transformed: string;
+  /** The inverse stage's default input: encoded rows from a generator. */
+  readonly encoded: string;
+  /** The inverse stage's output: decoded rows. */
+  readonly decoded: string;
 }
 
-export function topicNames(prefix = 'vgm'): TopicNames {
+export const DEFAULT_TOPIC_PREFIX = 'vgm';
+
+export function topicNames(prefix = DEFAULT_TOPIC_PREFIX): TopicNames {
   return {
     prefix,
     rows: `${prefix}.rows`,
@@ -30,10 +45,21 @@ export function topicNames(prefix = 'vgm'): TopicNames {
     params: `${prefix}.params`,
     models: `${prefix}.models`,
     deadLetters: `${prefix}.dlq`,
+    transformed: `${prefix}.transformed`,
+    encoded: `${prefix}.encoded`,
+    decoded: `${prefix}.decoded`,
   };
 }
 
-export const DEFAULT_PARTITIONS = 6;
+/**
+ * Partitions of the topics a command creates. The same number lays out a file's rows in the
+ * embedded runner (core/normalization/row-id.ts), which is why a file fitted or encoded
+ * embedded equals the same file produced to Kafka with the defaults.
+ */
+export const DEFAULT_PARTITIONS = FILE_ROW_PARTITIONS;
+
+/** The models topic key a fit publishes under and the transform and inverse stages follow. */
+export const DEFAULT_MODEL_NAME = 'default';
 
 export type GroupStage = 'ingest' | 'stats' | 'transform' | 'inverse';
 
@@ -53,15 +79,33 @@ const LARGE = { 'max.message.bytes': String(16 * 1024 * 1024) };
 /** Retain forever: a fit job's result must stay a function of the topic's rows. */
 const KEEP = { 'retention.ms': '-1', ...LARGE };
 const COMPACT = { 'cleanup.policy': 'compact', ...LARGE };
+/** Stage outputs: kept, default message size (the producer splits sends below 1 MiB). */
+export const OUTPUT_TOPIC_CONFIG: Readonly<Record<string, string>> = { 'retention.ms': '-1' };
+
+/**
+ * The contract of a topic every pipeline has: what its values are (the codec), how many
+ * partitions it has (the pipeline's count, or one for the fit's control topics, whose order
+ * matters), and its configs. The stage outputs (transformed, decoded) are created by their
+ * stages like their input; their values are Avro or CSV, chosen per stage.
+ */
+export interface TopicContract {
+  readonly role: Exclude<keyof TopicNames, 'prefix' | 'transformed' | 'encoded' | 'decoded'>;
+  readonly partitions: 'pipeline' | 1;
+  readonly config: Readonly<Record<string, string>>;
+  /** null: raw CSV text, read line by line by ingest (a bad line is dead-lettered, not the message). */
+  readonly codec: Codec<unknown> | null;
+}
+
+export const PIPELINE_TOPICS: readonly TopicContract[] = [
+  { role: 'rows', partitions: 'pipeline', config: KEEP, codec: null },
+  // Batches keep the partitioning of the rows they came from.
+  { role: 'batches', partitions: 'pipeline', config: KEEP, codec: rowBatchCodec },
+  { role: 'stats', partitions: 1, config: KEEP, codec: partialCodec },
+  { role: 'params', partitions: 1, config: COMPACT, codec: broadcastCodec },
+  { role: 'models', partitions: 1, config: COMPACT, codec: modelRecordCodec },
+  { role: 'deadLetters', partitions: 'pipeline', config: KEEP, codec: deadLetterCodec },
+];
 
 export function topicSpecs(names: TopicNames, partitions = DEFAULT_PARTITIONS): TopicSpec[] {
-  return [
-    { name: names.rows, partitions, config: KEEP },
-    // Batches keep the partitioning of the rows they came from.
-    { name: names.batches, partitions, config: KEEP },
-    { name: names.stats, partitions: 1, config: KEEP },
-    { name: names.params, partitions: 1, config: COMPACT },
-    { name: names.models, partitions: 1, config: COMPACT },
-    { name: names.deadLetters, partitions, config: KEEP },
-  ];
+  return PIPELINE_TOPICS.map((t) => ({ name: names[t.role], partitions: t.partitions === 'pipeline' ? partitions : 1, config: t.config }));
 }

@@ -1,6 +1,6 @@
 /** The options every Kafka-facing command shares, and the transport they describe. */
 import type { ParseArgsConfig } from 'util';
-import { topicNames, type TopicNames } from '../../topics/topology';
+import { DEFAULT_PARTITIONS, topicNames, type TopicNames } from '../../topics/topology';
 import { integerOption, stringOption, type ParsedArgs } from './args';
 import { UsageError } from './command';
 
@@ -16,7 +16,7 @@ export const KAFKA_HELP = `Kafka options:
   --topic <name>          the input topic of CSV rows (default: <prefix>.rows)
   --topic-prefix <p>      prefix of the pipeline's topics (default: vgm): <p>.rows, <p>.batches,
                           <p>.stats, <p>.params, <p>.models, <p>.dlq
-  --partitions <n>        partitions of topics this command creates when missing (default: 6)
+  --partitions <n>        partitions of topics this command creates when missing (default: ${DEFAULT_PARTITIONS})
 `;
 
 export interface KafkaSettings {
@@ -34,7 +34,7 @@ export function kafkaSettings(args: ParsedArgs, required: boolean): KafkaSetting
   const brokers = brokersText.split(',').map((b) => b.trim()).filter((b) => b !== '');
   const names = topicNames(stringOption(args, 'topic-prefix') ?? 'vgm');
   const rows = stringOption(args, 'topic');
-  const partitions = integerOption(args, 'partitions', 6);
+  const partitions = integerOption(args, 'partitions', DEFAULT_PARTITIONS);
   if (partitions < 1) throw new UsageError('--partitions must be at least 1');
   return { brokers, topics: rows === undefined ? names : { ...names, rows }, partitions };
 }

@@ -5,30 +5,24 @@
  * what it committed stays committed, and the next run goes on from there.
  */
 import { KafkaTransport } from '../../topics/kafka-transport';
-import { stageGroup, topicSpecs } from '../../topics/topology';
+import { DEFAULT_MODEL_NAME, OUTPUT_TOPIC_CONFIG, stageGroup, topicSpecs } from '../../topics/topology';
 import type { Transport } from '../../topics/transport';
-import { InterruptedError, runUntilCaughtUp, type StartableStage } from '../runners/until-caught-up';
+import type { RowStageHandle } from '../../stages/runner/stage-handle';
+import { InterruptedError, runUntilCaughtUp } from '../runners/until-caught-up';
 import { integerOption, type ParsedArgs } from './args';
 import { kafkaSettings, type KafkaSettings } from './kafka-options';
 import { fractionProgress } from './progress';
-
-/** Counters every model stage reports. */
-export interface ModelStageStats {
-  readonly rows: number;
-  readonly deadLettered: number;
-  readonly modelVersion: string | null;
-}
 
 /** The options a model stage (transform, inverse) takes that a one-shot run fills in or reads. */
 export interface ModelStageOptions {
   /** Default vgmflow-<prefix>-<stage>. */
   readonly group?: string;
-  /** Default 'default'. */
+  /** Default DEFAULT_MODEL_NAME. */
   readonly modelName?: string;
   readonly onInputPosition?: (partition: number, nextOffset: number) => void;
 }
 
-export interface OneShotStage<O extends ModelStageOptions, H extends StartableStage & { stats(): ModelStageStats }> {
+export interface OneShotStage<O extends ModelStageOptions, H extends RowStageHandle> {
   readonly inputTopic: string;
   readonly outputTopic: string;
   readonly options: O;
@@ -40,7 +34,7 @@ export const ONE_SHOT_OPTIONS = { 'model-wait': { type: 'string' } } as const;
 export const ONE_SHOT_HELP = `  --model-wait <seconds>  how long to wait for a model on <prefix>.models before giving up
                           (default 30)`;
 
-export async function runOneShotOnKafka<O extends ModelStageOptions, H extends StartableStage & { stats(): ModelStageStats }>(
+export async function runOneShotOnKafka<O extends ModelStageOptions, H extends RowStageHandle>(
   verb: 'encoded' | 'decoded',
   label: 'transform' | 'inverse',
   args: ParsedArgs,
@@ -62,10 +56,10 @@ export async function runOneShotOnKafka<O extends ModelStageOptions, H extends S
     const s = build(kafka, transport, log);
     const g = s.options.group ?? stageGroup(kafka.topics, label);
     group = g;
-    const modelName = s.options.modelName ?? 'default';
+    const modelName = s.options.modelName ?? DEFAULT_MODEL_NAME;
     await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));
     // The end offsets at the start are the goal, so the input topic has to exist first.
-    await transport.ensureTopics([{ name: s.inputTopic, partitions: kafka.partitions, config: { 'retention.ms': '-1' } }]);
+    await transport.ensureTopics([{ name: s.inputTopic, partitions: kafka.partitions, config: OUTPUT_TOPIC_CONFIG }]);
     const handle = await runUntilCaughtUp({
       transport,
       topic: s.inputTopic,

@@ -5,8 +5,9 @@
  */
 import { SchemaRegistryClient, type Client } from '@confluentinc/schemaregistry';
 import type { ParseArgsConfig } from 'util';
-import { decodedTopicName, encodedTopicName, type InverseOptions } from '../../stages/inverse/inverse-stage';
-import { transformedTopicName, type TransformOptions } from '../../stages/transform/transform-stage';
+import { type InverseOptions } from '../../stages/inverse/inverse-stage';
+import { type TransformOptions } from '../../stages/transform/transform-stage';
+import { DEFAULT_MODEL_NAME, topicNames } from '../../topics/topology';
 import type { Transport } from '../../topics/transport';
 import { s3Client, s3SettingsFromEnv } from '../../topics/s3/model-sink';
 import { stringOption, type ParsedArgs } from './args';
@@ -51,8 +52,8 @@ export function transformOptionsFromArgs(args: ParsedArgs, kafka: KafkaSettings,
     transport,
     topics: kafka.topics,
     log,
-    transformedTopic: transformedTopicName(prefixOf(args)),
-    modelName: stringOption(args, 'model-name') ?? 'default',
+    transformedTopic: topicNames(prefixOf(args)).transformed,
+    modelName: stringOption(args, 'model-name') ?? DEFAULT_MODEL_NAME,
     registry,
     s3: s3 === null ? undefined : { client: s3Client(s3), bucket: s3.bucket, prefix: s3.prefix },
     group: stringOption(args, 'group'),
@@ -73,9 +74,9 @@ export function inverseOptionsFromArgs(args: ParsedArgs, kafka: KafkaSettings, t
     transport,
     topics: kafka.topics,
     log,
-    encodedTopic: stringOption(args, 'encoded-topic') ?? encodedTopicName(prefix),
-    decodedTopic: stringOption(args, 'decoded-topic') ?? decodedTopicName(prefix),
-    modelName: stringOption(args, 'model-name') ?? 'default',
+    encodedTopic: stringOption(args, 'encoded-topic') ?? topicNames(prefix).encoded,
+    decodedTopic: stringOption(args, 'decoded-topic') ?? topicNames(prefix).decoded,
+    modelName: stringOption(args, 'model-name') ?? DEFAULT_MODEL_NAME,
     registry,
     format,
     output,

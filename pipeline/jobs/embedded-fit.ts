@@ -4,7 +4,7 @@
  * input topic as `vgmflow produce` would write it to Kafka, so the same file with the
  * same partitions and rows per message gives the same model on both runners.
  */
-import { decodeDeadLetter, type DeadLetterRecord } from '../../topics/dead-letter';
+import { deadLetterCodec, type DeadLetterRecord } from '../../topics/dead-letter';
 import { MemoryTransport } from '../../topics/memory-transport';
 import { DEFAULT_PARTITIONS, stageGroup, topicNames, topicSpecs } from '../../topics/topology';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
@@ -70,7 +70,7 @@ export async function embeddedFit(o: EmbeddedFitOptions): Promise<EmbeddedFitRep
       await stages.stop();
     }
     const deadLetters = (await readTopicToEnd(transport, topics.deadLetters, 1000))
-      .map((r) => decodeDeadLetter(r.value))
+      .map((r) => deadLetterCodec.decode(r.value))
       .map((d) => ({ ...d, fileLine: (produced.messageLines[d.offset * partitions + d.partition] ?? 0) + d.line - 1 }))
       .sort((a, b) => a.fileLine - b.fileLine);
     return { model: result.model, rowsRead: produced.rows, rowsFitted: result.rows, deadLetters, rounds: result.rounds };

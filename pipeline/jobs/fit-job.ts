@@ -4,8 +4,8 @@
  * through the params topic, reports progress round by round and returns the model
  * the reducer publishes.
  */
-import { decodeBroadcast, encodeBroadcast, FIT_PROTOCOL_VERSION, type FitBroadcast, type FitJobSpec } from '../../topics/fit-messages';
-import { decodeModelRecord } from '../../topics/model-record';
+import { broadcastCodec, FIT_PROTOCOL_VERSION, type FitBroadcast, type FitJobSpec } from '../../topics/fit-messages';
+import { modelRecordCodec } from '../../topics/model-record';
 import type { TopicNames } from '../../topics/topology';
 import type { Transport } from '../../topics/transport';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
@@ -97,7 +97,7 @@ export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
         if (record.key !== o.job) continue;
         let b: FitBroadcast;
         try {
-          b = decodeBroadcast(record.value);
+          b = broadcastCodec.decode(record.value);
         } catch {
           continue;
         }
@@ -123,7 +123,7 @@ export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
       for (const record of batch.records) {
         if (record.key !== o.modelName) continue;
         try {
-          const r = decodeModelRecord(record.value, `${topics.models}@${record.offset}`);
+          const r = modelRecordCodec.decode(record.value, `${topics.models}@${record.offset}`);
           if (r.job === o.job) resolveModel(r);
         } catch {
           continue;
@@ -140,7 +140,7 @@ export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
     const producer = await transport.producer();
     try {
       const submission: FitBroadcast = { protocol: FIT_PROTOCOL_VERSION, spec, status: 'submitted', round: -1, request: null, progress: [] };
-      await producer.send([{ topic: topics.params, key: o.job, value: encodeBroadcast(submission) }]);
+      await producer.send([{ topic: topics.params, key: o.job, value: broadcastCodec.encode(submission) }]);
     } finally {
       await producer.close();
     }

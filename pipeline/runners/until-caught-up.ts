@@ -8,16 +8,10 @@
  */
 import type { Transport } from '../../topics/transport';
 import { trackCatchUp, type CatchUpProgress } from './catch-up';
+import type { RowStageHandle } from '../../stages/runner/stage-handle';
 
 /** The part of a stage handle a one-shot run needs. */
-export interface StartableStage {
-  stop(): Promise<void>;
-  readonly done: Promise<void>;
-  /** Resolves once the stage has a model and reads its input. */
-  readonly started: Promise<void>;
-}
-
-export interface UntilCaughtUpOptions<H extends StartableStage> {
+export interface UntilCaughtUpOptions<H extends RowStageHandle> {
   readonly transport: Transport;
   /** The stage's input topic and consumer group. */
   readonly topic: string;
@@ -52,7 +46,7 @@ function aborted(signal: AbortSignal | undefined): Promise<never> {
 }
 
 /** Resolves with the (stopped) stage handle once its input is read up to the end at start. */
-export async function runUntilCaughtUp<H extends StartableStage>(o: UntilCaughtUpOptions<H>): Promise<H> {
+export async function runUntilCaughtUp<H extends RowStageHandle>(o: UntilCaughtUpOptions<H>): Promise<H> {
   const members = await o.transport.groupMembers(o.group);
   if (members > 0) {
     throw new GroupBusyError(

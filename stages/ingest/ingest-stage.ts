@@ -1,33 +1,28 @@
 /**
- * The ingest stage (DESIGN §3): `vgm.rows` (CSV text) → `vgm.batches` (Arrow row batches)
- * + `vgm.dlq` (rejected rows), exactly once.
+ * The ingest stage: `<prefix>.rows` (CSV text) → `<prefix>.batches` (Arrow row batches) +
+ * `<prefix>.dlq` (rejected rows), exactly once (stages/runner/exactly-once-stage.ts).
  *
  * For each batch of records of one input partition, the rows are parsed and validated by the
- * pure ingestMessages, then in one transaction the row batch(es) go to the batches partition
- * equal to the source partition, the dead letters to the dead-letter partition equal to the
- * source partition, and the group's offset moves past the last input record. The row batches
- * cover the source offsets from the group's previous position to that new one (an empty batch
- * is sent when every row was rejected), so the batches of a partition cover its offsets
- * without gaps or overlaps. A crash anywhere
- * before the commit leaves nothing visible to read_committed readers, and the records are
- * consumed again by whichever member next owns the partition.
+ * pure ingestMessages (./ingest-batch.ts); one transaction sends the row batch(es) to the
+ * batches partition equal to the source partition and the dead letters to the dead-letter
+ * partition equal to the source partition, and moves the group's offset past the last input
+ * record. The row batches cover the source offsets from the group's previous position to that
+ * new one (an empty batch is sent when every row was rejected), so the batches of a partition
+ * cover its offsets without gaps or overlaps.
  */
 import { randomBytes } from 'node:crypto';
+import type { ColumnSpec } from '../../core/normalization/column-spec';
+import { encodedRecord } from '../../topics/codec';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
 import { checkRowBatchColumns, rowBatchKey } from '../../topics/row-batch';
-import { encodeRowBatch, ROW_BATCH_CONTENT_TYPE } from '../../topics/row-batch-codec';
+import { rowBatchCodec } from '../../topics/row-batch-codec';
 import { stageGroup, type TopicNames } from '../../topics/topology';
-import type { OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
-import type { ColumnSpec } from '../../core/normalization/column-spec';
-import { serial } from '../../core/serial';
+import type { OutRecord, RecordBatch, Transport } from '../../topics/transport';
+import { runExactlyOnceStage, type TransactionUnit } from '../runner/exactly-once-stage';
+import type { RowStageHandle, StageProgress } from '../runner/stage-handle';
 import { ingestMessages, type IngestBatchOptions } from './ingest-batch';
 
-export interface IngestProgress {
-  /** Rows published in batches so far by this handle. */
-  readonly rows: number;
-  /** Rows (or lines) published as dead letters so far by this handle. */
-  readonly deadLettered: number;
-}
+export type IngestProgress = Pick<StageProgress, 'rows' | 'deadLettered'>;
 
 export interface IngestOptions {
   readonly transport: Transport;
@@ -52,14 +47,7 @@ export interface IngestOptions {
   readonly onProgress?: (p: IngestProgress) => void;
 }
 
-export interface IngestHandle {
-  /** Stops consuming (after the batch in flight) and closes the producer. Idempotent. */
-  stop(): Promise<void>;
-  /** Resolves once stopped; rejects if processing failed (e.g. a transaction could not commit). */
-  readonly done: Promise<void>;
-  stats(): IngestProgress;
-}
-
+export type IngestHandle = RowStageHandle<IngestProgress>;
 
 /** Checks that every source partition has a partition of the same number in `topic`. */
 async function checkPartitions(transport: Transport, rows: string, topic: string): Promise<void> {
@@ -72,11 +60,27 @@ async function checkPartitions(transport: Transport, rows: string, topic: string
   }
 }
 
+/** One input batch → one transaction: its row batches, its dead letters, the offset past it. */
+async function* ingestUnits(
+  topics: TopicNames,
+  columns: readonly ColumnSpec[],
+  options: IngestBatchOptions,
+  batch: RecordBatch,
+  position: () => Promise<number | undefined>,
+): AsyncGenerator<TransactionUnit> {
+  const start = await position();
+  const startOffsets = new Map<number, number>(start === undefined ? [] : [[batch.partition, start]]);
+  const result = ingestMessages(batch.records, columns, { ...options, startOffsets });
+  const records: OutRecord[] = result.batches.map((b) => encodedRecord(rowBatchCodec, topics.batches, rowBatchKey(b), b, { partition: b.sourcePartition }));
+  for (const d of result.deadLetters) records.push(deadLetterOutRecord(topics.deadLetters, d));
+  const last = batch.records[batch.records.length - 1];
+  yield { records, nextOffset: (last ? last.offset : 0) + 1, rows: result.rows, deadLettered: result.deadLetters.length };
+}
+
 export async function runIngest(o: IngestOptions): Promise<IngestHandle> {
   checkRowBatchColumns(o.columns);
   const { transport, topics, columns } = o;
   const group = o.group ?? stageGroup(o.topics, 'ingest');
-  const transactionalId = o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`;
   const batchOptions: IngestBatchOptions = {
     header: o.header,
     maxRecordBytes: o.maxRecordBytes,
@@ -89,96 +93,14 @@ export async function runIngest(o: IngestOptions): Promise<IngestHandle> {
   await checkPartitions(transport, topics.rows, topics.batches);
   await checkPartitions(transport, topics.rows, topics.deadLetters);
 
-  let rows = 0;
-  let deadLettered = 0;
-  // Per owned partition: the group's position, i.e. where the next batch's coverage starts.
-  // Forgotten on every reassignment (another member may have moved it), then read again.
-  const positions = new Map<number, number>();
-  const positionOf = async (partition: number): Promise<number | undefined> => {
-    const known = positions.get(partition);
-    if (known !== undefined) return known;
-    const committed = (await transport.committedOffsets(group, topics.rows))[partition] ?? -1;
-    if (committed >= 0) return committed;
-    // No commit yet: the group starts from the earliest offset still held.
-    return (await transport.startOffsets(topics.rows))[partition];
-  };
-  const stats = (): IngestProgress => ({ rows, deadLettered });
-
-  const producer: Producer = await transport.producer({ transactionalId });
-  // One transaction at a time on the producer, even if the transport hands out batches of
-  // several partitions concurrently.
-  const transactions = serial();
-
-  const ingestBatch = async (batch: RecordBatch): Promise<void> => {
-    if (batch.records.length === 0) return;
-    const start = await positionOf(batch.partition);
-    const startOffsets = new Map<number, number>(start === undefined ? [] : [[batch.partition, start]]);
-    const result = ingestMessages(batch.records, columns, { ...batchOptions, startOffsets });
-    const out: OutRecord[] = [];
-    for (const b of result.batches) {
-      out.push({
-        topic: topics.batches,
-        partition: b.sourcePartition,
-        key: rowBatchKey(b),
-        value: encodeRowBatch(b),
-        headers: { 'content-type': ROW_BATCH_CONTENT_TYPE },
-      });
-    }
-    for (const d of result.deadLetters) out.push(deadLetterOutRecord(topics.deadLetters, d));
-    const last = batch.records[batch.records.length - 1];
-    const next = (last ? last.offset : 0) + 1;
-    await producer.transaction(async (tx) => {
-      if (out.length > 0) await tx.send(out);
-      await tx.sendOffsets(group, [{ topic: batch.topic, partition: batch.partition, offset: next }]);
-    });
-    positions.set(batch.partition, next);
-    rows += result.rows;
-    deadLettered += result.deadLetters.length;
-    o.onProgress?.(stats());
-  };
-
-  let subscription: Subscription;
-  try {
-    subscription = await transport.subscribe({
-      topic: topics.rows,
-      group,
-      fromBeginning: true,
-      readCommitted: true,
-      onAssign: () => {
-        positions.clear();
-      },
-      eachBatch: (batch) => transactions.run(() => ingestBatch(batch)),
-    });
-  } catch (err) {
-    await producer.close().catch(() => undefined);
-    throw err;
-  }
-
-  let closing: Promise<void> | null = null;
-  const closeProducer = (): Promise<void> => {
-    closing ??= transactions.idle().then(() => producer.close());
-    return closing;
-  };
-  const done = subscription.done.then(
-    () => closeProducer(),
-    async (err: unknown) => {
-      await closeProducer().catch(() => undefined);
-      throw err;
-    },
-  );
-  // The caller may only look at `done` later (or only call stop); do not let an early failure
-  // count as unhandled in the meantime.
-  done.catch(() => undefined);
-
-  let stopping: Promise<void> | null = null;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      await subscription.stop();
-      await done.catch(() => undefined);
-      await closeProducer();
-    })();
-    return stopping;
-  };
-
-  return { stop, done, stats };
+  const progress = (c: IngestProgress): IngestProgress => ({ rows: c.rows, deadLettered: c.deadLettered });
+  const stage = await runExactlyOnceStage({
+    transport,
+    input: topics.rows,
+    group,
+    transactionalId: o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`,
+    process: (batch, position) => ingestUnits(topics, columns, batchOptions, batch, position),
+    onProgress: (c) => o.onProgress?.(progress(c)),
+  });
+  return { stop: stage.stop, done: stage.done, started: Promise.resolve(), stats: () => progress(stage.counters()) };
 }

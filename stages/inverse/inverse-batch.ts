@@ -31,6 +31,7 @@ import type { CellValue } from '../../core/normalization/column-summary';
 import { DecodeError, RowDecoder } from '../../core/normalization/decoder';
 import { encodedColumnNames } from '../../core/normalization/layout';
 import type { TransformerModel } from '../../core/normalization/model';
+import { rowIdKey } from '../../core/normalization/row-id';
 
 export type EncodedFormat = 'avro' | 'csv';
 
@@ -161,7 +162,7 @@ export function inverseMessage(
       reject(c.line, c.raw, err.message);
       continue;
     }
-    const key = total === 1 && source.key !== null ? source.key : `${source.partition}:${source.offset}:${c.index}`;
+    const key = total === 1 && source.key !== null ? source.key : rowIdKey({ partition: source.partition, offset: source.offset, rowInMessage: c.index });
     rows.push({ key, row: c.index, values, csv: formatCsvRow(decodedCells(model, values)) });
   }
   return { rows, deadLetters };

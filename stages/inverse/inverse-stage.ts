@@ -28,10 +28,13 @@
 import { randomBytes } from 'node:crypto';
 import { RestError, type Client } from '@confluentinc/schemaregistry';
 import { avroWireReader, AvroWireFormatError, registerAvroWriter, type AvroWireWriter } from '../../topics/avro-wire';
+import { recordPlace } from '../../topics/codec';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
 import { DECODED_AVRO_CONTENT_TYPE, decodedColumnFields, decodedSchema, decodedSubject, decodedValue, type DecodedColumnField } from '../../topics/decoded-schema';
-import { stageGroup, type TopicNames } from '../../topics/topology';
-import type { InRecord, OutRecord, Producer, RecordBatch, Transport } from '../../topics/transport';
+import { DEFAULT_MODEL_NAME, DEFAULT_PARTITIONS, OUTPUT_TOPIC_CONFIG, stageGroup, type TopicNames } from '../../topics/topology';
+import type { InRecord, OutRecord, RecordBatch, Transport } from '../../topics/transport';
+import type { TransactionUnit } from '../runner/exactly-once-stage';
+import type { RowStageHandle, StageProgress } from '../runner/stage-handle';
 import { ensureOutputsLikeInput, runModelDrivenStage } from '../side-input/model-driven-stage';
 import { encodedFormat, inverseContext, inverseMessage, type EncodedFormat, type EncodedMessage, type InverseContext } from './inverse-batch';
 
@@ -41,32 +44,16 @@ export const DECODED_CONTENT_TYPE = 'text/csv';
 /** How decoded rows are written: CSV text (default) or Avro vgmflow.Decoded in Confluent wire format. */
 export type DecodedOutput = 'csv' | 'avro';
 
-/** The encoded (input) topic of a pipeline prefix: `<prefix>.encoded`. */
-export function encodedTopicName(prefix = 'vgm'): string {
-  return `${prefix}.encoded`;
-}
-
-/** The decoded (output) topic of a pipeline prefix: `<prefix>.decoded`. */
-export function decodedTopicName(prefix = 'vgm'): string {
-  return `${prefix}.decoded`;
-}
-
-export interface InverseProgress {
-  readonly rows: number;
-  readonly deadLettered: number;
-  readonly transactions: number;
-  /** The model version (job id) in use, null before one is known. */
-  readonly modelVersion: string | null;
-}
+export type InverseProgress = StageProgress;
 
 export interface InverseOptions {
   readonly transport: Transport;
   readonly topics: TopicNames;
-  /** The input topic: pass encodedTopicName(prefix) or e.g. transformedTopicName(prefix). */
+  /** The input topic: pass topicNames(prefix).encoded or e.g. topicNames(prefix).transformed. */
   readonly encodedTopic: string;
-  /** The output topic: pass decodedTopicName(prefix). */
+  /** The output topic: pass topicNames(prefix).decoded. */
   readonly decodedTopic: string;
-  /** Which model of the models topic to use. Default 'default'. */
+  /** Which model of the models topic to use. Default DEFAULT_MODEL_NAME. */
   readonly modelName?: string;
   /** Schema Registry client, needed to read Avro values (not for CSV-only input) and for Avro output. */
   readonly registry?: Client;
@@ -78,7 +65,7 @@ export interface InverseOptions {
   readonly group?: string;
   /** Default `${group}-${random}`. */
   readonly transactionalId?: string;
-  /** Partitions of the encoded topic if it has to be created. Default 6. */
+  /** Partitions of the encoded topic if it has to be created. Default DEFAULT_PARTITIONS. */
   readonly partitions?: number;
   /** Default 2000. */
   readonly modelIdleMs?: number;
@@ -92,14 +79,7 @@ export interface InverseOptions {
   readonly onProgress?: (p: InverseProgress) => void;
 }
 
-export interface InverseHandle {
-  stop(): Promise<void>;
-  /** Rejects if processing failed. */
-  readonly done: Promise<void>;
-  /** Resolves once a model is in use and the encoded subscription has started. */
-  readonly started: Promise<void>;
-  stats(): InverseProgress;
-}
+export type InverseHandle = RowStageHandle;
 
 /** An Avro read failure caused by the record (→ dead letter), not by the registry being unreachable (→ rethrown). */
 function isRecordFault(err: unknown): boolean {
@@ -121,21 +101,16 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
   // Checked before any topic is touched: without a registry no row could be written.
   const outputRegistry: Client | null = output === 'avro' ? (o.registry ?? null) : null;
   if (output === 'avro' && outputRegistry === null) throw new Error('inverse: Avro output needs a Schema Registry client (registry)');
-  const modelName = o.modelName ?? 'default';
+  const modelName = o.modelName ?? DEFAULT_MODEL_NAME;
   const group = o.group ?? stageGroup(o.topics, 'inverse');
-  const transactionalId = o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`;
   const log = (line: string): void => o.log?.(`[inverse] ${line}`);
 
-  await transport.ensureTopics([{ name: encodedTopic, partitions: o.partitions ?? 6, config: { 'retention.ms': '-1' } }]);
+  await transport.ensureTopics([{ name: encodedTopic, partitions: o.partitions ?? DEFAULT_PARTITIONS, config: OUTPUT_TOPIC_CONFIG }]);
   await ensureOutputsLikeInput(transport, 'inverse', encodedTopic, decodedTopic, topics.deadLetters);
   const reader = o.registry === undefined ? null : avroWireReader(o.registry, `${encodedTopic}-value`);
 
-  let rows = 0;
-  let deadLettered = 0;
-  let transactions = 0;
   let active: ActiveModel | null = null;
-  const stats = (): InverseProgress => ({ rows, deadLettered, transactions, modelVersion: active?.ctx.modelVersion ?? null });
-  const producer: Producer = await transport.producer({ transactionalId });
+  const progress = (c: Omit<StageProgress, 'modelVersion'>): InverseProgress => ({ ...c, modelVersion: active?.ctx.modelVersion ?? null });
 
   const readMessage = async (record: InRecord): Promise<EncodedMessage> => {
     const format = o.format ?? encodedFormat(record.value);
@@ -161,43 +136,26 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
     return { ctx, avro: { writer, fields: decodedColumnFields(model) } };
   };
 
-  const processBatch = async (batch: RecordBatch): Promise<void> => {
-    if (batch.records.length === 0) return;
-    const current = active;
-    if (current === null) throw new Error('inverse: a batch arrived before a model was known');
-    const { ctx, avro } = current;
-    const out: OutRecord[] = [];
-    let batchRows = 0;
-    let batchDead = 0;
+  /** One RecordBatch of the encoded topic → one transaction of decoded rows and dead letters. */
+  async function* inverseUnits(model: ActiveModel, batch: RecordBatch): AsyncGenerator<TransactionUnit> {
+    const { ctx, avro } = model;
+    const headers = { 'content-type': avro === null ? DECODED_CONTENT_TYPE : DECODED_AVRO_CONTENT_TYPE, 'model-version': ctx.modelVersion };
+    const records: OutRecord[] = [];
+    let rows = 0;
+    let deadLettered = 0;
     for (const record of batch.records) {
-      const message = await readMessage(record);
-      const result = inverseMessage(ctx, record, message);
+      const result = inverseMessage(ctx, record, await readMessage(record));
       for (const r of result.rows) {
-        let value: Uint8Array;
-        if (avro === null) value = Buffer.from(r.csv, 'utf8');
-        else value = avro.writer.write(decodedValue(ctx.model, ctx.modelVersion, r, avro.fields));
-        out.push({
-          topic: decodedTopic,
-          partition: batch.partition,
-          key: r.key,
-          value,
-          headers: { 'content-type': avro === null ? DECODED_CONTENT_TYPE : DECODED_AVRO_CONTENT_TYPE, 'model-version': ctx.modelVersion },
-        });
+        const value = avro === null ? Buffer.from(r.csv, 'utf8') : avro.writer.write(decodedValue(ctx.model, ctx.modelVersion, r, avro.fields));
+        records.push({ topic: decodedTopic, partition: batch.partition, key: r.key, value, headers });
       }
-      for (const d of result.deadLetters) out.push(deadLetterOutRecord(topics.deadLetters, d));
-      batchRows += result.rows.length;
-      batchDead += result.deadLetters.length;
+      for (const d of result.deadLetters) records.push(deadLetterOutRecord(topics.deadLetters, d));
+      rows += result.rows.length;
+      deadLettered += result.deadLetters.length;
     }
     const last = batch.records[batch.records.length - 1] as InRecord;
-    await producer.transaction(async (tx) => {
-      if (out.length > 0) await tx.send(out);
-      await tx.sendOffsets(group, [{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }]);
-    });
-    rows += batchRows;
-    deadLettered += batchDead;
-    transactions++;
-    o.onProgress?.(stats());
-  };
+    yield { records, nextOffset: last.offset + 1, rows, deadLettered };
+  }
 
   const stage = await runModelDrivenStage({
     transport,
@@ -206,15 +164,19 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
     modelIdleMs: o.modelIdleMs ?? 2000,
     inputTopic: encodedTopic,
     group,
+    transactionalId: o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`,
     onInputPosition: o.onInputPosition,
+    onProgress: (c) => o.onProgress?.(progress(c)),
     log,
     install: async (job, model) => {
       const next = await activate(job, model);
       active = next;
       log(`model ${modelName} version ${job} in use (${next.ctx.decoder.width} encoded values per row)`);
     },
-    processBatch,
-    close: () => producer.close(),
+    process: (batch) => {
+      if (active === null) throw new Error(`inverse: a batch of ${recordPlace(batch.records[0] as InRecord)} arrived before a model was known`);
+      return inverseUnits(active, batch);
+    },
   });
-  return { stop: stage.stop, done: stage.done, started: stage.started, stats };
+  return { stop: stage.stop, done: stage.done, started: stage.started, stats: () => progress(stage.counters()) };
 }

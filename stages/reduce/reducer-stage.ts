@@ -5,8 +5,8 @@
  * job's next round, or publishes its model to the models topic (and to a model sink,
  * e.g. S3) when the fit is done.
  */
-import { decodeBroadcast, decodePartial, encodeBroadcast, type FitBroadcast, type FitPartialMessage } from '../../topics/fit-messages';
-import { encodeModelRecord, type ModelSink } from '../../topics/model-record';
+import { broadcastCodec, partialCodec, type FitBroadcast, type FitPartialMessage } from '../../topics/fit-messages';
+import { modelRecordCodec, type ModelSink } from '../../topics/model-record';
 import type { TopicNames } from '../../topics/topology';
 import type { Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
 import { JobReducer } from './job-reducer';
@@ -80,7 +80,7 @@ class Reducer {
       this.paramsRead = Math.max(this.paramsRead, record.offset + 1);
       let b: FitBroadcast;
       try {
-        b = decodeBroadcast(record.value);
+        b = broadcastCodec.decode(record.value);
       } catch {
         continue;
       }
@@ -118,7 +118,7 @@ class Reducer {
       this.statsRead = Math.max(this.statsRead, record.offset + 1);
       let m: FitPartialMessage;
       try {
-        m = decodePartial(record.value);
+        m = partialCodec.decode(record.value);
       } catch {
         continue;
       }
@@ -145,7 +145,7 @@ class Reducer {
       if (model !== null) {
         await this.o.modelSink?.(job, reducer.spec.modelName, model);
         await this.producer?.send([
-          { topic: this.o.topics.models, key: reducer.spec.modelName, value: encodeModelRecord({ job, modelName: reducer.spec.modelName, model }) },
+          { topic: this.o.topics.models, key: reducer.spec.modelName, value: modelRecordCodec.encode({ job, modelName: reducer.spec.modelName, model }) },
         ]);
         this.log(`job ${job}: model ${reducer.spec.modelName} published after ${reducer.round} rounds`);
       } else if (b.status === 'failed') {
@@ -160,7 +160,7 @@ class Reducer {
   }
 
   private async send(b: FitBroadcast): Promise<void> {
-    await this.producer?.send([{ topic: this.o.topics.params, key: b.spec.job, value: encodeBroadcast(b) }]);
+    await this.producer?.send([{ topic: this.o.topics.params, key: b.spec.job, value: broadcastCodec.encode(b) }]);
   }
 }
 

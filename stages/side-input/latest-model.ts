@@ -4,7 +4,8 @@
  * once the topic has been read up to its end at start (or has been quiet for `idleMs`),
  * then again for every newer version, without a restart.
  */
-import { decodeModelRecord } from '../../topics/model-record';
+import { recordPlace } from '../../topics/codec';
+import { modelRecordCodec } from '../../topics/model-record';
 import type { Transport } from '../../topics/transport';
 import type { TransformerModel } from '../../core/normalization/model';
 
@@ -58,10 +59,10 @@ export async function followLatestModel(o: LatestModelOptions): Promise<LatestMo
         reached[record.partition] = Math.max(reached[record.partition] ?? 0, record.offset + 1);
         if (record.key !== null && record.key !== o.modelName) continue;
         try {
-          const r = decodeModelRecord(record.value, `${record.topic}[${record.partition}]@${record.offset}`);
+          const r = modelRecordCodec.decode(record.value, recordPlace(record));
           if (r.modelName === o.modelName) latest = { job: r.job, model: r.model };
         } catch (err) {
-          o.log(`ignoring an unreadable model record at ${record.topic}[${record.partition}]@${record.offset}: ${err instanceof Error ? err.message : String(err)}`);
+          o.log(`ignoring an unreadable model record at ${recordPlace(record)}: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
       lastActivity = Date.now();

@@ -1,21 +1,23 @@
 /**
- * The life cycle the transform and inverse stages share: a stage that handles the batches of
- * one input topic with the latest model of the models topic (the side input,
- * ./latest-model.ts).
+ * The life cycle the transform and inverse stages share: the exactly-once row stage
+ * (stages/runner/exactly-once-stage.ts) driven by the latest model of the models topic (the
+ * side input, ./latest-model.ts).
  *
  *   - The input subscription starts only once the first model is installed, so no batch is
  *     handled without a model; `started` resolves then.
- *   - Installing a newer model and handling a batch never overlap (one Serial), so a batch is
- *     handled with one model throughout.
- *   - `stop()` stops both subscriptions, waits for the running batch, then calls `close`
- *     (the stage's producer); `done` rejects with the first failure of either subscription,
- *     of an install or of a batch, and stops the stage.
+ *   - A newer model is installed between two batches, never during one, so a batch is handled
+ *     with one model throughout.
+ *   - `stop()` stops both subscriptions and waits for the running batch; `done` rejects with
+ *     the first failure of either subscription, of an install or of a batch, and stops the stage.
  *
- * The stage itself supplies what differs: how to install a model and how to handle a batch.
+ * The stage itself supplies what differs: how to install a model and how to process a batch.
  */
 import type { TransformerModel } from '../../core/normalization/model';
-import type { RecordBatch, Subscription, Transport } from '../../topics/transport';
 import { serial } from '../../core/serial';
+import type { RecordBatch, Transport } from '../../topics/transport';
+import { OUTPUT_TOPIC_CONFIG } from '../../topics/topology';
+import { runExactlyOnceStage, type ExactlyOnceCounters, type ExactlyOnceStage, type TransactionUnit } from '../runner/exactly-once-stage';
+import type { StageHandle } from '../runner/stage-handle';
 import { followLatestModel } from './latest-model';
 
 export interface ModelDrivenStageOptions {
@@ -26,27 +28,26 @@ export interface ModelDrivenStageOptions {
   readonly modelIdleMs: number;
   readonly inputTopic: string;
   readonly group: string;
+  readonly transactionalId: string;
   readonly onInputPosition?: (partition: number, nextOffset: number) => void;
+  readonly onProgress?: (counters: ExactlyOnceCounters) => void;
   readonly log: (line: string) => void;
-  /** Puts a model in use; never runs while a batch is handled. */
+  /** Puts a model in use; never runs while a batch is processed. */
   install(job: string, model: TransformerModel): Promise<void>;
-  /** Handles one input batch with the model in use, committing its output and offsets. */
-  processBatch(batch: RecordBatch): Promise<void>;
-  /** Releases what the stage owns, after the last batch. */
-  close(): Promise<void>;
+  /** One input batch, with the model in use, as transaction units (see runExactlyOnceStage). */
+  process(batch: RecordBatch): AsyncIterable<TransactionUnit> | Iterable<TransactionUnit>;
 }
 
-export interface ModelDrivenStage {
-  stop(): Promise<void>;
-  /** Rejects if processing failed. */
-  readonly done: Promise<void>;
+export interface ModelDrivenStage extends StageHandle {
   /** Resolves once a model is in use and the input subscription has started. */
   readonly started: Promise<void>;
+  counters(): ExactlyOnceCounters;
 }
 
 export async function runModelDrivenStage(o: ModelDrivenStageOptions): Promise<ModelDrivenStage> {
-  const work = serial();
-  let input: Subscription | null = null;
+  // Orders the first install and the start of the input after it, and every later install.
+  const installs = serial();
+  let stage: ExactlyOnceStage | null = null;
   let stopped = false;
 
   let resolveStarted: () => void = () => undefined;
@@ -64,6 +65,21 @@ export async function runModelDrivenStage(o: ModelDrivenStageOptions): Promise<M
     failure(err);
   };
 
+  const startInput = async (): Promise<ExactlyOnceStage> => {
+    const s = await runExactlyOnceStage({
+      transport: o.transport,
+      input: o.inputTopic,
+      group: o.group,
+      transactionalId: o.transactionalId,
+      process: (batch) => o.process(batch),
+      onPosition: o.onInputPosition,
+      onProgress: o.onProgress,
+    });
+    s.done.catch((err: unknown) => fail(err));
+    o.log(`consuming ${o.inputTopic} (group ${o.group})`);
+    return s;
+  };
+
   const models = await followLatestModel({
     transport: o.transport,
     modelsTopic: o.modelsTopic,
@@ -71,21 +87,12 @@ export async function runModelDrivenStage(o: ModelDrivenStageOptions): Promise<M
     idleMs: o.modelIdleMs,
     log: o.log,
     install: (job, model) =>
-      work
+      installs
         .run(async () => {
           if (stopped) return;
+          if (stage !== null) return stage.between(() => o.install(job, model));
           await o.install(job, model);
-          if (input !== null) return;
-          input = await o.transport.subscribe({
-            topic: o.inputTopic,
-            group: o.group,
-            fromBeginning: true,
-            readCommitted: true,
-            eachBatch: (b) => work.run(() => o.processBatch(b)),
-            onPosition: o.onInputPosition,
-          });
-          input.done.catch((err: unknown) => fail(err));
-          o.log(`consuming ${o.inputTopic} (group ${o.group})`);
+          stage = await startInput();
           resolveStarted();
         })
         .catch((err: unknown) => {
@@ -99,9 +106,10 @@ export async function runModelDrivenStage(o: ModelDrivenStageOptions): Promise<M
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       stopped = true;
-      await Promise.allSettled([models.stop(), (input as Subscription | null)?.stop()]);
-      await work.idle();
-      await o.close();
+      await Promise.allSettled([models.stop(), (stage as ExactlyOnceStage | null)?.stop()]);
+      // An install in flight may have started the input after the line above.
+      await installs.idle();
+      await (stage as ExactlyOnceStage | null)?.stop();
     })();
     return stopping;
   };
@@ -109,7 +117,7 @@ export async function runModelDrivenStage(o: ModelDrivenStageOptions): Promise<M
   const done: Promise<void> = Promise.race([
     failed,
     models.done.then(async () => {
-      await (input as Subscription | null)?.done;
+      await (stage as ExactlyOnceStage | null)?.done;
     }),
   ]).then(
     async () => {
@@ -122,7 +130,8 @@ export async function runModelDrivenStage(o: ModelDrivenStageOptions): Promise<M
   );
   done.catch(() => undefined);
 
-  return { stop, done, started };
+  const counters = (): ExactlyOnceCounters => (stage as ExactlyOnceStage | null)?.counters() ?? { rows: 0, deadLettered: 0, transactions: 0 };
+  return { stop, done, started, counters };
 }
 
 /**
@@ -132,7 +141,7 @@ export async function runModelDrivenStage(o: ModelDrivenStageOptions): Promise<M
  */
 export async function ensureOutputsLikeInput(transport: Transport, stage: string, input: string, output: string, deadLetters: string): Promise<number> {
   const inputPartitions = (await transport.endOffsets(input)).length;
-  await transport.ensureTopics([{ name: output, partitions: inputPartitions, config: { 'retention.ms': '-1' } }]);
+  await transport.ensureTopics([{ name: output, partitions: inputPartitions, config: OUTPUT_TOPIC_CONFIG }]);
   const [outputEnds, dlqEnds] = await Promise.all([transport.endOffsets(output), transport.endOffsets(deadLetters)]);
   for (const [topic, ends] of [
     [output, outputEnds],

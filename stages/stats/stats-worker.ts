@@ -5,8 +5,8 @@
  * every broadcast round with one partial per owned partition. Everything it holds is
  * rebuilt from topics after a restart; duplicate partials are ignored by the reducer.
  */
-import { decodeBroadcast, encodePartial, FIT_PROTOCOL_VERSION, partialKey, type FitBroadcast } from '../../topics/fit-messages';
-import { decodeRowBatch } from '../../topics/row-batch-codec';
+import { broadcastCodec, partialCodec, FIT_PROTOCOL_VERSION, partialKey, type FitBroadcast } from '../../topics/fit-messages';
+import { rowBatchCodec } from '../../topics/row-batch-codec';
 import { stageGroup, type TopicNames } from '../../topics/topology';
 import type { Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
 import { computePartitionPartial } from '../../core/normalization/fit-transformer';
@@ -104,7 +104,7 @@ class StatsWorker {
     for (const record of batch.records) {
       let broadcast: FitBroadcast;
       try {
-        broadcast = decodeBroadcast(record.value);
+        broadcast = broadcastCodec.decode(record.value);
       } catch (err) {
         this.log(`ignoring a broadcast at offset ${record.offset}: ${err instanceof Error ? err.message : String(err)}`);
         continue;
@@ -134,7 +134,7 @@ class StatsWorker {
     const summary = job.summaries.get(batch.partition);
     if (summary === undefined || summary.complete) return;
     for (const record of batch.records) {
-      const rows = decodeRowBatch(record.value);
+      const rows = rowBatchCodec.decode(record.value);
       const outcome = summary.add(rows);
       if (outcome === 'gap') {
         this.log(`partition ${batch.partition}: batch at offset ${record.offset} skips source offsets; re-reading the partition`);
@@ -168,7 +168,7 @@ class StatsWorker {
       records.push({
         topic: this.o.topics.stats,
         key: partialKey(spec.job, round, p),
-        value: encodePartial({ protocol: FIT_PROTOCOL_VERSION, job: spec.job, round, partition: p, worker: this.o.workerId, partial }),
+        value: partialCodec.encode({ protocol: FIT_PROTOCOL_VERSION, job: spec.job, round, partition: p, worker: this.o.workerId, partial }),
       });
       job.answered.set(p, round);
     }

@@ -31,7 +31,7 @@ import type { CellValue } from '../../core/normalization/column-summary';
 import { EncodeError, RowEncoder, type EncodedNumeric } from '../../core/normalization/encoder';
 import { encodedColumnNames } from '../../core/normalization/layout';
 import type { TransformerModel } from '../../core/normalization/model';
-import type { RowId } from '../../core/normalization/row-id';
+import { rowIdKey, type RowId } from '../../core/normalization/row-id';
 
 /** A model ready to encode with: the model, its version (job id), encoder and Avro field names. */
 export interface TransformContext {
@@ -47,7 +47,7 @@ export function transformContext(model: TransformerModel, modelVersion: string):
 
 export interface TransformedRow {
   readonly rowId: RowId;
-  /** `${partition}:${offset}:${rowInMessage}` of the source row. */
+  /** rowIdKey(rowId). */
   readonly key: string;
   readonly vector: Float64Array;
   /** Per numeric column (in `fields` order): alpha and one-hot position. */
@@ -59,10 +59,6 @@ export interface TransformedRow {
 export interface TransformBatchResult {
   readonly rows: TransformedRow[];
   readonly deadLetters: DeadLetterRecord[];
-}
-
-export function transformedKey(row: RowId): string {
-  return `${row.source}:${row.index}:${row.sub}`;
 }
 
 function csvCell(cell: CellValue): string {
@@ -84,7 +80,7 @@ export function transformRowBatch(
   const rows: TransformedRow[] = [];
   const deadLetters: DeadLetterRecord[] = [];
   for (let i = 0; i < batch.length; i++) {
-    const rowId: RowId = { source: batch.sourcePartition, index: batch.sourceOffsets[i] as number, sub: batch.rowInMessage[i] as number };
+    const rowId: RowId = { partition: batch.sourcePartition, offset: batch.sourceOffsets[i] as number, rowInMessage: batch.rowInMessage[i] as number };
     const batchCells: CellValue[] = batch.columns.map((_, c) => {
       const numbers = batch.numeric[c];
       return numbers ? (numbers[i] as number) : ((batch.text[c] as readonly string[])[i] as string);
@@ -95,11 +91,11 @@ export function transformRowBatch(
         raw,
         reason,
         topic: batch.sourceTopic,
-        partition: rowId.source,
-        offset: rowId.index,
+        partition: rowId.partition,
+        offset: rowId.offset,
         // The row's position in its message, 1-based (the line when messages have no header
         // and no multi-line quoted fields).
-        line: rowId.sub + 1,
+        line: rowId.rowInMessage + 1,
       };
       deadLetters.push(column === undefined ? d : { ...d, column });
     };
@@ -119,7 +115,7 @@ export function transformRowBatch(
     }
     const numeric = fields.map((f) => encoded[f.column] as EncodedNumeric);
     const value: Record<string, unknown> = {
-      row_id: { source_partition: rowId.source, source_offset: rowId.index, row_in_message: rowId.sub },
+      row_id: { source_partition: rowId.partition, source_offset: rowId.offset, row_in_message: rowId.rowInMessage },
       model_version: modelVersion,
     };
     fields.forEach((f, k) => {
@@ -127,7 +123,7 @@ export function transformRowBatch(
       value[f.mode] = (numeric[k] as EncodedNumeric).mode;
     });
     value['vector'] = Array.from(vector);
-    rows.push({ rowId, key: transformedKey(rowId), vector, numeric, value: value as unknown as TransformedValue });
+    rows.push({ rowId, key: rowIdKey(rowId), vector, numeric, value: value as unknown as TransformedValue });
   }
   return { rows, deadLetters };
 }
@@ -151,9 +147,9 @@ export function encodeTransformedArrow(ctx: TransformContext, rows: readonly Tra
   const alphas = ctx.fields.map(() => new Float64Array(n));
   const modes = ctx.fields.map(() => new Int32Array(n));
   rows.forEach((r, i) => {
-    partitions[i] = r.rowId.source;
-    offsets[i] = BigInt(r.rowId.index);
-    subs[i] = r.rowId.sub;
+    partitions[i] = r.rowId.partition;
+    offsets[i] = BigInt(r.rowId.offset);
+    subs[i] = r.rowId.rowInMessage;
     flat.set(r.vector, i * width);
     r.numeric.forEach((e, k) => {
       (alphas[k] as Float64Array)[i] = e.alpha;

@@ -1,5 +1,5 @@
 /**
- * The transform stage (DESIGN §3): `vgm.batches` (Arrow row batches) → `<prefix>.transformed`
+ * The transform stage: `<prefix>.batches` (Arrow row batches) → `<prefix>.transformed`
  * (one Avro record per row, Confluent wire format via the Schema Registry) + `vgm.dlq` (rows
  * the model cannot encode), exactly once; optionally also Arrow IPC files on S3.
  *
@@ -26,14 +26,17 @@ import { randomBytes } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@confluentinc/schemaregistry';
 import { registerAvroWriter, type AvroWireWriter } from '../../topics/avro-wire';
+import { recordPlace } from '../../topics/codec';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
-import { ensureOutputsLikeInput, runModelDrivenStage } from '../side-input/model-driven-stage';
 import type { RowBatch } from '../../topics/row-batch';
-import { decodeRowBatch, RowBatchDecodeError } from '../../topics/row-batch-codec';
-import { stageGroup, type TopicNames } from '../../topics/topology';
-import { transformedSchema, transformedSubject } from '../../topics/transformed-schema';
-import type { InRecord, OutRecord, Producer, RecordBatch, Transport } from '../../topics/transport';
+import { rowBatchCodec, RowBatchDecodeError } from '../../topics/row-batch-codec';
 import { ensureBucket } from '../../topics/s3/model-sink';
+import { DEFAULT_MODEL_NAME, stageGroup, type TopicNames } from '../../topics/topology';
+import { transformedSchema, transformedSubject } from '../../topics/transformed-schema';
+import type { InRecord, OutRecord, RecordBatch, Transport } from '../../topics/transport';
+import type { TransactionUnit } from '../runner/exactly-once-stage';
+import type { RowStageHandle, StageProgress } from '../runner/stage-handle';
+import { ensureOutputsLikeInput, runModelDrivenStage } from '../side-input/model-driven-stage';
 import {
   encodeTransformedArrow,
   transformContext,
@@ -46,11 +49,6 @@ export const DEFAULT_MAX_TRANSACTION_ROWS = 50_000;
 /** Content type of a transformed value (Confluent wire format over Avro). */
 export const TRANSFORMED_CONTENT_TYPE = 'application/vnd.confluent.avro';
 
-/** The transformed topic of a pipeline prefix: `<prefix>.transformed`. */
-export function transformedTopicName(prefix = 'vgm'): string {
-  return `${prefix}.transformed`;
-}
-
 export interface TransformS3 {
   readonly client: S3Client;
   readonly bucket: string;
@@ -58,20 +56,14 @@ export interface TransformS3 {
   readonly prefix: string;
 }
 
-export interface TransformProgress {
-  readonly rows: number;
-  readonly deadLettered: number;
-  readonly transactions: number;
-  /** The model version (job id) in use, null before one is known. */
-  readonly modelVersion: string | null;
-}
+export type TransformProgress = StageProgress;
 
 export interface TransformOptions {
   readonly transport: Transport;
   readonly topics: TopicNames;
-  /** Default `vgm.transformed` style: pass transformedTopicName(prefix). */
+  /** The output topic, normally topicNames(prefix).transformed. */
   readonly transformedTopic: string;
-  /** Which model of the models topic to use. Default 'default'. */
+  /** Which model of the models topic to use. Default DEFAULT_MODEL_NAME. */
   readonly modelName?: string;
   /** A Confluent-compatible Schema Registry client (e.g. SchemaRegistryClient). */
   readonly registry: Client;
@@ -98,140 +90,115 @@ export interface TransformOptions {
   readonly onProgress?: (p: TransformProgress) => void;
 }
 
-export interface TransformHandle {
-  stop(): Promise<void>;
-  /** Rejects if processing failed. */
-  readonly done: Promise<void>;
-  /** Resolves once a model is in use and the batches subscription has started. */
-  readonly started: Promise<void>;
-  stats(): TransformProgress;
-}
+export type TransformHandle = RowStageHandle;
 
 interface ActiveModel {
   readonly ctx: TransformContext;
   readonly writer: AvroWireWriter;
 }
 
+/** What one row batch (or an undecodable record) adds to the transaction being built. */
+interface EncodedPart {
+  readonly records: OutRecord[];
+  readonly file: { readonly key: string; readonly body: Uint8Array } | null;
+  readonly rows: number;
+  readonly deadLettered: number;
+}
+
+/** One record of the batches topic → its Avro records, dead letters and Arrow file. */
+function encodeRecord(o: TransformOptions, model: ActiveModel, record: InRecord): EncodedPart {
+  const { ctx, writer } = model;
+  let rowBatch: RowBatch;
+  try {
+    rowBatch = rowBatchCodec.decode(record.value);
+  } catch (err) {
+    if (!(err instanceof RowBatchDecodeError)) throw err;
+    const d = { raw: '', reason: `transform: ${err.message}`, topic: record.topic, partition: record.partition, offset: record.offset, line: 0 };
+    return { records: [deadLetterOutRecord(o.topics.deadLetters, d)], file: null, rows: 0, deadLettered: 1 };
+  }
+  const result = transformRowBatch(ctx, rowBatch);
+  const headers = { 'content-type': TRANSFORMED_CONTENT_TYPE, 'model-version': ctx.modelVersion };
+  const records: OutRecord[] = result.rows.map((r) => ({ topic: o.transformedTopic, partition: record.partition, key: r.key, value: writer.write(r.value), headers }));
+  for (const d of result.deadLetters) records.push(deadLetterOutRecord(o.topics.deadLetters, d));
+  const file =
+    o.s3 !== undefined && result.rows.length > 0
+      ? { key: transformedObjectKey(o.s3.prefix, ctx.modelVersion, rowBatch), body: encodeTransformedArrow(ctx, result.rows) }
+      : null;
+  return { records, file, rows: result.rows.length, deadLettered: result.deadLetters.length };
+}
+
+/** Puts the Arrow files; a retry of the same input overwrites the same keys. */
+function putFiles(s3: TransformS3 | undefined, files: ReadonlyArray<{ readonly key: string; readonly body: Uint8Array }>): (() => Promise<void>) | undefined {
+  if (s3 === undefined || files.length === 0) return undefined;
+  return async () => {
+    await Promise.all(
+      files.map((f) => s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: f.key, Body: f.body, ContentType: 'application/vnd.apache.arrow.file' }))),
+    );
+  };
+}
+
+/**
+ * One RecordBatch of the batches topic → transaction units: normally one for the whole batch;
+ * a very large one is cut between row batches so that a transaction stays of bounded size.
+ */
+function* transformUnits(o: TransformOptions, model: ActiveModel, batch: RecordBatch, maxRows: number): Generator<TransactionUnit> {
+  let records: OutRecord[] = [];
+  let files: Array<{ key: string; body: Uint8Array }> = [];
+  let rows = 0;
+  let deadLettered = 0;
+  for (let i = 0; i < batch.records.length; i++) {
+    const record = batch.records[i] as InRecord;
+    const part = encodeRecord(o, model, record);
+    records.push(...part.records);
+    if (part.file !== null) files.push(part.file);
+    rows += part.rows;
+    deadLettered += part.deadLettered;
+    if (i === batch.records.length - 1 || rows + deadLettered >= maxRows) {
+      yield { records, nextOffset: record.offset + 1, rows, deadLettered, beforeCommit: putFiles(o.s3, files) };
+      records = [];
+      files = [];
+      rows = 0;
+      deadLettered = 0;
+    }
+  }
+}
+
 export async function runTransform(o: TransformOptions): Promise<TransformHandle> {
   const { transport, topics, transformedTopic, registry } = o;
-  const modelName = o.modelName ?? 'default';
+  const modelName = o.modelName ?? DEFAULT_MODEL_NAME;
   const group = o.group ?? stageGroup(o.topics, 'transform');
-  const transactionalId = o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`;
-  const idleMs = o.modelIdleMs ?? 2000;
   const log = (line: string): void => o.log?.(`[transform] ${line}`);
+  const maxRows = Math.max(1, o.maxTransactionRows ?? DEFAULT_MAX_TRANSACTION_ROWS);
 
   await ensureOutputsLikeInput(transport, 'transform', topics.batches, transformedTopic, topics.deadLetters);
   if (o.s3 !== undefined) await ensureBucket(o.s3.client, o.s3.bucket);
 
-  let rows = 0;
-  let deadLettered = 0;
-  let transactions = 0;
   let active: ActiveModel | null = null;
-  const stats = (): TransformProgress => ({ rows, deadLettered, transactions, modelVersion: active?.ctx.modelVersion ?? null });
-
-  const producer: Producer = await transport.producer({ transactionalId });
-  const install = async (job: string, ctxModel: TransformContext['model']): Promise<void> => {
+  const install = async (job: string, model: TransformContext['model']): Promise<void> => {
     if (active !== null && active.ctx.modelVersion === job) return;
-    const ctx = transformContext(ctxModel, job);
-    const writer = await registerAvroWriter(registry, transformedSubject(transformedTopic), transformedSchema(ctxModel));
+    const ctx = transformContext(model, job);
+    const writer = await registerAvroWriter(registry, transformedSubject(transformedTopic), transformedSchema(model));
     active = { ctx, writer };
     log(`model ${modelName} version ${job} in use (schema id ${writer.schemaId}, ${ctx.encoder.width} encoded values per row)`);
   };
+  const progress = (c: Omit<StageProgress, 'modelVersion'>): TransformProgress => ({ ...c, modelVersion: active?.ctx.modelVersion ?? null });
 
-  const maxRows = Math.max(1, o.maxTransactionRows ?? DEFAULT_MAX_TRANSACTION_ROWS);
-
-  const processBatch = async (batch: RecordBatch): Promise<void> => {
-    if (batch.records.length === 0) return;
-    const current = active;
-    if (current === null) throw new Error('transform: a batch arrived before a model was known');
-    const { ctx, writer } = current;
-    let out: OutRecord[] = [];
-    let files: Array<{ key: string; body: Uint8Array }> = [];
-    let pendingRows = 0;
-    let pendingDead = 0;
-
-    /** S3 objects, then one transaction: the records so far and the offset past `next - 1`. */
-    const flush = async (next: number): Promise<void> => {
-      // The objects first: a crash after them but before the commit re-writes the same keys.
-      const s3 = o.s3;
-      if (s3 !== undefined) {
-        await Promise.all(
-          files.map((f) =>
-            s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: f.key, Body: f.body, ContentType: 'application/vnd.apache.arrow.file' })),
-          ),
-        );
-      }
-      const records = out;
-      await producer.transaction(async (tx) => {
-        if (records.length > 0) await tx.send(records);
-        await tx.sendOffsets(group, [{ topic: batch.topic, partition: batch.partition, offset: next }]);
-      });
-      rows += pendingRows;
-      deadLettered += pendingDead;
-      transactions++;
-      out = [];
-      files = [];
-      pendingRows = 0;
-      pendingDead = 0;
-      o.onProgress?.(stats());
-    };
-
-    for (let i = 0; i < batch.records.length; i++) {
-      const record = batch.records[i] as InRecord;
-      let rowBatch: RowBatch | null = null;
-      try {
-        rowBatch = decodeRowBatch(record.value);
-      } catch (err) {
-        if (!(err instanceof RowBatchDecodeError)) throw err;
-        out.push(
-          deadLetterOutRecord(topics.deadLetters, {
-            raw: '',
-            reason: `transform: ${err.message}`,
-            topic: record.topic,
-            partition: record.partition,
-            offset: record.offset,
-            line: 0,
-          }),
-        );
-        pendingDead++;
-      }
-      if (rowBatch !== null) {
-        const result = transformRowBatch(ctx, rowBatch);
-        for (const r of result.rows) {
-          out.push({
-            topic: transformedTopic,
-            partition: batch.partition,
-            key: r.key,
-            value: writer.write(r.value),
-            headers: { 'content-type': TRANSFORMED_CONTENT_TYPE, 'model-version': ctx.modelVersion },
-          });
-        }
-        for (const d of result.deadLetters) out.push(deadLetterOutRecord(topics.deadLetters, d));
-        if (o.s3 !== undefined && result.rows.length > 0) {
-          files.push({ key: transformedObjectKey(o.s3.prefix, ctx.modelVersion, rowBatch), body: encodeTransformedArrow(ctx, result.rows) });
-        }
-        pendingRows += result.rows.length;
-        pendingDead += result.deadLetters.length;
-      }
-      // Normally one transaction for the whole RecordBatch; very large ones are split between
-      // row batches so that a transaction stays of bounded size.
-      if (i === batch.records.length - 1 || pendingRows + pendingDead >= maxRows) await flush(record.offset + 1);
-    }
-  };
-
-  // ---- the side input: the latest model on the models topic.
   const stage = await runModelDrivenStage({
     transport,
     modelsTopic: topics.models,
     modelName,
-    modelIdleMs: idleMs,
+    modelIdleMs: o.modelIdleMs ?? 2000,
     inputTopic: topics.batches,
     group,
+    transactionalId: o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`,
     onInputPosition: o.onInputPosition,
+    onProgress: (c) => o.onProgress?.(progress(c)),
     log,
     install,
-    processBatch,
-    close: () => producer.close(),
+    process: (batch) => {
+      if (active === null) throw new Error(`transform: a batch of ${recordPlace(batch.records[0] as InRecord)} arrived before a model was known`);
+      return transformUnits(o, active, batch, maxRows);
+    },
   });
-  return { stop: stage.stop, done: stage.done, started: stage.started, stats };
+  return { stop: stage.stop, done: stage.done, started: stage.started, stats: () => progress(stage.counters()) };
 }

@@ -19,10 +19,10 @@ import { logLevel } from 'kafkajs';
 import { readTopicToEnd } from '../../pipeline/runners/read-topic';
 import { parseModel } from '../../core/normalization/model-validate';
 import { serializeModel, type ColumnModel, type MixtureJson, type TransformerModel } from '../../core/normalization/model';
-import { decodeDeadLetter, type DeadLetterRecord } from '../../topics/dead-letter';
-import { decodePartial } from '../../topics/fit-messages';
+import { deadLetterCodec, type DeadLetterRecord } from '../../topics/dead-letter';
+import { partialCodec } from '../../topics/fit-messages';
 import { KafkaTransport } from '../../topics/kafka-transport';
-import { decodeModelRecord } from '../../topics/model-record';
+import { modelRecordCodec } from '../../topics/model-record';
 import { topicNames, topicSpecs } from '../../topics/topology';
 import { expectAllClose, maxRelativeError } from '../support/close-to';
 import { ensureCliBuilt, Processes, ROOT, waitUntil, type Child } from '../support/processes';
@@ -216,7 +216,7 @@ async function countPartials(prefix: string, job: string): Promise<PartialCount>
   let total = 0;
   let maxRound = -1;
   for (const r of records) {
-    const p = decodePartial(r.value);
+    const p = partialCodec.decode(r.value);
     if (p.job !== job) continue;
     total++;
     keys.add(`${p.round}/${p.partition}`);
@@ -512,7 +512,7 @@ describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-
 /** Job ids of the records on <prefix>.models, in order. */
 async function modelRecords(prefix: string): Promise<string[]> {
   const records = await withTransport((t) => readTopicToEnd(t, topicNames(prefix).models, 2000));
-  return records.map((r) => decodeModelRecord(r.value, `${topicNames(prefix).models}@${r.offset}`).job);
+  return records.map((r) => modelRecordCodec.decode(r.value, `${topicNames(prefix).models}@${r.offset}`).job);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -599,7 +599,7 @@ describe('dead letters on Kafka', () => {
     startStats(procs, prefix, groups.stats, 'w2');
     const fit = await finishFit(startFit(procs, prefix, groups, `${prefix}-job`), procs);
 
-    const letters: DeadLetterRecord[] = (await withTransport((t) => readTopicToEnd(t, topics.deadLetters, 3000))).map((r) => decodeDeadLetter(r.value));
+    const letters: DeadLetterRecord[] = (await withTransport((t) => readTopicToEnd(t, topics.deadLetters, 3000))).map((r) => deadLetterCodec.decode(r.value));
     const located = new Map<number, DeadLetterRecord>();
     for (const d of letters) {
       // Message j of the produce order is at partition j mod P, offset floor(j / P).

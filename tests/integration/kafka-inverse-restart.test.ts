@@ -16,10 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatNumber } from '../../core/csv/csv';
 import { inverseContext, inverseMessage, type DecodedRow } from '../../stages/inverse/inverse-batch';
-import { decodedTopicName, encodedTopicName } from '../../stages/inverse/inverse-stage';
 import { RowEncoder } from '../../core/normalization/encoder';
 import type { TransformerModel } from '../../core/normalization/model';
-import { decodeDeadLetter, type DeadLetterRecord } from '../../topics/dead-letter';
+import { deadLetterCodec, type DeadLetterRecord } from '../../topics/dead-letter';
 import { KafkaTransport } from '../../topics/kafka-transport';
 import { stageGroup, topicNames, topicSpecs } from '../../topics/topology';
 import type { InRecord, OutRecord } from '../../topics/transport';
@@ -90,8 +89,8 @@ describe('vgmflow stage inverse, SIGKILLed and restarted', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vgm-inverse-kill-'));
   const prefix = uniqueName('kik');
   const topics = topicNames(prefix);
-  const encoded = encodedTopicName(prefix);
-  const decoded = decodedTopicName(prefix);
+  const encoded = topicNames(prefix).encoded;
+  const decoded = topicNames(prefix).decoded;
   const group = stageGroup(topics, 'inverse');
   const lines = sampleLines(SAMPLE_ROWS);
   const procs = new Processes({ logDir: join(dir, 'logs') });
@@ -101,7 +100,7 @@ describe('vgmflow stage inverse, SIGKILLed and restarted', () => {
   function inputMessages(): InputMessage[] {
     const encoder = new RowEncoder(model);
     const fieldsOf = (i: number): string[] =>
-      Array.from(encoder.encode(cellsOf(lines[i % SAMPLE_ROWS] as string), { source: i % PARTITIONS, index: i, sub: 0 }).vector, formatNumber);
+      Array.from(encoder.encode(cellsOf(lines[i % SAMPLE_ROWS] as string), { partition: i % PARTITIONS, offset: i, rowInMessage: 0 }).vector, formatNumber);
     const messages: InputMessage[] = [];
     const push = (key: string | null, rows: readonly (number | 'bad')[], texts: readonly string[]): void => {
       messages.push({ partition: messages.length % PARTITIONS, key, rows, text: `${texts.join('\n')}\n` });
@@ -300,7 +299,7 @@ describe('vgmflow stage inverse, SIGKILLed and restarted', () => {
     // Every bad row exactly once in the dead-letter topic, in the partition of its source.
     const seenDead = new Set<string>();
     for (const r of dlq.records) {
-      const d = decodeDeadLetter(r.value);
+      const d = deadLetterCodec.decode(r.value);
       const id = `${d.partition}:${d.offset}:${d.line}`;
       if (seenDead.has(id)) throw new Error(`dead letter ${id} appears more than once`);
       seenDead.add(id);

@@ -11,7 +11,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aw
 import { AvroDeserializer, SerdeType, type SchemaRegistryClient } from '@confluentinc/schemaregistry';
 import { tableFromIPC, type Vector } from 'apache-arrow';
 import { readTopicToEnd } from '../../pipeline/runners/read-topic';
-import { runTransform, transformedTopicName, type TransformHandle } from '../../stages/transform/transform-stage';
+import { runTransform, type TransformHandle } from '../../stages/transform/transform-stage';
 import { encodeTransformedArrow, transformContext, transformRowBatch, transformedObjectKey } from '../../stages/transform/transform-batch';
 import type { CellValue } from '../../core/normalization/column-summary';
 import { RowDecoder } from '../../core/normalization/decoder';
@@ -20,11 +20,11 @@ import { transformFile } from '../../pipeline/jobs/transform-file';
 import type { TransformerModel } from '../../core/normalization/model';
 import { specsOfModel } from '../../core/normalization/model-specs';
 import type { RowId } from '../../core/normalization/row-id';
-import { decodeDeadLetter } from '../../topics/dead-letter';
+import { deadLetterCodec } from '../../topics/dead-letter';
 import { KafkaTransport } from '../../topics/kafka-transport';
-import { encodeModelRecord } from '../../topics/model-record';
+import { modelRecordCodec } from '../../topics/model-record';
 import { RowBatchBuilder, rowBatchKey, type RowBatch } from '../../topics/row-batch';
-import { encodeRowBatch } from '../../topics/row-batch-codec';
+import { rowBatchCodec } from '../../topics/row-batch-codec';
 import { stageGroup, topicNames, topicSpecs } from '../../topics/topology';
 import { numericColumnFields, sanitizeAvroName, transformedSchema, type TransformedValue } from '../../topics/transformed-schema';
 import { fitSlice, produceAndFitSlice, publishModel, stageProgress, waitForGroupCommit } from '../support/kafka-stages';
@@ -68,7 +68,7 @@ describe('transform stage on Kafka', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vgm-transform-'));
   const prefix = uniqueName('kt');
   const topics = topicNames(prefix);
-  const transformed = transformedTopicName(prefix);
+  const transformed = topicNames(prefix).transformed;
   const bucket = uniqueName('kt-arrow');
   const job = `job-${prefix}`;
   const lines = sampleLines(ROWS);
@@ -122,7 +122,7 @@ describe('transform stage on Kafka', () => {
     for (const r of await readTopicToEnd(transport, topics.rows)) {
       const text = Buffer.from(r.value).toString('utf8').replace(/\n+$/, '');
       text.split('\n').forEach((line, sub) => {
-        input.set(`${r.partition}:${r.offset}:${sub}`, { id: { source: r.partition, index: r.offset, sub }, cells: cellsOf(line) });
+        input.set(`${r.partition}:${r.offset}:${sub}`, { id: { partition: r.partition, offset: r.offset, rowInMessage: sub }, cells: cellsOf(line) });
       });
     }
     expect(input.size).toBe(ROWS);
@@ -139,9 +139,9 @@ describe('transform stage on Kafka', () => {
       seen.add(key);
       const row = input.get(key);
       if (row === undefined) throw new Error(`unexpected key ${key}`);
-      expect(record.partition).toBe(row.id.source);
+      expect(record.partition).toBe(row.id.partition);
       const value = (await deserializer.deserialize(transformed, Buffer.from(record.value))) as TransformedValue;
-      expect(value.row_id).toEqual({ source_partition: row.id.source, source_offset: row.id.index, row_in_message: row.id.sub });
+      expect(value.row_id).toEqual({ source_partition: row.id.partition, source_offset: row.id.offset, row_in_message: row.id.rowInMessage });
       expect(value.model_version).toBe(job);
       const expected = encoder.encode(row.cells, row.id);
       expect(sameBits(value.vector, expected.vector)).toBe(true);
@@ -174,8 +174,8 @@ describe('transform stage on Kafka', () => {
         return v as Vector;
       };
       for (let i = 0; i < table.numRows; i++) {
-        const id: RowId = { source: col('source_partition').get(i) as number, index: Number(col('source_offset').get(i) as bigint), sub: col('row_in_message').get(i) as number };
-        const key = `${id.source}:${id.index}:${id.sub}`;
+        const id: RowId = { partition: col('source_partition').get(i) as number, offset: Number(col('source_offset').get(i) as bigint), rowInMessage: col('row_in_message').get(i) as number };
+        const key = `${id.partition}:${id.offset}:${id.rowInMessage}`;
         expect(inFiles.has(key)).toBe(false);
         inFiles.add(key);
         const row = input.get(key);
@@ -218,7 +218,7 @@ describe('transform stage on Kafka', () => {
     const h = handle as TransformHandle;
     const producer = await transport.producer();
     // A new version of the same model (same parameters, new job id).
-    await producer.send([{ topic: topics.models, key: 'default', value: encodeModelRecord({ job: `${job}-v2`, modelName: 'default', model }) }]);
+    await producer.send([{ topic: topics.models, key: 'default', value: modelRecordCodec.encode({ job: `${job}-v2`, modelName: 'default', model }) }]);
     await waitUntil(() => h.stats().modelVersion === `${job}-v2`, 'the new model version', 60_000);
     // A hand-made row batch past everything ingest covered: one good row, one unseen category.
     const ends = await transport.endOffsets(topics.rows);
@@ -228,7 +228,7 @@ describe('transform stage on Kafka', () => {
     builder.add(base, 1, [12.5, 0, 'no-such-network', '5812']);
     const batch = builder.build();
     const before = h.stats();
-    await producer.send([{ topic: topics.batches, partition: 0, key: rowBatchKey(batch), value: encodeRowBatch(batch) }]);
+    await producer.send([{ topic: topics.batches, partition: 0, key: rowBatchKey(batch), value: rowBatchCodec.encode(batch) }]);
     await producer.close();
     await waitUntil(() => h.stats().transactions > before.transactions, 'the extra batch', 60_000);
 
@@ -237,8 +237,8 @@ describe('transform stage on Kafka', () => {
     const deserializer = new AvroDeserializer(registry, SerdeType.VALUE, {});
     const value = (await deserializer.deserialize(transformed, Buffer.from((records[0] as { value: Uint8Array }).value))) as TransformedValue;
     expect(value.model_version).toBe(`${job}-v2`);
-    expect(sameBits(value.vector, new RowEncoder(model).encode(cellsOf(lines[0] as string), { source: 0, index: base, sub: 0 }).vector)).toBe(true);
-    const dead = (await readTopicToEnd(transport, topics.deadLetters)).map((r) => decodeDeadLetter(r.value));
+    expect(sameBits(value.vector, new RowEncoder(model).encode(cellsOf(lines[0] as string), { partition: 0, offset: base, rowInMessage: 0 }).vector)).toBe(true);
+    const dead = (await readTopicToEnd(transport, topics.deadLetters)).map((r) => deadLetterCodec.decode(r.value));
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({ topic: topics.rows, partition: 0, offset: base, line: 2, column: 'Network' });
     expect(dead[0]?.reason).toContain('no-such-network');
@@ -265,7 +265,7 @@ describe('vgmflow stage transform, SIGKILLed and restarted', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vgm-transform-kill-'));
   const prefix = uniqueName('ktk');
   const topics = topicNames(prefix);
-  const transformed = transformedTopicName(prefix);
+  const transformed = topicNames(prefix).transformed;
   const bucket = uniqueName('ktk-arrow');
   const lines = sampleLines(ROWS);
   const PARTITIONS = 6;
@@ -280,7 +280,7 @@ describe('vgmflow stage transform, SIGKILLed and restarted', () => {
   let model: TransformerModel;
 
   /** Row i: partition i mod 6, source offset ⌊i/6⌋, one row per message (as `produce` lays out a fresh topic). */
-  const rowIdOf = (i: number): RowId => ({ source: i % PARTITIONS, index: Math.floor(i / PARTITIONS), sub: 0 });
+  const rowIdOf = (i: number): RowId => ({ partition: i % PARTITIONS, offset: Math.floor(i / PARTITIONS), rowInMessage: 0 });
 
   function rowBatches(): RowBatch[][] {
     const specs = specsOfModel(model);
@@ -291,10 +291,10 @@ describe('vgmflow stage transform, SIGKILLed and restarted', () => {
       let from = 0;
       for (let i = p; i < lines.length; i += PARTITIONS) {
         const id = rowIdOf(i);
-        builder.add(id.index, id.sub, cellsOf(lines[i] as string));
+        builder.add(id.offset, id.rowInMessage, cellsOf(lines[i] as string));
         if (builder.length === MESSAGES_PER_BATCH) {
-          batches.push(builder.build({ from, to: id.index + 1 }));
-          from = id.index + 1;
+          batches.push(builder.build({ from, to: id.offset + 1 }));
+          from = id.offset + 1;
           builder = new RowBatchBuilder(specs, topics.rows, p);
         }
       }
@@ -334,7 +334,7 @@ describe('vgmflow stage transform, SIGKILLed and restarted', () => {
       for (let k = 0; k < rounds; k++) {
         const out = perPartition.flatMap((batches, p) => {
           const b = batches[k];
-          return b === undefined ? [] : [{ topic: topics.batches, partition: p, key: rowBatchKey(b), value: encodeRowBatch(b) }];
+          return b === undefined ? [] : [{ topic: topics.batches, partition: p, key: rowBatchKey(b), value: rowBatchCodec.encode(b) }];
         });
         await producer.send(out);
         sent += out.length;
@@ -358,7 +358,7 @@ describe('vgmflow stage transform, SIGKILLed and restarted', () => {
     const expected = new Map<string, Float64Array>();
     lines.forEach((line, i) => {
       const id = rowIdOf(i);
-      expected.set(`${id.source}:${id.index}:${id.sub}`, encoder.encode(cellsOf(line), id).vector);
+      expected.set(`${id.partition}:${id.offset}:${id.rowInMessage}`, encoder.encode(cellsOf(line), id).vector);
     });
     const registry = schemaRegistryClient();
     const deserializer = new AvroDeserializer(registry, SerdeType.VALUE, {});
@@ -405,7 +405,7 @@ describe('transform stage without a model yet', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vgm-transform-wait-'));
   const prefix = uniqueName('ktw');
   const topics = topicNames(prefix);
-  const transformed = transformedTopicName(prefix);
+  const transformed = topicNames(prefix).transformed;
   const lines = sampleLines(200);
   let transport: KafkaTransport;
   let registry: SchemaRegistryClient;
@@ -427,7 +427,7 @@ describe('transform stage without a model yet', () => {
     lines.forEach((line, i) => builder.add(i, 0, cellsOf(line)));
     const batch = builder.build();
     const producer = await transport.producer();
-    await producer.send([{ topic: topics.batches, partition: 2, key: rowBatchKey(batch), value: encodeRowBatch(batch) }]);
+    await producer.send([{ topic: topics.batches, partition: 2, key: rowBatchKey(batch), value: rowBatchCodec.encode(batch) }]);
 
     handle = await runTransform({ transport, topics, transformedTopic: transformed, registry, modelIdleMs: 500 });
     const h = handle;
@@ -440,11 +440,11 @@ describe('transform stage without a model yet', () => {
     expect((await transport.endOffsets(transformed)).every((o) => o === 0)).toBe(true);
 
     // Another model name does not count.
-    await producer.send([{ topic: topics.models, key: 'other', value: encodeModelRecord({ job: 'other-1', modelName: 'other', model }) }]);
+    await producer.send([{ topic: topics.models, key: 'other', value: modelRecordCodec.encode({ job: 'other-1', modelName: 'other', model }) }]);
     await sleep(2000);
     expect(started).toBe(false);
 
-    await producer.send([{ topic: topics.models, key: 'default', value: encodeModelRecord({ job: 'wait-1', modelName: 'default', model }) }]);
+    await producer.send([{ topic: topics.models, key: 'default', value: modelRecordCodec.encode({ job: 'wait-1', modelName: 'default', model }) }]);
     await producer.close();
     await h.started;
     await waitUntil(() => h.stats().rows >= lines.length, 'the waiting batch', 60_000);

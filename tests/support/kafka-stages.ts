@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { main } from '../../pipeline/main';
 import { loadModelFile } from '../../pipeline/jobs/model-file';
 import type { TransformerModel } from '../../core/normalization/model';
-import { encodeModelRecord } from '../../topics/model-record';
+import { modelRecordCodec } from '../../topics/model-record';
 import type { Transport } from '../../topics/transport';
 import { waitUntil, type Child } from './processes';
 import { quietly, SAMPLE_COLUMNS, SAMPLE_HEADER } from './sample';
@@ -45,7 +45,7 @@ export async function produceAndFitSlice(dir: string, lines: readonly string[], 
 /** Publishes `model` as version `job` of the model named `modelName` to the models topic. */
 export async function publishModel(transport: Transport, modelsTopic: string, job: string, model: TransformerModel, modelName = 'default'): Promise<void> {
   const producer = await transport.producer();
-  await producer.send([{ topic: modelsTopic, key: modelName, value: encodeModelRecord({ job, modelName, model }) }]);
+  await producer.send([{ topic: modelsTopic, key: modelName, value: modelRecordCodec.encode({ job, modelName, model }) }]);
   await producer.close();
 }
 

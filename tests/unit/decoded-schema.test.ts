@@ -51,7 +51,7 @@ const MODEL = fit(SPECS, 300);
 
 /** Row i encoded with the model (as the transform stage would) and decoded by the pure inverse. */
 function decodedRow(model: TransformerModel, i: number): DecodedRow {
-  const { vector } = new RowEncoder(model).encode(rowCells(i), { source: 0, index: i, sub: 0 });
+  const { vector } = new RowEncoder(model).encode(rowCells(i), { partition: 0, offset: i, rowInMessage: 0 });
   const result = inverseMessage(inverseContext(model, 'v1'), { topic: 't', partition: 0, offset: i, key: `k${i}` }, { kind: 'vector', vector: Array.from(vector) });
   expect(result.deadLetters).toEqual([]);
   const row = result.rows[0];

@@ -1,10 +1,10 @@
 import { runIngest, type IngestHandle, type IngestOptions, type IngestProgress } from '../../stages/ingest/ingest-stage';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
 import type { CellValue } from '../../core/normalization/column-summary';
-import { decodeDeadLetter, type DeadLetterRecord } from '../../topics/dead-letter';
+import { deadLetterCodec, type DeadLetterRecord } from '../../topics/dead-letter';
 import { MemoryTransport } from '../../topics/memory-transport';
 import { rowCells, type RowBatch } from '../../topics/row-batch';
-import { decodeRowBatch } from '../../topics/row-batch-codec';
+import { rowBatchCodec } from '../../topics/row-batch-codec';
 import { topicNames, topicSpecs, type TopicNames } from '../../topics/topology';
 import type { InRecord, OutRecord, Transport } from '../../topics/transport';
 
@@ -78,7 +78,7 @@ interface Row {
 
 async function readBatches(transport: Transport, topics: TopicNames): Promise<{ records: InRecord[]; batches: RowBatch[]; rows: Row[] }> {
   const records = await readTopic(transport, topics.batches);
-  const batches = records.map((r) => decodeRowBatch(r.value));
+  const batches = records.map((r) => rowBatchCodec.decode(r.value));
   const rows: Row[] = [];
   records.forEach((record, k) => {
     const b = batches[k] as RowBatch;
@@ -95,7 +95,7 @@ async function readBatches(transport: Transport, topics: TopicNames): Promise<{ 
 async function readDeadLetters(transport: Transport, topics: TopicNames): Promise<DeadLetterRecord[]> {
   const records = await readTopic(transport, topics.deadLetters);
   return records.map((r) => {
-    const d = decodeDeadLetter(r.value);
+    const d = deadLetterCodec.decode(r.value);
     expect(r.partition).toBe(d.partition);
     expect(r.key).toBe(`${d.partition}:${d.offset}`);
     return d;

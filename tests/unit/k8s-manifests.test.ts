@@ -12,8 +12,6 @@ import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
 import { COMMANDS } from '../../pipeline/main';
-import { decodedTopicName, encodedTopicName } from '../../stages/inverse/inverse-stage';
-import { transformedTopicName } from '../../stages/transform/transform-stage';
 import { topicNames, topicSpecs } from '../../topics/topology';
 
 const DIR = join(__dirname, '..', '..', 'infra', 'k8s');
@@ -82,9 +80,9 @@ describe('infra/k8s manifests', () => {
     const names = topicNames('vgm');
     const expected = [
       ...topicSpecs(names, 6),
-      { name: transformedTopicName('vgm'), partitions: 6, config: { 'retention.ms': '-1' } },
-      { name: encodedTopicName('vgm'), partitions: 6, config: { 'retention.ms': '-1' } },
-      { name: decodedTopicName('vgm'), partitions: 6, config: { 'retention.ms': '-1' } },
+      { name: topicNames('vgm').transformed, partitions: 6, config: { 'retention.ms': '-1' } },
+      { name: topicNames('vgm').encoded, partitions: 6, config: { 'retention.ms': '-1' } },
+      { name: topicNames('vgm').decoded, partitions: 6, config: { 'retention.ms': '-1' } },
     ];
     const declared = ofKind('KafkaTopic').map((t) => {
       const spec = t.spec as { topicName: string; partitions: number; config: Record<string, string> };

@@ -20,9 +20,9 @@ import {
   type DataType,
 } from 'apache-arrow';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
-import { decodeRowBatch, encodeRowBatch, ROW_BATCH_METADATA_KEY, RowBatchDecodeError } from '../../topics/row-batch-codec';
+import { rowBatchCodec, ROW_BATCH_METADATA_KEY, RowBatchDecodeError } from '../../topics/row-batch-codec';
 import { RowBatchBuilder, RowBatchError, rowBatchKey, rowCells, type RowBatch } from '../../topics/row-batch';
-import { cutRaw, decodeDeadLetter, deadLetterKey, encodeDeadLetter, type DeadLetterRecord } from '../../topics/dead-letter';
+import { cutRaw, deadLetterCodec, deadLetterKey, type DeadLetterRecord } from '../../topics/dead-letter';
 
 const COLUMNS: ColumnSpec[] = [
   { name: 'Amount', type: 'continuous' },
@@ -122,10 +122,10 @@ describe('RowBatchBuilder', () => {
   });
 });
 
-describe('encodeRowBatch / decodeRowBatch', () => {
+describe('rowBatchCodec.encode / rowBatchCodec.decode', () => {
   it('round-trips exactly: -0, subnormals, offsets up to 2^53, unicode, empty strings', () => {
     const b = sample();
-    const back = decodeRowBatch(encodeRowBatch(b));
+    const back = rowBatchCodec.decode(rowBatchCodec.encode(b));
     expectSameBatch(b, back);
     expect(Object.is((back.numeric[0] as Float64Array)[1], -0)).toBe(true);
     expect(back.sourceOffsets[2]).toBe(2 ** 53 - 1);
@@ -137,14 +137,14 @@ describe('encodeRowBatch / decodeRowBatch', () => {
     b.add(0, 0, [NaN]);
     b.add(1, 0, [Infinity]);
     b.add(2, 0, [-Infinity]);
-    const back = decodeRowBatch(encodeRowBatch(b.build()));
+    const back = rowBatchCodec.decode(rowBatchCodec.encode(b.build()));
     expect(Array.from(back.numeric[0] as Float64Array)).toEqual([NaN, Infinity, -Infinity]);
   });
 
   it('round-trips an empty batch', () => {
     const b = new RowBatchBuilder(COLUMNS, 'vgm.rows', 0).build({ from: 100, to: 140 });
-    const bytes = encodeRowBatch(b);
-    const back = decodeRowBatch(bytes);
+    const bytes = rowBatchCodec.encode(b);
+    const back = rowBatchCodec.decode(bytes);
     expectSameBatch(b, back);
     expect(back.length).toBe(0);
     expect(back.text[2]).toEqual([]);
@@ -167,15 +167,15 @@ describe('encodeRowBatch / decodeRowBatch', () => {
       ]);
     }
     const batch = b.build();
-    expectSameBatch(batch, decodeRowBatch(encodeRowBatch(batch)));
+    expectSameBatch(batch, rowBatchCodec.decode(rowBatchCodec.encode(batch)));
   });
 
   it('is deterministic', () => {
-    expect(encodeRowBatch(sample())).toEqual(encodeRowBatch(sample()));
+    expect(rowBatchCodec.encode(sample())).toEqual(rowBatchCodec.encode(sample()));
   });
 
   it('writes a standard Arrow IPC stream with the documented schema', () => {
-    const bytes = encodeRowBatch(sample());
+    const bytes = rowBatchCodec.encode(sample());
     // Stream format: starts with a continuation marker, not the "ARROW1" file magic.
     expect(Array.from(bytes.subarray(0, 4))).toEqual([0xff, 0xff, 0xff, 0xff]);
     const table = tableFromIPC(bytes);
@@ -230,7 +230,7 @@ describe('encodeRowBatch / decodeRowBatch', () => {
         data(new Float64(), [1.25, -0]),
         data(stringType, ['ä', '']),
       ];
-      const back = decodeRowBatch(foreignStream(fields, children, META, 2));
+      const back = rowBatchCodec.decode(foreignStream(fields, children, META, 2));
       expect(back.length).toBe(4);
       expect(back.sourcePartition).toBe(1);
       expect(Array.from(back.sourceOffsets)).toEqual([5, 6, 5, 6]);
@@ -252,38 +252,38 @@ describe('encodeRowBatch / decodeRowBatch', () => {
 
     it('accepts the reference stream', () => {
       const { fields, children } = good();
-      expect(decodeRowBatch(foreignStream(fields, children, META)).text[1]).toEqual(['x']);
+      expect(rowBatchCodec.decode(foreignStream(fields, children, META)).text[1]).toEqual(['x']);
     });
 
     it('rejects bytes that are not an Arrow stream', () => {
-      expect(() => decodeRowBatch(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))).toThrow(RowBatchDecodeError);
-      expect(() => decodeRowBatch(new Uint8Array(0))).toThrow(/not an Arrow IPC stream/);
-      expect(() => decodeRowBatch(new TextEncoder().encode('a,b,c\n1,2,3\n'))).toThrow(/invalid row batch/);
+      expect(() => rowBatchCodec.decode(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))).toThrow(RowBatchDecodeError);
+      expect(() => rowBatchCodec.decode(new Uint8Array(0))).toThrow(/not an Arrow IPC stream/);
+      expect(() => rowBatchCodec.decode(new TextEncoder().encode('a,b,c\n1,2,3\n'))).toThrow(/invalid row batch/);
     });
 
     it('rejects missing or malformed metadata', () => {
       const { fields, children } = good();
-      expect(() => decodeRowBatch(foreignStream(fields, children, new Map()))).toThrow(/no "vgmflow.row_batch" entry/);
-      expect(() => decodeRowBatch(foreignStream(fields, children, new Map([['other', '1']])))).toThrow(/\(has: other\)/);
+      expect(() => rowBatchCodec.decode(foreignStream(fields, children, new Map()))).toThrow(/no "vgmflow.row_batch" entry/);
+      expect(() => rowBatchCodec.decode(foreignStream(fields, children, new Map([['other', '1']])))).toThrow(/\(has: other\)/);
       const bad = (value: string): Uint8Array => foreignStream(fields, children, new Map([[ROW_BATCH_METADATA_KEY, value]]));
-      expect(() => decodeRowBatch(bad('{nope'))).toThrow(/is not JSON/);
-      expect(() => decodeRowBatch(bad('[1]'))).toThrow(/not a JSON object/);
+      expect(() => rowBatchCodec.decode(bad('{nope'))).toThrow(/is not JSON/);
+      expect(() => rowBatchCodec.decode(bad('[1]'))).toThrow(/not a JSON object/);
       const meta = (patch: Record<string, unknown>): string =>
         JSON.stringify({ version: 1, sourceTopic: 'x', sourcePartition: 1, coveredFrom: 0, coveredTo: 10, columns: [{ name: 'v', type: 'continuous' }, { name: 'c', type: 'categorical' }], ...patch });
-      expect(() => decodeRowBatch(bad(meta({ version: 2 })))).toThrow(/unsupported format version 2/);
-      expect(() => decodeRowBatch(bad(meta({ sourceTopic: 7 })))).toThrow(/sourceTopic is not a string/);
-      expect(() => decodeRowBatch(bad(meta({ sourcePartition: -1 })))).toThrow(/sourcePartition -1/);
-      expect(() => decodeRowBatch(bad(meta({ columns: 'v' })))).toThrow(/columns is not an array/);
-      expect(() => decodeRowBatch(bad(meta({ coveredFrom: undefined })))).toThrow(/metadata coverage \[undefined, 10\)/);
-      expect(() => decodeRowBatch(bad(meta({ coveredFrom: 11 })))).toThrow(/metadata coverage \[11, 10\) is not a range/);
-      expect(() => decodeRowBatch(bad(meta({ coveredFrom: 2 })))).toThrow(/_source_offset 1 is outside the batch's coverage \[2, 10\)/);
-      expect(() => decodeRowBatch(bad(meta({ columns: [{ name: 'v', type: 'weird' }, { name: 'c', type: 'categorical' }] })))).toThrow(
+      expect(() => rowBatchCodec.decode(bad(meta({ version: 2 })))).toThrow(/unsupported format version 2/);
+      expect(() => rowBatchCodec.decode(bad(meta({ sourceTopic: 7 })))).toThrow(/sourceTopic is not a string/);
+      expect(() => rowBatchCodec.decode(bad(meta({ sourcePartition: -1 })))).toThrow(/sourcePartition -1/);
+      expect(() => rowBatchCodec.decode(bad(meta({ columns: 'v' })))).toThrow(/columns is not an array/);
+      expect(() => rowBatchCodec.decode(bad(meta({ coveredFrom: undefined })))).toThrow(/metadata coverage \[undefined, 10\)/);
+      expect(() => rowBatchCodec.decode(bad(meta({ coveredFrom: 11 })))).toThrow(/metadata coverage \[11, 10\) is not a range/);
+      expect(() => rowBatchCodec.decode(bad(meta({ coveredFrom: 2 })))).toThrow(/_source_offset 1 is outside the batch's coverage \[2, 10\)/);
+      expect(() => rowBatchCodec.decode(bad(meta({ columns: [{ name: 'v', type: 'weird' }, { name: 'c', type: 'categorical' }] })))).toThrow(
         /unknown type "weird"/,
       );
-      expect(() => decodeRowBatch(bad(meta({ columns: [{ name: 'v', type: 'mixed' }, { name: 'c', type: 'categorical' }] })))).toThrow(
+      expect(() => rowBatchCodec.decode(bad(meta({ columns: [{ name: 'v', type: 'mixed' }, { name: 'c', type: 'categorical' }] })))).toThrow(
         /modalValues/,
       );
-      expect(() => decodeRowBatch(bad(meta({ columns: [{ name: 'v', type: 'continuous' }, { name: 'v', type: 'categorical' }] })))).toThrow(
+      expect(() => rowBatchCodec.decode(bad(meta({ columns: [{ name: 'v', type: 'continuous' }, { name: 'v', type: 'categorical' }] })))).toThrow(
         /listed twice/,
       );
     });
@@ -297,20 +297,20 @@ describe('encodeRowBatch / decodeRowBatch', () => {
         c[k] = child;
         return foreignStream(f, c, META);
       };
-      expect(() => decodeRowBatch(foreignStream(fields.slice(0, 3), children.slice(0, 3), META))).toThrow(/schema has 3 fields, expected 4/);
-      expect(() => decodeRowBatch(swap(2, new Field('w', new Float64(), false), children[2] as Data))).toThrow(
+      expect(() => rowBatchCodec.decode(foreignStream(fields.slice(0, 3), children.slice(0, 3), META))).toThrow(/schema has 3 fields, expected 4/);
+      expect(() => rowBatchCodec.decode(swap(2, new Field('w', new Float64(), false), children[2] as Data))).toThrow(
         /field 2 is named "w", expected "v"/,
       );
-      expect(() => decodeRowBatch(swap(2, new Field('v', new Float32(), false), data(new Float32(), [2])))).toThrow(
+      expect(() => rowBatchCodec.decode(swap(2, new Field('v', new Float32(), false), data(new Float32(), [2])))).toThrow(
         /field "v" has type Float32, expected Float64/,
       );
-      expect(() => decodeRowBatch(swap(0, new Field('_source_offset', new Int32(), false), data(new Int32(), [1])))).toThrow(
+      expect(() => rowBatchCodec.decode(swap(0, new Field('_source_offset', new Int32(), false), data(new Int32(), [1])))).toThrow(
         /field "_source_offset" has type Int32, expected Int64/,
       );
-      expect(() => decodeRowBatch(swap(1, new Field('_row_in_message', new Int64(), false), data(new Int64(), [0n])))).toThrow(
+      expect(() => rowBatchCodec.decode(swap(1, new Field('_row_in_message', new Int64(), false), data(new Int64(), [0n])))).toThrow(
         /field "_row_in_message" has type Int64, expected Int32/,
       );
-      expect(() => decodeRowBatch(swap(3, new Field('c', new Float64(), false), data(new Float64(), [1])))).toThrow(
+      expect(() => rowBatchCodec.decode(swap(3, new Field('c', new Float64(), false), data(new Float64(), [1])))).toThrow(
         /field "c" has type Float64, expected Utf8 or Dictionary/,
       );
     });
@@ -321,29 +321,29 @@ describe('encodeRowBatch / decodeRowBatch', () => {
       withNull[2] = data(new Float64(), [null]);
       const f = [...fields];
       f[2] = new Field('v', new Float64(), true);
-      expect(() => decodeRowBatch(foreignStream(f, withNull, META))).toThrow(/field "v" has 1 null value/);
+      expect(() => rowBatchCodec.decode(foreignStream(f, withNull, META))).toThrow(/field "v" has 1 null value/);
       const neg = [...children];
       neg[0] = data(new Int64(), [-1n]);
-      expect(() => decodeRowBatch(foreignStream(fields, neg, META))).toThrow(/_source_offset -1 is outside the batch's coverage \[0, 10\)/);
+      expect(() => rowBatchCodec.decode(foreignStream(fields, neg, META))).toThrow(/_source_offset -1 is outside the batch's coverage \[0, 10\)/);
       const big = [...children];
       big[0] = data(new Int64(), [2n ** 60n]);
-      expect(() => decodeRowBatch(foreignStream(fields, big, META))).toThrow(/_source_offset 1152921504606846976 is outside/);
+      expect(() => rowBatchCodec.decode(foreignStream(fields, big, META))).toThrow(/_source_offset 1152921504606846976 is outside/);
     });
   });
 
   it('refuses to encode an inconsistent batch', () => {
     const b = sample();
-    expect(() => encodeRowBatch({ ...b, length: 4 })).toThrow(/sourceOffsets has 5 values for 4 rows/);
-    expect(() => encodeRowBatch({ ...b, numeric: [null, ...b.numeric.slice(1)] })).toThrow(/numeric column Amount/);
-    expect(() => encodeRowBatch({ ...b, sourceOffsets: new Float64Array([0, 1, 2, 3, -5]) })).toThrow(/source offset -5/);
-    expect(() => encodeRowBatch({ ...b, coveredFrom: 1 })).toThrow(/coverage \[1, 9007199254740992\) does not hold/);
+    expect(() => rowBatchCodec.encode({ ...b, length: 4 })).toThrow(/sourceOffsets has 5 values for 4 rows/);
+    expect(() => rowBatchCodec.encode({ ...b, numeric: [null, ...b.numeric.slice(1)] })).toThrow(/numeric column Amount/);
+    expect(() => rowBatchCodec.encode({ ...b, sourceOffsets: new Float64Array([0, 1, 2, 3, -5]) })).toThrow(/source offset -5/);
+    expect(() => rowBatchCodec.encode({ ...b, coveredFrom: 1 })).toThrow(/coverage \[1, 9007199254740992\) does not hold/);
   });
 
   it('is readable through Table/tableToIPC as well (file format is not used)', () => {
-    const table = tableFromIPC(encodeRowBatch(sample()));
+    const table = tableFromIPC(rowBatchCodec.encode(sample()));
     const file = tableToIPC(new Table(table.batches), 'file');
     // Arrow readers accept the file format too; the codec only needs a schema and batches.
-    expectSameBatch(sample(), decodeRowBatch(file));
+    expectSameBatch(sample(), rowBatchCodec.decode(file));
   });
 });
 
@@ -351,20 +351,20 @@ describe('dead letters', () => {
   const d: DeadLetterRecord = { raw: 'a,"b\u00e9', reason: 'unterminated quoted field opened on line 1', topic: 'vgm.rows', partition: 2, offset: 2 ** 53 - 1, line: 3 };
 
   it('round-trip as JSON with the documented fields', () => {
-    const bytes = encodeDeadLetter(d);
+    const bytes = deadLetterCodec.encode(d);
     expect(JSON.parse(new TextDecoder().decode(bytes))).toEqual(d);
     expect(Object.keys(JSON.parse(new TextDecoder().decode(bytes)) as object)).toEqual(['raw', 'reason', 'topic', 'partition', 'offset', 'line']);
-    expect(decodeDeadLetter(bytes)).toEqual(d);
+    expect(deadLetterCodec.decode(bytes)).toEqual(d);
     expect(deadLetterKey(d)).toBe(`2:${2 ** 53 - 1}`);
   });
 
   it('reject malformed values', () => {
     const enc = (x: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(x));
-    expect(() => decodeDeadLetter(new Uint8Array([0xff]))).toThrow(/not UTF-8 JSON/);
-    expect(() => decodeDeadLetter(enc([1]))).toThrow(/not a JSON object/);
-    expect(() => decodeDeadLetter(enc({ ...d, raw: 1 }))).toThrow(/"raw" is not a string/);
-    expect(() => decodeDeadLetter(enc({ ...d, offset: -1 }))).toThrow(/"offset"/);
-    expect(() => decodeDeadLetter(enc({ ...d, line: 1.5 }))).toThrow(/"line"/);
+    expect(() => deadLetterCodec.decode(new Uint8Array([0xff]))).toThrow(/not UTF-8 JSON/);
+    expect(() => deadLetterCodec.decode(enc([1]))).toThrow(/not a JSON object/);
+    expect(() => deadLetterCodec.decode(enc({ ...d, raw: 1 }))).toThrow(/"raw" is not a string/);
+    expect(() => deadLetterCodec.decode(enc({ ...d, offset: -1 }))).toThrow(/"offset"/);
+    expect(() => deadLetterCodec.decode(enc({ ...d, line: 1.5 }))).toThrow(/"line"/);
   });
 
   it('cutRaw cuts on UTF-8 byte counts without splitting a surrogate pair', () => {

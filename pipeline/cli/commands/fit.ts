@@ -1,7 +1,7 @@
 import { readFile } from 'fs/promises';
 import { DEFAULT_TRANSFORMER_OPTIONS, type InitialMeans } from '../../../core/normalization/fit-transformer';
 import { KafkaTransport } from '../../../topics/kafka-transport';
-import { stageGroup, topicSpecs } from '../../../topics/topology';
+import { DEFAULT_MODEL_NAME, stageGroup, topicSpecs } from '../../../topics/topology';
 import { s3ModelSink, s3SettingsFromEnv } from '../../../topics/s3/model-sink';
 import { fitFile } from '../../jobs/fit-file';
 import { runFitJob } from '../../jobs/fit-job';
@@ -77,7 +77,7 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
   if (stringOption(args, 'dead-letter') !== undefined) throw new UsageError(`--dead-letter is for files; on Kafka rejected rows go to ${kafka.topics.deadLetters}`);
   const columns = requiredColumns(args);
   const job = stringOption(args, 'job') ?? `fit-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  const modelName = stringOption(args, 'model-name') ?? 'default';
+  const modelName = stringOption(args, 'model-name') ?? DEFAULT_MODEL_NAME;
   const transport = new KafkaTransport({ brokers: kafka.brokers, clientId: 'vgmflow-fit' });
   try {
     await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));

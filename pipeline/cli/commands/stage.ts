@@ -6,6 +6,7 @@ import { runInverse } from '../../../stages/inverse/inverse-stage';
 import { runTransform } from '../../../stages/transform/transform-stage';
 import { KafkaTransport } from '../../../topics/kafka-transport';
 import { topicSpecs } from '../../../topics/topology';
+import type { StageHandle } from '../../../stages/runner/stage-handle';
 import { s3ModelSink, s3SettingsFromEnv } from '../../../topics/s3/model-sink';
 import { parseCommandArgs, stringOption } from '../args';
 import { UsageError, type Command, type CommandOptions } from '../command';
@@ -121,7 +122,7 @@ export const stageCommand: Command = {
       const inverseOptions = name === 'inverse' ? inverseOptionsFromArgs(args, kafka, transport, log) : null;
       await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));
       const group = stringOption(args, 'group');
-      let handle: { stop(): Promise<void>; done: Promise<void> };
+      let handle: StageHandle;
       if (name === 'ingest') {
         const columns = requiredColumns(args);
         handle = await runIngest({
