@@ -4,6 +4,8 @@
  * responsibility mass N_k, the responsibility-weighted mean and centred second
  * moment of x, and Σ r·log r. Everything the M-step and the lower bound need.
  */
+import { mergeOnly } from '../combine';
+
 export interface ComponentStats {
   /** Rows covered (Σ counts). */
   readonly rows: number;
@@ -17,7 +19,7 @@ export interface ComponentStats {
   readonly entropyTerm: number;
 }
 
-export function emptyComponentStats(k: number): ComponentStats {
+function empty(k: number): ComponentStats {
   return {
     rows: 0,
     mass: new Float64Array(k),
@@ -28,7 +30,7 @@ export function emptyComponentStats(k: number): ComponentStats {
 }
 
 /** Chan's merge, component by component. Associative and commutative up to rounding. */
-export function mergeComponentStats(a: ComponentStats, b: ComponentStats): ComponentStats {
+function merge(a: ComponentStats, b: ComponentStats): ComponentStats {
   const k = a.mass.length;
   if (b.mass.length !== k) {
     throw new RangeError(`cannot merge statistics of ${k} and ${b.mass.length} components`);
@@ -58,12 +60,8 @@ export function mergeComponentStats(a: ComponentStats, b: ComponentStats): Compo
   return { rows: a.rows + b.rows, mass, mean, m2, entropyTerm: a.entropyTerm + b.entropyTerm };
 }
 
-/** Merges in the given order; callers pass partials in canonical (partition) order. */
-export function mergeAllComponentStats(parts: readonly ComponentStats[], k: number): ComponentStats {
-  let acc = emptyComponentStats(k);
-  for (const part of parts) acc = mergeComponentStats(acc, part);
-  return acc;
-}
+/** Computed per partition (E-step, hard assignment), only merged; empty takes the number of components. */
+export const componentStatsCombine = mergeOnly<ComponentStats, [k: number]>({ empty, merge });
 
 /**
  * Builds the statistic from a points × components responsibility matrix (row-major).

@@ -3,7 +3,7 @@
  * posterior (scikit-learn's `_estimate_weighted_log_prob` and `_estimate_log_prob_resp`
  * for 1-D full covariances), and the partial statistic they give over a batch.
  */
-import { emptyComponentStats, mergeComponentStats, statsFromResponsibilities, type ComponentStats } from './component-stats';
+import { componentStatsCombine, statsFromResponsibilities, type ComponentStats } from './component-stats';
 import { componentCount, type VbgmmParams } from './params';
 import { digamma, logSumExp } from './special-functions';
 import type { WeightedPoints } from './weighted-points';
@@ -100,7 +100,7 @@ export function eStepStats(points: WeightedPoints, params: VbgmmParams): Compone
   const terms = logProbTerms(params);
   const k = terms.k;
   const n = points.values.length;
-  let acc = emptyComponentStats(k);
+  let acc = componentStatsCombine.empty(k);
   for (let start = 0; start < n; start += BLOCK) {
     const end = Math.min(n, start + BLOCK);
     const values = points.values.subarray(start, end);
@@ -120,7 +120,7 @@ export function eStepStats(points: WeightedPoints, params: VbgmmParams): Compone
       }
       entropyTerm += counts[i] * rowEntropy;
     }
-    acc = mergeComponentStats(acc, statsFromResponsibilities(values, counts, resp, k, entropyTerm));
+    acc = componentStatsCombine.merge(acc, statsFromResponsibilities(values, counts, resp, k, entropyTerm));
   }
   return acc;
 }

@@ -9,23 +9,24 @@
  *   sample (k-means++ seeding points) → lloyd* → hard (initial responsibilities)
  *   → estep* (until |Δ lower bound| < tol or maxIter), repeated nInit times.
  */
-import { mergeComponentStats, emptyComponentStats, type ComponentStats } from './component-stats';
+import { mergeAll } from '../combine';
+import { componentStatsCombine, type ComponentStats } from './component-stats';
 import { eStepStats } from './e-step';
 import { advanceFit, initialFitState, type FitInit, type FitState, type VbgmmFit } from './fit-state';
 import {
   hardAssignmentStats,
   kmeansPlusPlus,
   KMEANS_DEFAULTS,
+  lloydCombine,
   lloydPartial,
   lloydUpdate,
-  mergeLloydPartials,
   type LloydPartial,
 } from './kmeans';
 import type { Moments } from './moments';
 import { resolvePriors, validateOptions, type VbgmmOptions, type VbgmmPriors } from './options';
 import { mixtureWeights, type VbgmmParams } from './params';
 import { samplePoints } from './sample';
-import { mergePoints, type WeightedPoints } from './weighted-points';
+import { weightedPointsCombine, type WeightedPoints } from './weighted-points';
 import { CounterRandom } from '../random/philox';
 
 /** Most seeding points one partition contributes; more distinct values are coarsened. */
@@ -63,17 +64,11 @@ export function mergeMixturePartials(parts: readonly MixturePartial[], k: number
   if (parts.some((p) => p.kind !== kind)) throw new RangeError('cannot merge partials of different kinds');
   switch (kind) {
     case 'sample':
-      return { kind, points: mergePoints(parts.map((p) => (p as Extract<MixturePartial, { kind: 'sample' }>).points)) };
-    case 'lloyd': {
-      let acc: LloydPartial = { counts: new Float64Array(k), sums: new Float64Array(k) };
-      for (const p of parts) acc = mergeLloydPartials(acc, (p as Extract<MixturePartial, { kind: 'lloyd' }>).partial);
-      return { kind, partial: acc };
-    }
-    case 'stats': {
-      let acc = emptyComponentStats(k);
-      for (const p of parts) acc = mergeComponentStats(acc, (p as Extract<MixturePartial, { kind: 'stats' }>).stats);
-      return { kind, stats: acc };
-    }
+      return { kind, points: mergeAll(weightedPointsCombine, parts.map((p) => (p as Extract<MixturePartial, { kind: 'sample' }>).points)) };
+    case 'lloyd':
+      return { kind, partial: mergeAll(lloydCombine, parts.map((p) => (p as Extract<MixturePartial, { kind: 'lloyd' }>).partial), k) };
+    case 'stats':
+      return { kind, stats: mergeAll(componentStatsCombine, parts.map((p) => (p as Extract<MixturePartial, { kind: 'stats' }>).stats), k) };
   }
 }
 

@@ -1,12 +1,12 @@
 /** The embedded fit: the fit machine driven over in-memory partitions of weighted points. */
 import { MixtureFitMachine, runMixtureMachine } from './fit-machine';
 import type { FitInit, VbgmmFit } from './fit-state';
-import { EMPTY_MOMENTS, mergeMoments, momentsOf, type Moments } from './moments';
+import { momentsCombine, type Moments } from './moments';
 import type { VbgmmOptions } from './options';
 import type { WeightedPoints } from './weighted-points';
 
 export function mergedMoments(partitions: readonly WeightedPoints[]): Moments {
-  return partitions.reduce((acc, p) => mergeMoments(acc, momentsOf(p)), EMPTY_MOMENTS);
+  return partitions.reduce((acc, p) => momentsCombine.add(acc, p), momentsCombine.empty());
 }
 
 /** The whole fit over partitions of weighted points, partials merged in partition order. */

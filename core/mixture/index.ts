@@ -10,7 +10,6 @@ export * from './m-step';
 export * from './moments';
 export * from './options';
 export * from './params';
-export * from './partial-codec';
 export * from './sample';
 export * from './special-functions';
 export * from './weighted-points';

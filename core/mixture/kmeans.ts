@@ -3,6 +3,7 @@
  * mergeable partials (per-centre count and sum), and the hard assignment of each
  * value to its nearest mean that turns centres into the fit's first responsibilities.
  */
+import { mergeAll, mergeOnly } from '../combine';
 import { statsFromResponsibilities, type ComponentStats } from './component-stats';
 import type { WeightedPoints } from './weighted-points';
 
@@ -50,11 +51,15 @@ export function lloydPartial(points: WeightedPoints, centres: Float64Array): Llo
   return { counts, sums };
 }
 
-export function mergeLloydPartials(a: LloydPartial, b: LloydPartial): LloydPartial {
-  const counts = Float64Array.from(a.counts, (c, j) => c + b.counts[j]);
-  const sums = Float64Array.from(a.sums, (s, j) => s + b.sums[j]);
-  return { counts, sums };
-}
+/** Only merged; empty takes the number of centres. */
+export const lloydCombine = mergeOnly<LloydPartial, [k: number]>({
+  empty: (k) => ({ counts: new Float64Array(k), sums: new Float64Array(k) }),
+  merge: (a, b) => {
+    const counts = Float64Array.from(a.counts, (c, j) => c + b.counts[j]);
+    const sums = Float64Array.from(a.sums, (s, j) => s + b.sums[j]);
+    return { counts, sums };
+  },
+});
 
 /** New centres from a merged partial; an empty cluster keeps its centre. */
 export function lloydUpdate(centres: Float64Array, merged: LloydPartial): { centres: Float64Array; shift: number } {
@@ -154,8 +159,7 @@ export function lloyd(
   let centres = initial;
   const threshold = options.tol * variance;
   for (let iter = 0; iter < options.maxIter; iter++) {
-    let merged: LloydPartial = { counts: new Float64Array(centres.length), sums: new Float64Array(centres.length) };
-    for (const part of partitions) merged = mergeLloydPartials(merged, lloydPartial(part, centres));
+    const merged = mergeAll(lloydCombine, partitions.map((part) => lloydPartial(part, centres)), centres.length);
     const step = lloydUpdate(centres, merged);
     centres = step.centres;
     if (step.shift <= threshold) break;

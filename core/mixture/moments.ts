@@ -2,6 +2,7 @@
  * Moments of a column as a mergeable partial: count, mean and centred second moment
  * (merged with Chan's formula, never Σx² − n·mean²), min and max.
  */
+import type { CombineFn } from '../combine';
 import type { WeightedPoints } from './weighted-points';
 
 export interface Moments {
@@ -13,7 +14,7 @@ export interface Moments {
   readonly max: number;
 }
 
-export const EMPTY_MOMENTS: Moments = { count: 0, mean: 0, m2: 0, min: Infinity, max: -Infinity };
+const EMPTY: Moments = { count: 0, mean: 0, m2: 0, min: Infinity, max: -Infinity };
 
 export function momentsOf(points: WeightedPoints): Moments {
   let count = 0;
@@ -27,7 +28,7 @@ export function momentsOf(points: WeightedPoints): Moments {
     if (x < min) min = x;
     if (x > max) max = x;
   }
-  if (count === 0) return EMPTY_MOMENTS;
+  if (count === 0) return EMPTY;
   const mean = sum / count;
   let m2 = 0;
   for (let i = 0; i < points.values.length; i++) {
@@ -37,7 +38,7 @@ export function momentsOf(points: WeightedPoints): Moments {
   return { count, mean, m2, min, max };
 }
 
-export function mergeMoments(a: Moments, b: Moments): Moments {
+function merge(a: Moments, b: Moments): Moments {
   if (a.count === 0) return b;
   if (b.count === 0) return a;
   const count = a.count + b.count;
@@ -50,6 +51,14 @@ export function mergeMoments(a: Moments, b: Moments): Moments {
     max: Math.max(a.max, b.max),
   };
 }
+
+/** Moments take the points of a partition as input: adding them merges their moments. */
+export const momentsCombine: CombineFn<WeightedPoints, Moments> = {
+  empty: () => EMPTY,
+  add: (acc, points) => merge(acc, momentsOf(points)),
+  merge,
+  result: (acc) => acc,
+};
 
 /** Sample variance with ddof = 1, as numpy.cov computes scikit-learn's covariance prior. */
 export function sampleVariance(m: Moments): number {

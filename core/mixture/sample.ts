@@ -4,7 +4,8 @@
  * `maxPoints` groups (count-weighted mean, summed count), so seeding sees the whole
  * distribution at a bounded size, deterministically.
  */
-import { mergePoints, type WeightedPoints } from './weighted-points';
+import { mergeAll } from '../combine';
+import { weightedPointsCombine, type WeightedPoints } from './weighted-points';
 
 function ascending(values: Float64Array): boolean {
   for (let i = 1; i < values.length; i++) if (!(values[i - 1] < values[i])) return false;
@@ -14,7 +15,7 @@ function ascending(values: Float64Array): boolean {
 export function samplePoints(input: WeightedPoints, maxPoints: number): WeightedPoints {
   if (input.values.length <= maxPoints) return input;
   // Pooling consecutive values needs them distinct and ascending (rows may be neither).
-  const points = ascending(input.values) ? input : mergePoints([input]);
+  const points = ascending(input.values) ? input : mergeAll(weightedPointsCombine, [input]);
   const n = points.values.length;
   if (n <= maxPoints) return points;
   const values = new Float64Array(maxPoints);

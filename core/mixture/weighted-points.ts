@@ -4,14 +4,14 @@
  * the same over the summary as over the rows, at the cost of the number of distinct
  * values instead of the number of rows (DESIGN §2).
  */
+import { mergeOnly } from '../combine';
+
 export interface WeightedPoints {
   /** Distinct finite values, ascending. */
   readonly values: Float64Array;
   /** How many rows hold each value; same length as `values`, every entry > 0. */
   readonly counts: Float64Array;
 }
-
-export const EMPTY_POINTS: WeightedPoints = { values: new Float64Array(0), counts: new Float64Array(0) };
 
 /** Total number of rows the summary stands for. */
 export function totalCount(points: WeightedPoints): number {
@@ -61,12 +61,21 @@ export function summarise(values: ArrayLike<number>): WeightedPoints {
   return builder.build();
 }
 
-/** Merges summaries (e.g. of several partitions) into one. */
-export function mergePoints(parts: readonly WeightedPoints[]): WeightedPoints {
-  const builder = new WeightedPointsBuilder();
-  for (const part of parts) builder.addPoints(part);
-  return builder.build();
-}
+/**
+ * Summaries (e.g. of several partitions) merge into one of distinct ascending values even
+ * when an argument is not in that form (rows as unitPoints), so merging points with empty
+ * also puts them in that form (samplePoints relies on it). Counts are row counts, whole
+ * numbers, so their sums are exact in any order.
+ */
+export const weightedPointsCombine = mergeOnly<WeightedPoints>({
+  empty: () => ({ values: new Float64Array(0), counts: new Float64Array(0) }),
+  merge: (a, b) => {
+    const builder = new WeightedPointsBuilder();
+    builder.addPoints(a);
+    builder.addPoints(b);
+    return builder.build();
+  },
+});
 
 /** Every value repeated by its count: the rows a summary stands for, in value order. */
 export function expandPoints(points: WeightedPoints): Float64Array {

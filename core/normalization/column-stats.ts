@@ -3,7 +3,9 @@
  * (and of the non-modal ones, with the modal values' counts, for mixed columns), or
  * category counts. Merged, it gives the priors, ranges and category order.
  */
-import { EMPTY_MOMENTS, mergeMoments, momentsOf, type Moments } from '../mixture';
+import { mergeOnly } from '../combine';
+import { momentsCombine, momentsOf, type Moments } from '../mixture';
+import type { ColumnSpec } from './column-spec';
 import type { PartitionData } from './partition-data';
 
 export type ColumnStats =
@@ -20,28 +22,34 @@ export function columnStats(data: PartitionData, column: number): ColumnStats {
   return { kind: 'numeric', all: momentsOf(summary.points), nonModal: momentsOf(split.nonModal), modalCounts: split.modalCounts };
 }
 
-export function emptyColumnStats(kind: ColumnStats['kind'], modalValues: number): ColumnStats {
-  return kind === 'categorical'
-    ? { kind, counts: [] }
-    : { kind, all: EMPTY_MOMENTS, nonModal: EMPTY_MOMENTS, modalCounts: new Array<number>(modalValues).fill(0) };
-}
-
-export function mergeColumnStats(a: ColumnStats, b: ColumnStats): ColumnStats {
-  if (a.kind === 'numeric' && b.kind === 'numeric') {
-    return {
-      kind: 'numeric',
-      all: mergeMoments(a.all, b.all),
-      nonModal: mergeMoments(a.nonModal, b.nonModal),
-      modalCounts: a.modalCounts.map((n, i) => n + b.modalCounts[i]),
-    };
-  }
-  if (a.kind === 'categorical' && b.kind === 'categorical') {
-    const counts = new Map(a.counts);
-    for (const [c, n] of b.counts) counts.set(c, (counts.get(c) ?? 0) + n);
-    return { kind: 'categorical', counts: [...counts.entries()].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)) };
-  }
-  throw new RangeError('cannot merge numeric and categorical column statistics');
-}
+/** Computed per partition (columnStats), only merged; empty takes the column's spec. */
+export const columnStatsCombine = mergeOnly<ColumnStats, [spec: ColumnSpec]>({
+  empty: (spec) =>
+    spec.type === 'categorical'
+      ? { kind: 'categorical', counts: [] }
+      : {
+          kind: 'numeric',
+          all: momentsCombine.empty(),
+          nonModal: momentsCombine.empty(),
+          modalCounts: new Array<number>(spec.type === 'mixed' ? spec.modalValues.length : 0).fill(0),
+        },
+  merge: (a, b) => {
+    if (a.kind === 'numeric' && b.kind === 'numeric') {
+      return {
+        kind: 'numeric',
+        all: momentsCombine.merge(a.all, b.all),
+        nonModal: momentsCombine.merge(a.nonModal, b.nonModal),
+        modalCounts: a.modalCounts.map((n, i) => n + b.modalCounts[i]),
+      };
+    }
+    if (a.kind === 'categorical' && b.kind === 'categorical') {
+      const counts = new Map(a.counts);
+      for (const [c, n] of b.counts) counts.set(c, (counts.get(c) ?? 0) + n);
+      return { kind: 'categorical', counts: [...counts.entries()].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)) };
+    }
+    throw new RangeError('cannot merge numeric and categorical column statistics');
+  },
+});
 
 export function columnRows(stats: ColumnStats): number {
   return stats.kind === 'numeric' ? stats.all.count : stats.counts.reduce((n, [, c]) => n + c, 0);

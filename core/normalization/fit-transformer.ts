@@ -10,6 +10,7 @@
  * Each round's request is computed on every partition (computePartitionPartial) and
  * the partials are merged in partition order before the machine takes them.
  */
+import { mergeAll } from '../combine';
 import {
   computeMixturePartial,
   CTABGAN_DEFAULTS,
@@ -22,7 +23,7 @@ import {
   type VbgmmParams,
 } from '../mixture';
 import { MISSING_VALUE, type ColumnSpec } from './column-spec';
-import { columnRows, columnStats, emptyColumnStats, mergeColumnStats, type ColumnStats } from './column-stats';
+import { columnRows, columnStats, columnStatsCombine, type ColumnStats } from './column-stats';
 import type { ColumnSummary } from './column-summary';
 import {
   MODEL_FORMAT,
@@ -33,7 +34,7 @@ import {
   type TransformerModel,
   type TransformerOptions,
 } from './model';
-import { argmaxCounts, byUsage, expectedUsage, keptComponents } from './mode-usage';
+import { argmaxCounts, byUsage, expectedUsage, keptComponents, modeCountsCombine } from './mode-usage';
 import { PartitionData, type PointSet } from './partition-data';
 
 export const DEFAULT_TRANSFORMER_OPTIONS: TransformerOptions = {
@@ -88,12 +89,8 @@ export function computePartitionPartial(request: RoundRequest, data: PartitionDa
 
 function mergeUnitPartials(parts: readonly UnitPartial[], k: number): UnitPartial {
   if (parts.every((p) => p.kind === 'counts')) {
-    const counts = new Float64Array(parts.length === 0 ? k : (parts[0] as { counts: Float64Array }).counts.length);
-    for (const p of parts) {
-      const c = (p as { counts: Float64Array }).counts;
-      for (let i = 0; i < counts.length; i++) counts[i] += c[i];
-    }
-    return { kind: 'counts', counts };
+    const counts = parts.map((p) => (p as { counts: Float64Array }).counts);
+    return { kind: 'counts', counts: mergeAll(modeCountsCombine, counts, counts.length === 0 ? k : counts[0].length) };
   }
   return mergeMixturePartials(parts as MixturePartial[], k);
 }
@@ -319,14 +316,16 @@ export class TransformerFitMachine {
   }
 
   private acceptSummary(partials: readonly PartitionPartial[]): void {
-    const stats = this.specs.map((spec, i) => {
-      let acc = emptyColumnStats(spec.type === 'categorical' ? 'categorical' : 'numeric', spec.type === 'mixed' ? spec.modalValues.length : 0);
-      for (const p of partials) {
-        if (p.kind !== 'summary') throw new RangeError('expected summary partials');
-        acc = mergeColumnStats(acc, p.columns[i]);
-      }
-      return acc;
-    });
+    const stats = this.specs.map((spec, i) =>
+      mergeAll(
+        columnStatsCombine,
+        partials.map((p) => {
+          if (p.kind !== 'summary') throw new RangeError('expected summary partials');
+          return p.columns[i];
+        }),
+        spec,
+      ),
+    );
     this.stats = stats;
     if (stats.length > 0 && columnRows(stats[0]) === 0) throw new FitError('no rows to fit');
     this.numeric = [];

@@ -3,6 +3,7 @@
  * sums over weighted points: how often each component is a row's most likely one
  * (`predict`), and how often each kept mode is expected to be sampled.
  */
+import { mergeOnly } from '../combine';
 import { logProbTerms, mostLikelyComponent, posteriorInto, type LogProbTerms, type VbgmmParams, type WeightedPoints } from '../mixture';
 
 /** The research code adds this to every kept posterior before renormalising. */
@@ -71,6 +72,15 @@ export function expectedUsage(points: WeightedPoints, params: VbgmmParams, kept:
   }
   return usage;
 }
+
+/**
+ * Argmax counts and expected usage are per-partition sums, merged by addition; empty
+ * takes the length (k for argmax counts, the kept modes for usage).
+ */
+export const modeCountsCombine = mergeOnly<Float64Array, [length: number]>({
+  empty: (length) => new Float64Array(length),
+  merge: (a, b) => Float64Array.from(a, (n, i) => n + b[i]),
+});
 
 /** Slots sorted by usage, most used first; a stable sort keeps ties in their given order. */
 export function byUsage<T extends { readonly usage: number }>(slots: readonly T[]): T[] {

@@ -6,9 +6,9 @@ import {
   hardAssignmentStats,
   kmeansPlusPlus,
   lloyd,
+  lloydCombine,
   lloydPartial,
   lloydUpdate,
-  mergeLloydPartials,
   nearestCentre,
 } from '../../core/mixture/kmeans';
 import { momentsOf } from '../../core/mixture/moments';
@@ -214,8 +214,8 @@ describe('lloyd', () => {
     const centres = f64(-90, 0, 90, 200);
     const whole = lloydPartial(points, centres);
     const parts = randomPartitions(rows, 5, random).map((p) => lloydPartial(summarise(p), centres));
-    const left = parts.reduce(mergeLloydPartials);
-    const right = parts.reduceRight(mergeLloydPartials);
+    const left = parts.reduce(lloydCombine.merge);
+    const right = parts.reduceRight(lloydCombine.merge);
     expect(Array.from(left.counts)).toEqual(Array.from(whole.counts));
     expect(Array.from(right.counts)).toEqual(Array.from(whole.counts));
     expect(whole.counts[3]).toBe(0);

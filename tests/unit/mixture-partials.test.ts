@@ -4,30 +4,23 @@
  * partition's partial, merge the partials in random orders and random tree shapes, and
  * check that everything computed from the merge (M-step, lower bound, moments, Lloyd
  * centres, the whole fit) equals the same computed from one partition to rtol 1e-12.
- * Also: the partial codec is bit-exact, and the merges are numerically stable.
+ * Also: the merges are numerically stable.
  *
  * Everything random comes from seeded Philox streams, so a failure reproduces exactly.
  */
+import { mergeAll } from '../../core/combine';
 import {
-  decodeComponentStats,
-  decodeLloydPartial,
-  decodeMoments,
-  EMPTY_MOMENTS,
+  componentStatsCombine,
   eStepStats,
-  encodeComponentStats,
-  encodeLloydPartial,
-  encodeMoments,
   expandPoints,
   fitVbgmm,
   hardAssignmentStats,
+  lloydCombine,
   lloydPartial,
   lloydUpdate,
   logProbTerms,
   lowerBound,
-  mergeAllComponentStats,
-  mergeComponentStats,
-  mergeLloydPartials,
-  mergeMoments,
+  momentsCombine,
   momentsOf,
   mStep,
   nearestCentre,
@@ -230,7 +223,7 @@ describe.each(fixtures.map((f, i) => [f.name, f, i] as const))('partials of fixt
     let merges = 0;
     for (let split = 0; split < SPLITS; split++) {
       const parts = randomPartitions(f.data, rng).map((rows) => eStepStats(summarise(rows), eParams));
-      const shapes = mergeShapes<ComponentStats>(parts, (items) => mergeAllComponentStats(items, k), mergeComponentStats, rng);
+      const shapes = mergeShapes<ComponentStats>(parts, (items) => mergeAll(componentStatsCombine, items, k), componentStatsCombine.merge, rng);
       for (const [shape, merged] of shapes) {
         const what = `split ${split} (${parts.length} partitions), ${shape}`;
         expect(merged.rows).toBe(f.data.length);
@@ -250,7 +243,7 @@ describe.each(fixtures.map((f, i) => [f.name, f, i] as const))('partials of fixt
     const wholeParams = mStep(hardAssignmentStats(points, centres), priors, options);
     for (let split = 0; split < SPLITS; split++) {
       const parts = randomPartitions(f.data, rng).map((rows) => hardAssignmentStats(summarise(rows), centres));
-      for (const [shape, merged] of mergeShapes<ComponentStats>(parts, (items) => mergeAllComponentStats(items, k), mergeComponentStats, rng)) {
+      for (const [shape, merged] of mergeShapes<ComponentStats>(parts, (items) => mergeAll(componentStatsCombine, items, k), componentStatsCombine.merge, rng)) {
         // Hard responsibilities are 0 or 1, so N_k are integer counts: exact in any order.
         expect(Array.from(merged.mass)).toEqual(Array.from(hardAssignmentStats(points, centres).mass));
         expect(merged.entropyTerm).toBe(0);
@@ -265,8 +258,8 @@ describe.each(fixtures.map((f, i) => [f.name, f, i] as const))('partials of fixt
     expect(whole.count).toBe(f.data.length);
     for (let split = 0; split < SPLITS; split++) {
       const parts = randomPartitions(f.data, rng).map((rows) => momentsOf(summarise(rows)));
-      const fold = (items: readonly Moments[]) => items.reduce(mergeMoments, EMPTY_MOMENTS);
-      for (const [shape, merged] of mergeShapes(parts, fold, mergeMoments, rng)) {
+      const fold = (items: readonly Moments[]) => mergeAll(momentsCombine, items);
+      for (const [shape, merged] of mergeShapes(parts, fold, momentsCombine.merge, rng)) {
         expectMomentsClose(merged, whole, `split ${split}, ${shape}`, scale);
       }
     }
@@ -284,9 +277,8 @@ describe.each(fixtures.map((f, i) => [f.name, f, i] as const))('partials of fixt
     }
     for (let split = 0; split < SPLITS; split++) {
       const parts = randomPartitions(f.data, rng).map((rows) => lloydPartial(summarise(rows), centres));
-      const fold = (items: readonly LloydPartial[]) =>
-        items.reduce(mergeLloydPartials, { counts: new Float64Array(k), sums: new Float64Array(k) });
-      for (const [shape, merged] of mergeShapes(parts, fold, mergeLloydPartials, rng)) {
+      const fold = (items: readonly LloydPartial[]) => mergeAll(lloydCombine, items, k);
+      for (const [shape, merged] of mergeShapes(parts, fold, lloydCombine.merge, rng)) {
         const what = `split ${split}, ${shape}`;
         expect(Array.from(merged.counts)).toEqual(Array.from(whole.counts));
         const next = lloydUpdate(centres, merged).centres;
@@ -399,165 +391,6 @@ describe('fitVbgmm with k-means++ initialisation', () => {
 });
 
 // ---------------------------------------------------------------------------------------
-// Codec
-// ---------------------------------------------------------------------------------------
-
-/** Numbers whose bits a lossy codec (text, float32, normalising -0) would change. */
-const AWKWARD = [
-  -0,
-  0,
-  5e-324, // smallest subnormal
-  -5e-324,
-  2.2250738585072009e-308, // largest subnormal
-  2.2250738585072014e-308, // smallest normal
-  1.7976931348623157e308,
-  -1.7976931348623157e308,
-  Infinity,
-  -Infinity,
-  Number.NaN,
-  0.1,
-  1 / 3,
-  1e9 + 0.5,
-  2 ** 53 - 1,
-  Math.PI * 1e-300,
-];
-
-function expectBitsEqual(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    if (!Object.is(actual[i], expected[i])) throw new Error(`${what}[${i}]: decoded ${actual[i]}, encoded ${expected[i]}`);
-  }
-}
-
-function randomAwkward(rng: Rng, n: number): Float64Array {
-  return Float64Array.from({ length: n }, () =>
-    rng.next() < 0.5 ? AWKWARD[rng.int(AWKWARD.length)] : (rng.next() - 0.5) * 10 ** (rng.int(600) - 300),
-  );
-}
-
-/** The same bytes at an offset inside a larger buffer, as a Kafka message slice arrives. */
-function atOffset(bytes: Uint8Array): Uint8Array {
-  const big = new Uint8Array(bytes.length + 13);
-  big.set(bytes, 5);
-  return big.subarray(5, 5 + bytes.length);
-}
-
-describe('partial codec', () => {
-  test('Moments round-trip bit-exactly, including -0, subnormals, huge values, ±∞ and NaN', () => {
-    const rng = new Rng(8000);
-    const cases: Moments[] = [EMPTY_MOMENTS, momentsOf(summarise(fixtures[0].data))];
-    for (let i = 0; i < 50; i++) {
-      const [count, mean, m2, min, max] = randomAwkward(rng, 5);
-      cases.push({ count, mean, m2, min, max });
-    }
-    cases.push({ count: -0, mean: 5e-324, m2: 1.7976931348623157e308, min: -0, max: -5e-324 });
-    for (const m of cases) {
-      const bytes = encodeMoments(m);
-      expect(bytes.length).toBe(12 + 5 * 8);
-      // The header: "VGMP", format version 1 and kind 1 (Moments), little-endian.
-      expect(Array.from(bytes.subarray(0, 8))).toEqual([0x56, 0x47, 0x4d, 0x50, 1, 0, 1, 0]);
-      for (const decoded of [decodeMoments(bytes), decodeMoments(atOffset(bytes))]) {
-        expectBitsEqual(
-          [decoded.count, decoded.mean, decoded.m2, decoded.min, decoded.max],
-          [m.count, m.mean, m.m2, m.min, m.max],
-          'moments',
-        );
-      }
-    }
-  });
-
-  test('ComponentStats round-trip bit-exactly (k = 0, 1, 10, 257)', () => {
-    const rng = new Rng(8001);
-    const real = eStepStats(summarise(fixtures[0].data), paramsFor(fixtures[0], summarise(fixtures[0].data)).initial);
-    const cases: ComponentStats[] = [real];
-    for (const k of [0, 1, 10, 257]) {
-      const [rows, entropyTerm] = randomAwkward(rng, 2);
-      cases.push({ rows, entropyTerm, mass: randomAwkward(rng, k), mean: randomAwkward(rng, k), m2: randomAwkward(rng, k) });
-    }
-    for (const s of cases) {
-      const bytes = encodeComponentStats(s);
-      const k = s.mass.length;
-      expect(bytes.length).toBe(12 + (2 + 3 * k) * 8);
-      for (const d of [decodeComponentStats(bytes), decodeComponentStats(atOffset(bytes))]) {
-        expectBitsEqual([d.rows, d.entropyTerm], [s.rows, s.entropyTerm], 'rows/entropy');
-        expectBitsEqual(d.mass, s.mass, 'mass');
-        expectBitsEqual(d.mean, s.mean, 'mean');
-        expectBitsEqual(d.m2, s.m2, 'm2');
-      }
-    }
-  });
-
-  test('Lloyd partials round-trip bit-exactly', () => {
-    const rng = new Rng(8002);
-    const cases: LloydPartial[] = [lloydPartial(summarise(fixtures[0].data), Float64Array.from(fixtures[0].init_means))];
-    for (const k of [0, 1, 3, 64]) cases.push({ counts: randomAwkward(rng, k), sums: randomAwkward(rng, k) });
-    for (const p of cases) {
-      const bytes = encodeLloydPartial(p);
-      expect(bytes.length).toBe(12 + 2 * p.counts.length * 8);
-      for (const d of [decodeLloydPartial(bytes), decodeLloydPartial(atOffset(bytes))]) {
-        expectBitsEqual(d.counts, p.counts, 'counts');
-        expectBitsEqual(d.sums, p.sums, 'sums');
-      }
-    }
-  });
-
-  describe('rejects corrupt input with a RangeError', () => {
-    const moments = encodeMoments(momentsOf(summarise([1, 2, 3])));
-    const stats = encodeComponentStats(hardAssignmentStats(summarise([1, 2, 3, 10]), Float64Array.from([1, 10])));
-    const lloydBytes = encodeLloydPartial(lloydPartial(summarise([1, 2, 3, 10]), Float64Array.from([1, 10])));
-    const patched = (bytes: Uint8Array, at: number, value: number) => {
-      const copy = Uint8Array.from(bytes);
-      copy[at] = value;
-      return copy;
-    };
-    const concat = (a: Uint8Array, b: Uint8Array) => {
-      const out = new Uint8Array(a.length + b.length);
-      out.set(a);
-      out.set(b, a.length);
-      return out;
-    };
-    const u32le = (bytes: Uint8Array, at: number, value: number) => {
-      const copy = Uint8Array.from(bytes);
-      new DataView(copy.buffer).setUint32(at, value, true);
-      return copy;
-    };
-
-    test.each([
-      ['empty', () => decodeMoments(new Uint8Array(0)), /too short: 0 bytes/],
-      ['shorter than the header', () => decodeMoments(moments.subarray(0, 11)), /too short: 11 bytes/],
-      ['bad magic', () => decodeMoments(patched(moments, 0, 0x00)), /bad magic/],
-      ['bad magic (last magic byte)', () => decodeComponentStats(patched(stats, 3, 0x51)), /bad magic/],
-      ['not a partial at all (JSON text)', () => decodeMoments(new TextEncoder().encode('{"count": 3, "mean": 2}')), /bad magic/],
-      ['wrong version', () => decodeMoments(patched(moments, 4, 2)), /unsupported partial format version 2/],
-      ['wrong version (high byte)', () => decodeLloydPartial(patched(lloydBytes, 5, 1)), /unsupported partial format version 257/],
-      ['Moments read as ComponentStats', () => decodeComponentStats(moments), /expected partial kind ComponentStats, got 1/],
-      ['ComponentStats read as Lloyd', () => decodeLloydPartial(stats), /expected partial kind Lloyd, got 2/],
-      ['Lloyd read as Moments', () => decodeMoments(lloydBytes), /expected partial kind Moments, got 3/],
-      ['unknown kind', () => decodeMoments(patched(moments, 6, 9)), /expected partial kind Moments, got 9/],
-      ['Moments truncated by one byte', () => decodeMoments(moments.subarray(0, moments.length - 1)), /truncated/],
-      ['Moments header only', () => decodeMoments(moments.subarray(0, 12)), /truncated/],
-      ['ComponentStats truncated by one value', () => decodeComponentStats(stats.subarray(0, stats.length - 8)), /truncated/],
-      ['Lloyd truncated', () => decodeLloydPartial(lloydBytes.subarray(0, 20)), /truncated/],
-      ['k larger than the payload', () => decodeComponentStats(u32le(stats, 8, 3)), /truncated/],
-      ['k absurdly large (must not allocate)', () => decodeLloydPartial(u32le(lloydBytes, 8, 0xffffffff)), /truncated/],
-      ['Moments with one trailing byte', () => decodeMoments(concat(moments, new Uint8Array(1))), /1 trailing bytes/],
-      ['Moments with a trailing value', () => decodeMoments(concat(moments, new Uint8Array(8))), /8 trailing bytes/],
-      ['k smaller than the payload', () => decodeComponentStats(u32le(stats, 8, 1)), /24 trailing bytes/],
-      ['two partials concatenated', () => decodeLloydPartial(concat(lloydBytes, lloydBytes)), /trailing bytes/],
-    ] as const)('%s', (_name, decode, message) => {
-      expect(decode).toThrow(RangeError);
-      expect(decode).toThrow(message);
-    });
-
-    test('the intact inputs used above do decode', () => {
-      expect(decodeMoments(moments).count).toBe(3);
-      expect(Array.from(decodeComponentStats(stats).mass)).toEqual([3, 1]);
-      expect(Array.from(decodeLloydPartial(lloydBytes).sums)).toEqual([6, 10]);
-    });
-  });
-});
-
-// ---------------------------------------------------------------------------------------
 // Numerical stability of the merges
 // ---------------------------------------------------------------------------------------
 
@@ -635,7 +468,7 @@ describe('stability of the merges with a huge offset (1e9 + noise)', () => {
     const partitions = randomPartitions(rows, rng);
     const parts = partitions.map((p) => momentsOf(summarise(p)));
     let worst = 0;
-    for (const [shape, merged] of mergeShapes(parts, (items) => items.reduce(mergeMoments, EMPTY_MOMENTS), mergeMoments, rng)) {
+    for (const [shape, merged] of mergeShapes(parts, (items) => mergeAll(momentsCombine, items), momentsCombine.merge, rng)) {
       expect(merged.count).toBe(rows.length);
       // The mean to ~1e-14 relative (1e-5 absolute at 1e9).
       expect(Math.abs(merged.mean - OFFSET - reference.mean)).toBeLessThan(1e-5);
@@ -644,7 +477,7 @@ describe('stability of the merges with a huge offset (1e9 + noise)', () => {
       worst = Math.max(worst, err);
     }
     // The same rows without the offset: the merge is then as accurate as the reference.
-    const plain = randomPartitions(shifted, new Rng(9001)).map((p) => momentsOf(summarise(p))).reduce(mergeMoments, EMPTY_MOMENTS);
+    const plain = mergeAll(momentsCombine, randomPartitions(shifted, new Rng(9001)).map((p) => momentsOf(summarise(p))));
     expect(relErr(plain.m2, reference.m2)).toBeLessThan(1e-12);
     // And the naive formula over the offset rows is far worse than Chan's merge.
     const naive = relErr(naiveM2(rows, ones), reference.m2);
@@ -685,7 +518,7 @@ describe('stability of the merges with a huge offset (1e9 + noise)', () => {
     ] as const) {
       const references = weights.map((w) => twoPass(shifted, w));
       let worst = 0;
-      for (const [shape, merged] of mergeShapes<ComponentStats>(parts, (items) => mergeAllComponentStats(items, k), mergeComponentStats, rng)) {
+      for (const [shape, merged] of mergeShapes<ComponentStats>(parts, (items) => mergeAll(componentStatsCombine, items, k), componentStatsCombine.merge, rng)) {
         for (let j = 0; j < k; j++) {
           const reference = references[j];
           expect(relErr(merged.mass[j], reference.n)).toBeLessThan(1e-12);
