@@ -2,7 +2,7 @@
  * Weighted points: a column summarised as distinct values with their counts.
  * Identical values have identical responsibilities, so every statistic of the fit is
  * the same over the summary as over the rows, at the cost of the number of distinct
- * values instead of the number of rows (DESIGN §2).
+ * values instead of the number of rows (ARCHITECTURE.md, "The fit round protocol").
  */
 import { mergeOnly } from '../combine';
 

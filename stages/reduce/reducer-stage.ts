@@ -10,6 +10,8 @@ import { modelRecordCodec, type ModelSink } from '../../topics/model-record';
 import type { TopicNames } from '../../topics/topology';
 import type { Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
 import { JobReducer } from './job-reducer';
+import { serial } from '../../core/serial';
+import type { StageHandle } from '../runner/stage-handle';
 
 /** Somewhere else to keep each final model, e.g. an S3 bucket. */
 
@@ -20,10 +22,7 @@ export interface ReducerOptions {
   readonly log?: (line: string) => void;
 }
 
-export interface ReducerHandle {
-  stop(): Promise<void>;
-  readonly done: Promise<void>;
-}
+export type ReducerHandle = StageHandle;
 
 class Reducer {
   private readonly jobs = new Map<string, JobReducer>();
@@ -40,7 +39,8 @@ class Reducer {
   private statsRead = 0;
   private paramsEnd = 0;
   private paramsRead = 0;
-  private queue: Promise<void> = Promise.resolve();
+  /** Handlers of both subscriptions run one at a time, in arrival order. */
+  private readonly handlers = serial();
   private readonly dirty = new Set<string>();
 
   constructor(private readonly o: ReducerOptions) {}
@@ -50,25 +50,19 @@ class Reducer {
     this.producer = await transport.producer();
     this.statsEnd = (await transport.endOffsets(topics.stats)).reduce((a, b) => a + b, 0);
     this.paramsEnd = (await transport.endOffsets(topics.params)).reduce((a, b) => a + b, 0);
-    const params = await transport.subscribe({ topic: topics.params, group: null, eachBatch: (b) => this.serial(() => this.onBroadcasts(b)) });
-    const stats = await transport.subscribe({ topic: topics.stats, group: null, eachBatch: (b) => this.serial(() => this.onPartials(b)) });
-    if (this.caughtUp) this.serial(() => this.flush());
+    const params = await transport.subscribe({ topic: topics.params, group: null, eachBatch: (b) => this.handlers.run(() => this.onBroadcasts(b)) });
+    const stats = await transport.subscribe({ topic: topics.stats, group: null, eachBatch: (b) => this.handlers.run(() => this.onPartials(b)) });
+    if (this.caughtUp) this.handlers.run(() => this.flush());
     return [params, stats];
   }
 
   async close(): Promise<void> {
-    await this.queue;
+    await this.handlers.idle();
     await this.producer?.close();
   }
 
   private log(line: string): void {
     this.o.log?.(`[reduce] ${line}`);
-  }
-
-  /** Handlers of both subscriptions run one at a time, in arrival order. */
-  private serial(work: () => Promise<void>): Promise<void> {
-    this.queue = this.queue.then(work);
-    return this.queue;
   }
 
   private get caughtUp(): boolean {

@@ -11,6 +11,8 @@ import { stageGroup, type TopicNames } from '../../topics/topology';
 import type { Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
 import { computePartitionPartial } from '../../core/normalization/fit-transformer';
 import { PartitionSummary } from './partition-summary';
+import { serial } from '../../core/serial';
+import type { StageHandle } from '../runner/stage-handle';
 
 export interface StatsWorkerOptions {
   readonly transport: Transport;
@@ -22,12 +24,9 @@ export interface StatsWorkerOptions {
   readonly log?: (line: string) => void;
 }
 
-export interface StatsWorkerHandle {
+export interface StatsWorkerHandle extends StageHandle {
   /** Partials this worker has produced. */
   readonly partialsSent: number;
-  stop(): Promise<void>;
-  /** Rejects if a subscription failed. */
-  readonly done: Promise<void>;
 }
 
 interface CurrentJob {
@@ -44,7 +43,8 @@ class StatsWorker {
   private batchStarts: number[] = [];
   private producer: Producer | null = null;
   private sent = 0;
-  private emitting: Promise<void> = Promise.resolve();
+  /** Emissions run one at a time, in order, after the handlers that trigger them. */
+  private readonly emissions = serial();
 
   constructor(private readonly o: StatsWorkerOptions) {}
 
@@ -72,7 +72,7 @@ class StatsWorker {
   }
 
   async close(): Promise<void> {
-    await this.emitting;
+    await this.emissions.idle();
     await this.producer?.close();
   }
 
@@ -149,10 +149,9 @@ class StatsWorker {
     this.scheduleEmit();
   }
 
-  /** Emissions run one at a time, in order, after the handlers that trigger them. */
   private scheduleEmit(): void {
-    this.emitting = this.emitting
-      .then(() => this.emit())
+    this.emissions
+      .run(() => this.emit())
       .catch((err: unknown) => this.log(`could not send partials: ${err instanceof Error ? err.message : String(err)}`));
   }
 

@@ -1,5 +1,5 @@
 /**
- * Property tests of the partial statistics (DESIGN §2): for the golden fixtures' data, split
+ * Property tests of the partial statistics (ARCHITECTURE.md, "The fit round protocol"): for the golden fixtures' data, split
  * the rows into random partitions (random sizes, empty ones included), compute each
  * partition's partial, merge the partials in random orders and random tree shapes, and
  * check that everything computed from the merge (M-step, lower bound, moments, Lloyd
