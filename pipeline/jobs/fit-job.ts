@@ -7,7 +7,7 @@
 import { broadcastCodec, FIT_PROTOCOL_VERSION, type FitBroadcast, type FitJobSpec } from '../../topics/fit-messages';
 import { modelRecordCodec } from '../../topics/model-record';
 import type { TopicNames } from '../../topics/topology';
-import type { Transport } from '../../topics/transport';
+import type { InRecord, Subscription, Transport } from '../../topics/transport';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
 import type { InitialMeans } from '../../core/normalization/fit-transformer';
 import type { TransformerModel, TransformerOptions } from '../../core/normalization/model';
@@ -58,12 +58,111 @@ async function waitForIngest(o: FitJobOptions, starts: number[], ends: number[])
   }
 }
 
-export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
-  const { transport, topics } = o;
-  const starts = await transport.startOffsets(topics.rows);
-  const ends = await transport.endOffsets(topics.rows);
+/** The job's rows: per input partition, the offsets it starts and ends at now. */
+async function jobInput(o: FitJobOptions): Promise<{ starts: number[]; ends: number[] }> {
+  const starts = await o.transport.startOffsets(o.topics.rows);
+  const ends = await o.transport.endOffsets(o.topics.rows);
   const rows = ends.reduce((n, e, p) => n + e - starts[p], 0);
-  o.log(`job ${o.job}: input ${topics.rows}, ${ends.length} partitions, ${rows} messages`);
+  o.log(`job ${o.job}: input ${o.topics.rows}, ${ends.length} partitions, ${rows} messages`);
+  return { starts, ends };
+}
+
+interface Deferred<T> {
+  readonly promise: Promise<T>;
+  readonly resolve: (value: T) => void;
+  readonly reject: (error: Error) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve: (value: T) => void = () => undefined;
+  let reject: (error: Error) => void = () => undefined;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/**
+ * The job's broadcasts on the params topic, read as they arrive: before the job is submitted,
+ * whether its id is already taken; after, its rounds (logged) and whether it failed.
+ */
+class JobBroadcasts {
+  /** One past the highest params offset read. */
+  seen = 0;
+  /** The status of a broadcast for this job id read before submitting: the id is taken. */
+  existing: string | null = null;
+  submitted = false;
+  rounds = 0;
+  private lastRoundAt = Date.now();
+
+  constructor(
+    private readonly o: FitJobOptions,
+    private readonly fail: (error: Error) => void,
+  ) {}
+
+  read(record: InRecord): void {
+    this.seen = Math.max(this.seen, record.offset + 1);
+    if (record.key !== this.o.job) return;
+    let b: FitBroadcast;
+    try {
+      b = broadcastCodec.decode(record.value);
+    } catch {
+      return;
+    }
+    if (!this.submitted) {
+      this.existing = b.status;
+      return;
+    }
+    if (b.status === 'failed') this.fail(new InputError(`job ${this.o.job} failed: ${b.error ?? 'unknown error'}`));
+    if (b.status === 'done') this.rounds = Math.max(this.rounds, b.round);
+    if (b.round > this.rounds) {
+      const now = Date.now();
+      this.o.log(`round ${b.round} (${((now - this.lastRoundAt) / 1000).toFixed(2)} s/round): ${b.progress.join('; ') || b.status}`);
+      this.rounds = b.round;
+      this.lastRoundAt = now;
+    }
+  }
+}
+
+/** Hands the first model published for this job (under o.modelName) to `arrived`. */
+function watchForModel(o: FitJobOptions, arrived: (record: { model: TransformerModel }) => void): Promise<Subscription> {
+  return o.transport.subscribe({
+    topic: o.topics.models,
+    group: null,
+    eachBatch: async (batch) => {
+      for (const record of batch.records) {
+        if (record.key !== o.modelName) continue;
+        try {
+          const r = modelRecordCodec.decode(record.value, `${o.topics.models}@${record.offset}`);
+          if (r.job === o.job) arrived(r);
+        } catch {
+          continue;
+        }
+      }
+    },
+  });
+}
+
+/** Reads what the params topic already holds first, so that a reused job id is caught. */
+async function assertNewJob(o: FitJobOptions, broadcasts: JobBroadcasts): Promise<void> {
+  const paramsEnd = (await o.transport.endOffsets(o.topics.params)).reduce((a, b) => a + b, 0);
+  while (broadcasts.seen < paramsEnd && broadcasts.existing === null) await sleep(100);
+  if (broadcasts.existing !== null) throw new InputError(`job ${o.job} already exists (status ${broadcasts.existing}); choose another --job`);
+}
+
+async function submitJob(o: FitJobOptions, spec: FitJobSpec): Promise<void> {
+  const producer = await o.transport.producer();
+  try {
+    const submission: FitBroadcast = { protocol: FIT_PROTOCOL_VERSION, spec, status: 'submitted', round: -1, request: null, progress: [] };
+    await producer.send([{ topic: o.topics.params, key: o.job, value: broadcastCodec.encode(submission) }]);
+  } finally {
+    await producer.close();
+  }
+}
+
+export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
+  const { starts, ends } = await jobInput(o);
   await waitForIngest(o, starts, ends);
 
   const spec: FitJobSpec = {
@@ -75,78 +174,25 @@ export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
     sourceEndOffsets: ends,
     modelName: o.modelName,
   };
-  let resolveModel: (m: { model: TransformerModel }) => void = () => undefined;
-  let rejectModel: (e: Error) => void = () => undefined;
-  const modelArrived = new Promise<{ model: TransformerModel }>((resolve, reject) => {
-    resolveModel = resolve;
-    rejectModel = reject;
-  });
-  let submitted = false;
-  let paramsSeen = 0;
-  let existing: string | null = null;
-  let rounds = 0;
-  let lastRoundAt = Date.now();
+  const outcome = deferred<{ model: TransformerModel }>();
+  const broadcasts = new JobBroadcasts(o, outcome.reject);
   const started = Date.now();
 
-  const params = await transport.subscribe({
-    topic: topics.params,
+  const params = await o.transport.subscribe({
+    topic: o.topics.params,
     group: null,
     eachBatch: async (batch) => {
-      for (const record of batch.records) {
-        paramsSeen = Math.max(paramsSeen, record.offset + 1);
-        if (record.key !== o.job) continue;
-        let b: FitBroadcast;
-        try {
-          b = broadcastCodec.decode(record.value);
-        } catch {
-          continue;
-        }
-        if (!submitted) {
-          existing = b.status;
-          continue;
-        }
-        if (b.status === 'failed') rejectModel(new InputError(`job ${o.job} failed: ${b.error ?? 'unknown error'}`));
-        if (b.status === 'done') rounds = Math.max(rounds, b.round);
-        if (b.round > rounds) {
-          const now = Date.now();
-          o.log(`round ${b.round} (${((now - lastRoundAt) / 1000).toFixed(2)} s/round): ${b.progress.join('; ') || b.status}`);
-          rounds = b.round;
-          lastRoundAt = now;
-        }
-      }
+      for (const record of batch.records) broadcasts.read(record);
     },
   });
-  const models = await transport.subscribe({
-    topic: topics.models,
-    group: null,
-    eachBatch: async (batch) => {
-      for (const record of batch.records) {
-        if (record.key !== o.modelName) continue;
-        try {
-          const r = modelRecordCodec.decode(record.value, `${topics.models}@${record.offset}`);
-          if (r.job === o.job) resolveModel(r);
-        } catch {
-          continue;
-        }
-      }
-    },
-  });
+  const models = await watchForModel(o, outcome.resolve);
   try {
-    // Read what the params topic already holds first, so that a reused job id is caught.
-    const paramsEnd = (await transport.endOffsets(topics.params)).reduce((a, b) => a + b, 0);
-    while (paramsSeen < paramsEnd && existing === null) await sleep(100);
-    if (existing !== null) throw new InputError(`job ${o.job} already exists (status ${existing}); choose another --job`);
-    submitted = true;
-    const producer = await transport.producer();
-    try {
-      const submission: FitBroadcast = { protocol: FIT_PROTOCOL_VERSION, spec, status: 'submitted', round: -1, request: null, progress: [] };
-      await producer.send([{ topic: topics.params, key: o.job, value: broadcastCodec.encode(submission) }]);
-    } finally {
-      await producer.close();
-    }
-    const { model } = await modelArrived;
-    o.log(`job ${o.job}: done in ${((Date.now() - started) / 1000).toFixed(1)} s, ${rounds} rounds, ${model.rows} rows fitted`);
-    return { model, rounds, rows: model.rows };
+    await assertNewJob(o, broadcasts);
+    broadcasts.submitted = true;
+    await submitJob(o, spec);
+    const { model } = await outcome.promise;
+    o.log(`job ${o.job}: done in ${((Date.now() - started) / 1000).toFixed(1)} s, ${broadcasts.rounds} rounds, ${model.rows} rows fitted`);
+    return { model, rounds: broadcasts.rounds, rows: model.rows };
   } finally {
     await params.stop();
     await models.stop();

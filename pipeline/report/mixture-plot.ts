@@ -10,7 +10,7 @@
  * bars and curve stay comparable: the curve is f(x)·dx/du and a bar is
  * count / (N · Δu). The title says which axis was chosen and why.
  */
-import type { MixtureJson, NumericColumnModel } from '../../core/normalization/model';
+import type { MixedColumnModel, MixtureJson, NumericColumnModel } from '../../core/normalization/model';
 
 /** How the x axis maps data values to plot positions. */
 export type AxisScale = { readonly kind: 'linear' } | { readonly kind: 'symlog'; readonly c: number };
@@ -201,7 +201,7 @@ export function columnHistogram(column: NumericColumnModel, values: Iterable<num
 }
 
 /** The axis for a histogram that does not say which one it was made for. */
-function scaleOfHistogram(h: Histogram): { scale: AxisScale; reason: string } {
+function scaleOfHistogram(h: Pick<Histogram, 'edges' | 'counts'>): { scale: AxisScale; reason: string } {
   const total = h.counts.reduce((a, b) => a + b, 0);
   if (total === 0) return { scale: { kind: 'linear' }, reason: 'empty histogram' };
   const mids = h.counts.map((_, i) => ({ x: Math.abs((h.edges[i] + h.edges[i + 1]) / 2), n: h.counts[i] })).sort((a, b) => a.x - b.x);
@@ -299,33 +299,55 @@ const COLORS = {
   muted: '#666666',
 };
 
-export function mixturePlotSvg(
-  column: NumericColumnModel,
-  histogram: { edges: number[]; counts: number[] } & Partial<Histogram>,
-  options: MixturePlotOptions = {},
-): string {
-  const width = options.width ?? 900;
-  const height = options.height ?? 450;
+/** The picture's size and the plot area inside its margins, in pixels. */
+interface Frame {
+  readonly width: number;
+  readonly height: number;
+  readonly margin: { readonly top: number; readonly right: number; readonly bottom: number; readonly left: number };
+  readonly plotW: number;
+  readonly plotH: number;
+}
+
+/** Data-to-pixel maps: x in data units along the chosen axis, y a density along it. */
+interface Projection {
+  readonly px: (x: number) => number;
+  readonly py: (y: number) => number;
+}
+
+interface Point {
+  readonly x: number;
+  readonly y: number;
+}
+
+/** A kept mode (a mixture component with a one-hot slot): its slot position, component and mean. */
+interface KeptMode {
+  readonly position: number;
+  readonly k: number;
+  readonly mean: number;
+}
+
+/** A mixed column's modal value with its label text (its share of all rows and one-hot slot). */
+interface ModalValueLabel {
+  readonly value: number;
+  readonly text: string;
+}
+
+function plotFrame(width: number, height: number): Frame {
   const margin = { top: 78, right: 28, bottom: 62, left: 78 };
-  const plotW = width - margin.left - margin.right;
-  const plotH = height - margin.top - margin.bottom;
+  return { width, height, margin, plotW: width - margin.left - margin.right, plotH: height - margin.top - margin.bottom };
+}
 
-  let scale: AxisScale;
-  let scaleReason: string | undefined;
-  if (options.scale !== undefined && options.scale !== 'auto') scale = options.scale;
-  else if (histogram.scale !== undefined) {
-    scale = histogram.scale;
-    scaleReason = histogram.scaleReason;
-  } else {
-    const chosen = scaleOfHistogram(histogram as Histogram);
-    scale = chosen.scale;
-    scaleReason = chosen.reason;
-  }
+/** The axis to draw on: as the options say, else the histogram's, else decided from its bins. */
+function plotScale(histogram: Pick<Histogram, 'edges' | 'counts'> & Partial<Histogram>, requested: MixturePlotOptions['scale']): { scale: AxisScale; reason?: string } {
+  if (requested !== undefined && requested !== 'auto') return { scale: requested };
+  if (histogram.scale !== undefined) return { scale: histogram.scale, reason: histogram.scaleReason };
+  return scaleOfHistogram(histogram);
+}
 
-  const edges = histogram.edges;
+/** The x range [lo, hi]: the histogram's, widened to a mixed column's modal values when that costs little room. */
+function plotRange(column: NumericColumnModel, edges: readonly number[], scale: AxisScale): { lo: number; hi: number } {
   let lo = edges[0];
   let hi = edges[edges.length - 1];
-  // Widen the axis to show a mixed column's modal values when that costs little room.
   if (column.type === 'mixed') {
     for (const v of column.modalValues) {
       const span = toAxis(scale, hi) - toAxis(scale, lo);
@@ -333,176 +355,287 @@ export function mixturePlotSvg(
       if (v > hi && toAxis(scale, v) - toAxis(scale, lo) <= 1.35 * span) hi = v;
     }
   }
-  const u0 = toAxis(scale, lo);
-  const u1 = toAxis(scale, hi) > u0 ? toAxis(scale, hi) : u0 + 1;
-  const px = (x: number) => margin.left + ((toAxis(scale, x) - u0) / (u1 - u0)) * plotW;
+  return { lo, hi };
+}
 
-  // Bars: density along the axis, over all values counted (in and out of range).
-  const below = histogram.below ?? 0;
-  const above = histogram.above ?? 0;
-  const binned = histogram.counts.reduce((a, b) => a + b, 0);
-  const total = binned + below + above;
-  const barDensity = histogram.counts.map((n, i) => {
+/** Each bin's height as a density along the axis, over all `total` values counted (in and out of range). */
+function barDensities(scale: AxisScale, edges: readonly number[], counts: readonly number[], total: number): number[] {
+  return counts.map((n, i) => {
     const du = toAxis(scale, edges[i + 1]) - toAxis(scale, edges[i]);
     return total > 0 && du > 0 ? n / (total * du) : 0;
   });
-  const histMax = Math.max(0, ...barDensity);
+}
 
-  // Curve: the mixture's density along the axis.
+/** The mixture's density along the axis, f(x)·dx/du, at the points of densityGrid. */
+function densityCurve(column: NumericColumnModel, scale: AxisScale, lo: number, hi: number, points: number): Point[] {
   const f = mixtureDensity(column);
-  const grid = densityGrid(column, scale, lo, hi, options.densityPoints ?? 800);
-  const curve = grid.map((x) => ({ x, y: f(x) * axisJacobian(scale, x) }));
-  let peak = { x: lo, y: 0 };
-  for (const p of curve) if (p.y > peak.y) peak = p;
-  const capped = histMax > 0 ? Math.min(peak.y, 2.5 * histMax) : peak.y;
-  const yMax = 1.08 * (Math.max(histMax, capped) || 1);
-  const py = (y: number) => margin.top + plotH - (Math.min(y, yMax * 1.02) / yMax) * plotH;
+  return densityGrid(column, scale, lo, hi, points).map((x) => ({ x, y: f(x) * axisJacobian(scale, x) }));
+}
 
-  const out: string[] = [];
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
-  );
-  const kept = column.modes.map((slot, position) => ({ slot, position })).filter((m) => m.slot.kind === 'component');
+/** The curve's highest point (the first of equals), or (lo, 0) when it is nowhere positive. */
+function curvePeak(curve: readonly Point[], lo: number): Point {
+  let peak: Point = { x: lo, y: 0 };
+  for (const p of curve) if (p.y > peak.y) peak = p;
+  return peak;
+}
+
+/** Top of the y axis: room for the bars, and for the curve up to 2.5× the highest bar (a taller peak is clipped). */
+function yAxisMax(histMax: number, peakY: number): number {
+  const capped = histMax > 0 ? Math.min(peakY, 2.5 * histMax) : peakY;
+  return 1.08 * (Math.max(histMax, capped) || 1);
+}
+
+function projection(frame: Frame, scale: AxisScale, lo: number, hi: number, yMax: number): Projection {
+  const { margin, plotW, plotH } = frame;
+  const u0 = toAxis(scale, lo);
+  const u1 = toAxis(scale, hi) > u0 ? toAxis(scale, hi) : u0 + 1;
+  return {
+    px: (x: number) => margin.left + ((toAxis(scale, x) - u0) / (u1 - u0)) * plotW,
+    py: (y: number) => margin.top + plotH - (Math.min(y, yMax * 1.02) / yMax) * plotH,
+  };
+}
+
+/** The column's kept modes, by mean. */
+function keptModes(column: NumericColumnModel): KeptMode[] {
+  const kept: KeptMode[] = [];
+  column.modes.forEach((slot, position) => {
+    if (slot.kind === 'component') kept.push({ position, k: slot.component, mean: column.mixture.means[slot.component] });
+  });
+  return kept.sort((a, b) => a.mean - b.mean);
+}
+
+/**
+ * The text row of each label at pixel `xs` (in drawing order): the first row whose last label
+ * is at least `minGap` to the left, so labels never overlap. Also the number of rows used.
+ */
+function staggerLabels(xs: readonly number[], minGap: number): { rows: number[]; rowCount: number } {
+  const lastXOfRow: number[] = [];
+  const rows = xs.map((x) => {
+    let row = 0;
+    while (lastXOfRow[row] !== undefined && x - lastXOfRow[row] < minGap) row++;
+    lastXOfRow[row] = x;
+    return row;
+  });
+  return { rows, rowCount: lastXOfRow.length };
+}
+
+function modalValueLabels(column: MixedColumnModel): ModalValueLabel[] {
+  const allRows = column.count + column.modalCounts.reduce((a, b) => a + b, 0);
+  return column.modalValues.map((value, i) => {
+    const position = column.modes.findIndex((s) => s.kind === 'modal' && s.value === value);
+    const share = allRows > 0 ? column.modalCounts[i] / allRows : 0;
+    return { value, text: `${formatNumber(value)}: ${(100 * share).toFixed(1)}% of rows (${column.modalCounts[i]}), one-hot #${position}` };
+  });
+}
+
+// SVG pieces: each returns its lines of the document, in drawing order.
+
+/** The root element, the title and the two heading lines (what was fitted; rows, iterations and axis). */
+function headingSvg(frame: Frame, column: NumericColumnModel, scale: AxisScale, scaleReason: string | undefined): string[] {
+  const { width, height, margin } = frame;
+  const keptCount = column.modes.filter((slot) => slot.kind === 'component').length;
   const bound = column.mixture.lowerBound === null ? 'n/a' : column.mixture.lowerBound.toFixed(3);
-  const title = `${column.name}: ${column.type}, ${kept.length} kept modes, lower bound ${bound}`;
-  out.push(`<title>${esc(title)}</title>`);
-  out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
-  out.push(`<text x="${margin.left}" y="22" font-size="16" font-weight="bold" fill="${COLORS.text}">${esc(title)}</text>`);
+  const title = `${column.name}: ${column.type}, ${keptCount} kept modes, lower bound ${bound}`;
   const iterations = `${column.mixture.nIter} iterations${column.mixture.converged ? '' : ' (not converged)'}`;
   const rows = column.type === 'mixed' ? `${column.count} non-modal rows` : `${column.count} rows`;
   const axisNote = scale.kind === 'symlog' ? `heavy tail (${scaleReason ?? 'chosen'}): ${describeScale(scale)}` : `${describeScale(scale)}${scaleReason ? ` (${scaleReason})` : ''}`;
-  out.push(`<text x="${margin.left}" y="40" fill="${COLORS.muted}">${esc(`${rows}, ${iterations}; ${axisNote}`)}</text>`);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<title>${esc(title)}</title>`,
+    `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${margin.left}" y="22" font-size="16" font-weight="bold" fill="${COLORS.text}">${esc(title)}</text>`,
+    `<text x="${margin.left}" y="40" fill="${COLORS.muted}">${esc(`${rows}, ${iterations}; ${axisNote}`)}</text>`,
+  ];
+}
 
-  // Legend.
-  let lx = margin.left;
+/** One row of swatches and labels, left to right; a swatch's X0, X1, XM are its left, right and middle x. */
+function legendSvg(frame: Frame, column: NumericColumnModel): string[] {
   const ly = 58;
-  const legend = (swatch: string, label: string) => {
-    out.push(`<g class="legend">${swatch.replace(/X0/g, String(lx)).replace(/X1/g, String(lx + 22)).replace(/XM/g, String(lx + 11))}<text x="${lx + 28}" y="${ly + 4}" fill="${COLORS.text}">${esc(label)}</text></g>`);
+  const entries: [swatch: string, label: string][] = [
+    [`<rect x="X0" y="${ly - 5}" width="22" height="10" fill="${COLORS.bar}" stroke="${COLORS.barEdge}"/>`, 'data (density)'],
+    [`<line x1="X0" y1="${ly}" x2="X1" y2="${ly}" stroke="${COLORS.density}" stroke-width="2"/>`, 'fitted mixture Σ w·N(μ, σ²)'],
+    [`<line x1="XM" y1="${ly - 7}" x2="XM" y2="${ly + 7}" stroke="${COLORS.mode}" stroke-width="1.5" stroke-dasharray="4 3"/>`, 'kept mode: #one-hot position (k component)'],
+  ];
+  if (column.type === 'mixed') entries.push([`<line x1="XM" y1="${ly - 7}" x2="XM" y2="${ly + 7}" stroke="${COLORS.modal}" stroke-width="3"/>`, 'modal value']);
+  let lx = frame.margin.left;
+  return entries.map(([swatch, label]) => {
+    const line = `<g class="legend">${swatch.replace(/X0/g, String(lx)).replace(/X1/g, String(lx + 22)).replace(/XM/g, String(lx + 11))}<text x="${lx + 28}" y="${ly + 4}" fill="${COLORS.text}">${esc(label)}</text></g>`;
     lx += 34 + label.length * 6.6;
-  };
-  legend(`<rect x="X0" y="${ly - 5}" width="22" height="10" fill="${COLORS.bar}" stroke="${COLORS.barEdge}"/>`, 'data (density)');
-  legend(`<line x1="X0" y1="${ly}" x2="X1" y2="${ly}" stroke="${COLORS.density}" stroke-width="2"/>`, 'fitted mixture Σ w·N(μ, σ²)');
-  legend(`<line x1="XM" y1="${ly - 7}" x2="XM" y2="${ly + 7}" stroke="${COLORS.mode}" stroke-width="1.5" stroke-dasharray="4 3"/>`, 'kept mode: #one-hot position (k component)');
-  if (column.type === 'mixed') legend(`<line x1="XM" y1="${ly - 7}" x2="XM" y2="${ly + 7}" stroke="${COLORS.modal}" stroke-width="3"/>`, 'modal value');
+    return line;
+  });
+}
 
-  // Grid and axes.
-  const clipId = `plot-${column.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
-  out.push(`<defs><clipPath id="${esc(clipId)}"><rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}"/></clipPath></defs>`);
-  const yTicks = niceTicks(0, yMax, 6).filter((t) => t <= yMax);
-  const ticks = xTicks(scale, lo, hi);
-  out.push('<g class="grid">');
-  for (const t of yTicks) out.push(`<line x1="${margin.left}" y1="${r2(py(t))}" x2="${margin.left + plotW}" y2="${r2(py(t))}" stroke="${COLORS.grid}"/>`);
-  for (const t of ticks.major) out.push(`<line x1="${r2(px(t))}" y1="${margin.top}" x2="${r2(px(t))}" y2="${margin.top + plotH}" stroke="${COLORS.grid}"/>`);
-  out.push('</g>');
+function clipPathSvg(frame: Frame, clipId: string): string {
+  const { margin, plotW, plotH } = frame;
+  return `<defs><clipPath id="${esc(clipId)}"><rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}"/></clipPath></defs>`;
+}
 
-  // Histogram bars.
-  out.push(`<g class="histogram" fill="${COLORS.bar}" stroke="${COLORS.barEdge}" stroke-width="0.5">`);
-  histogram.counts.forEach((n, i) => {
+function gridSvg(frame: Frame, at: Projection, yTicks: readonly number[], xMajor: readonly number[]): string[] {
+  const { margin, plotW, plotH } = frame;
+  return [
+    '<g class="grid">',
+    ...yTicks.map((t) => `<line x1="${margin.left}" y1="${r2(at.py(t))}" x2="${margin.left + plotW}" y2="${r2(at.py(t))}" stroke="${COLORS.grid}"/>`),
+    ...xMajor.map((t) => `<line x1="${r2(at.px(t))}" y1="${margin.top}" x2="${r2(at.px(t))}" y2="${margin.top + plotH}" stroke="${COLORS.grid}"/>`),
+    '</g>',
+  ];
+}
+
+/** One rect per non-empty bin, `heights` being the bins' densities. */
+function histogramBarsSvg(frame: Frame, at: Projection, edges: readonly number[], counts: readonly number[], heights: readonly number[]): string[] {
+  const { margin, plotH } = frame;
+  const out = [`<g class="histogram" fill="${COLORS.bar}" stroke="${COLORS.barEdge}" stroke-width="0.5">`];
+  counts.forEach((n, i) => {
     if (n === 0) return;
-    const x0 = px(edges[i]);
-    const x1 = px(edges[i + 1]);
-    const y = py(barDensity[i]);
+    const x0 = at.px(edges[i]);
+    const x1 = at.px(edges[i + 1]);
+    const y = at.py(heights[i]);
     out.push(`<rect x="${r2(x0)}" y="${r2(y)}" width="${r2(Math.max(0.5, x1 - x0))}" height="${r2(margin.top + plotH - y)}"/>`);
   });
   out.push('</g>');
+  return out;
+}
 
-  // Density curve.
-  const d = curve.map((p, i) => `${i === 0 ? 'M' : 'L'}${r2(px(p.x))},${r2(py(p.y))}`).join('');
-  out.push(`<path class="density" d="${d}" fill="none" stroke="${COLORS.density}" stroke-width="2" stroke-linejoin="round" clip-path="url(#${esc(clipId)})"/>`);
+function densityPathSvg(at: Projection, curve: readonly Point[], clipId: string): string {
+  const d = curve.map((p, i) => `${i === 0 ? 'M' : 'L'}${r2(at.px(p.x))},${r2(at.py(p.y))}`).join('');
+  return `<path class="density" d="${d}" fill="none" stroke="${COLORS.density}" stroke-width="2" stroke-linejoin="round" clip-path="url(#${esc(clipId)})"/>`;
+}
 
-  // Kept modes: one marker each, at the mean (at the edge, with an arrow, when outside).
-  const labelRows: number[] = [];
-  const sortedKept = kept
-    .map((m) => {
-      const k = m.slot.kind === 'component' ? m.slot.component : -1;
-      return { ...m, k, mean: column.mixture.means[k] };
-    })
-    .sort((a, b) => a.mean - b.mean);
-  out.push('<g class="modes">');
-  for (const m of sortedKept) {
+/**
+ * One marker per kept mode at its mean (at the plot's edge, with an arrow, when outside
+ * [lo, hi]); labels are staggered into rows. Also how many label rows were used.
+ */
+function modeMarkersSvg(frame: Frame, at: Projection, column: NumericColumnModel, modes: readonly KeptMode[], lo: number, hi: number): { lines: string[]; labelRowCount: number } {
+  const { margin, plotW, plotH } = frame;
+  const xs = modes.map((m) => Math.min(margin.left + plotW, Math.max(margin.left, at.px(m.mean))));
+  const { rows, rowCount } = staggerLabels(xs, 56);
+  const lines = ['<g class="modes">'];
+  modes.forEach((m, i) => {
+    const x = xs[i];
     const outside = m.mean < lo ? '◂ ' : m.mean > hi ? ' ▸' : '';
-    const x = Math.min(margin.left + plotW, Math.max(margin.left, px(m.mean)));
-    // Stagger labels that would overlap the previous ones.
-    let row = 0;
-    while (labelRows[row] !== undefined && x - labelRows[row] < 56) row++;
-    labelRows[row] = x;
     const label = `${m.mean < lo ? outside : ''}#${m.position} k${m.k}${m.mean > hi ? outside : ''}`;
     const info = `mode #${m.position} (component ${m.k}): μ = ${formatNumber(m.mean)}, σ = ${formatNumber(Math.sqrt(column.mixture.variances[m.k]))}, weight ${formatNumber(column.mixture.weights[m.k])}`;
-    out.push(
+    lines.push(
       `<g class="mode-marker"><title>${esc(info)}</title><line x1="${r2(x)}" y1="${margin.top}" x2="${r2(x)}" y2="${margin.top + plotH}" stroke="${COLORS.mode}" stroke-width="1.5" stroke-dasharray="4 3"/>` +
-        `<text x="${r2(x + 3)}" y="${margin.top + 14 + row * 14}" fill="${COLORS.mode}" font-weight="bold"${HALO}>${esc(label)}</text></g>`,
+        `<text x="${r2(x + 3)}" y="${margin.top + 14 + rows[i] * 14}" fill="${COLORS.mode}" font-weight="bold"${HALO}>${esc(label)}</text></g>`,
     );
+  });
+  lines.push('</g>');
+  return { lines, labelRowCount: rowCount };
+}
+
+/** A note on a density peak above the y axis: below the mode labels, on whichever side of the peak has room. */
+function clippedPeakSvg(frame: Frame, at: Projection, peak: Point, labelRowCount: number): string {
+  const { margin, plotW } = frame;
+  const x = at.px(peak.x);
+  const right = x < margin.left + plotW - 260;
+  return `<text class="peak" x="${r2(right ? x + 6 : x - 6)}" y="${margin.top + 14 + labelRowCount * 14 + 4}" text-anchor="${right ? 'start' : 'end'}" fill="${COLORS.density}"${HALO}>${esc(`density peak ${formatNumber(peak.y)} at x = ${formatNumber(peak.x)} (clipped)`)}</text>`;
+}
+
+/** A spike per modal value on the axis; those off it are listed in one line at the bottom. */
+function modalValuesSvg(frame: Frame, at: Projection, labels: readonly ModalValueLabel[], lo: number, hi: number): string[] {
+  const { height, margin, plotW, plotH } = frame;
+  const offAxis: string[] = [];
+  const out = ['<g class="modal-values">'];
+  for (const { value, text } of labels) {
+    if (value < lo || value > hi) {
+      offAxis.push(text);
+      continue;
+    }
+    const x = at.px(value);
+    const anchor = x > margin.left + plotW - 240 ? 'end' : 'start';
+    const tx = anchor === 'end' ? x - 5 : x + 5;
+    out.push(
+      `<g class="modal-spike"><line x1="${r2(x)}" y1="${margin.top + plotH}" x2="${r2(x)}" y2="${margin.top + plotH * 0.25}" stroke="${COLORS.modal}" stroke-width="3"/>` +
+        `<circle cx="${r2(x)}" cy="${r2(margin.top + plotH * 0.25)}" r="4" fill="${COLORS.modal}"/>` +
+        `<text x="${r2(tx)}" y="${r2(margin.top + plotH * 0.25 - 6)}" text-anchor="${anchor}" fill="${COLORS.modal}" font-weight="bold"${HALO}>${esc(`modal ${text}`)}</text></g>`,
+    );
+  }
+  if (offAxis.length > 0) {
+    out.push(`<text class="off-axis" x="${margin.left}" y="${height - 8}" fill="${COLORS.modal}">${esc(`modal, off the axis: ${offAxis.join('; ')}`)}</text>`);
   }
   out.push('</g>');
-  if (peak.y > yMax) {
-    // Below the mode labels, on whichever side of the peak has room.
-    const x = px(peak.x);
-    const right = x < margin.left + plotW - 260;
-    out.push(
-      `<text class="peak" x="${r2(right ? x + 6 : x - 6)}" y="${margin.top + 14 + labelRows.length * 14 + 4}" text-anchor="${right ? 'start' : 'end'}" fill="${COLORS.density}"${HALO}>${esc(`density peak ${formatNumber(peak.y)} at x = ${formatNumber(peak.x)} (clipped)`)}</text>`,
-    );
-  }
+  return out;
+}
 
-  // Modal values of a mixed column: spikes with their share of all rows.
-  if (column.type === 'mixed') {
-    const allRows = column.count + column.modalCounts.reduce((a, b) => a + b, 0);
-    const offAxis: string[] = [];
-    out.push('<g class="modal-values">');
-    column.modalValues.forEach((value, i) => {
-      const position = column.modes.findIndex((s) => s.kind === 'modal' && s.value === value);
-      const share = allRows > 0 ? column.modalCounts[i] / allRows : 0;
-      const text = `${formatNumber(value)}: ${(100 * share).toFixed(1)}% of rows (${column.modalCounts[i]}), one-hot #${position}`;
-      if (value < lo || value > hi) {
-        offAxis.push(text);
-        return;
-      }
-      const x = px(value);
-      const anchor = x > margin.left + plotW - 240 ? 'end' : 'start';
-      const tx = anchor === 'end' ? x - 5 : x + 5;
-      out.push(
-        `<g class="modal-spike"><line x1="${r2(x)}" y1="${margin.top + plotH}" x2="${r2(x)}" y2="${margin.top + plotH * 0.25}" stroke="${COLORS.modal}" stroke-width="3"/>` +
-          `<circle cx="${r2(x)}" cy="${r2(margin.top + plotH * 0.25)}" r="4" fill="${COLORS.modal}"/>` +
-          `<text x="${r2(tx)}" y="${r2(margin.top + plotH * 0.25 - 6)}" text-anchor="${anchor}" fill="${COLORS.modal}" font-weight="bold"${HALO}>${esc(`modal ${text}`)}</text></g>`,
-      );
-    });
-    if (offAxis.length > 0) {
-      out.push(`<text class="off-axis" x="${margin.left}" y="${height - 8}" fill="${COLORS.modal}">${esc(`modal, off the axis: ${offAxis.join('; ')}`)}</text>`);
-    }
-    out.push('</g>');
-  }
-
-  // Axes, ticks, labels.
-  out.push(`<g class="axes" stroke="${COLORS.axis}">`);
+/** Axis lines, tick marks and tick labels (x labels thinned to keep 34 px apart). */
+function axesSvg(frame: Frame, at: Projection, ticks: { major: readonly number[]; minor: readonly number[] }, yTicks: readonly number[]): string[] {
+  const { margin, plotW, plotH } = frame;
+  const out = [`<g class="axes" stroke="${COLORS.axis}">`];
   out.push(`<line x1="${margin.left}" y1="${margin.top + plotH}" x2="${margin.left + plotW}" y2="${margin.top + plotH}"/>`);
   out.push(`<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${margin.top + plotH}"/>`);
-  for (const t of ticks.minor) out.push(`<line x1="${r2(px(t))}" y1="${margin.top + plotH}" x2="${r2(px(t))}" y2="${margin.top + plotH + 3}"/>`);
-  for (const t of ticks.major) out.push(`<line x1="${r2(px(t))}" y1="${margin.top + plotH}" x2="${r2(px(t))}" y2="${margin.top + plotH + 6}"/>`);
-  for (const t of yTicks) out.push(`<line x1="${margin.left - 5}" y1="${r2(py(t))}" x2="${margin.left}" y2="${r2(py(t))}"/>`);
+  for (const t of ticks.minor) out.push(`<line x1="${r2(at.px(t))}" y1="${margin.top + plotH}" x2="${r2(at.px(t))}" y2="${margin.top + plotH + 3}"/>`);
+  for (const t of ticks.major) out.push(`<line x1="${r2(at.px(t))}" y1="${margin.top + plotH}" x2="${r2(at.px(t))}" y2="${margin.top + plotH + 6}"/>`);
+  for (const t of yTicks) out.push(`<line x1="${margin.left - 5}" y1="${r2(at.py(t))}" x2="${margin.left}" y2="${r2(at.py(t))}"/>`);
   out.push('</g>');
   out.push(`<g class="tick-labels" fill="${COLORS.text}">`);
   let lastLabelX = -Infinity;
   for (const t of ticks.major) {
-    const x = px(t);
+    const x = at.px(t);
     if (x - lastLabelX < 34) continue;
     lastLabelX = x;
     out.push(`<text x="${r2(x)}" y="${margin.top + plotH + 19}" text-anchor="middle">${esc(formatNumber(t))}</text>`);
   }
-  for (const t of yTicks) out.push(`<text x="${margin.left - 8}" y="${r2(py(t) + 4)}" text-anchor="end">${esc(formatNumber(t))}</text>`);
+  for (const t of yTicks) out.push(`<text x="${margin.left - 8}" y="${r2(at.py(t) + 4)}" text-anchor="end">${esc(formatNumber(t))}</text>`);
   out.push('</g>');
+  return out;
+}
+
+/** The x axis's title (the column, and the log mapping if any) and the y axis's. */
+function axisTitlesSvg(frame: Frame, column: NumericColumnModel, scale: AxisScale): string[] {
+  const { height, margin, plotW, plotH } = frame;
   const xLabel = scale.kind === 'linear' ? column.name : `${column.name} (${describeScale(scale).replace('x axis ', 'log axis: ')})`;
-  out.push(`<text x="${margin.left + plotW / 2}" y="${height - 24}" text-anchor="middle" fill="${COLORS.text}">${esc(xLabel)}</text>`);
   const yLabel = scale.kind === 'linear' ? 'density' : 'density per unit of log axis';
-  out.push(
+  return [
+    `<text x="${margin.left + plotW / 2}" y="${height - 24}" text-anchor="middle" fill="${COLORS.text}">${esc(xLabel)}</text>`,
     `<text x="18" y="${margin.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 18 ${margin.top + plotH / 2})" fill="${COLORS.text}">${esc(yLabel)}</text>`,
-  );
-  if (below > 0 || above > 0) {
-    const pct = (n: number) => (total > 0 ? ((100 * n) / total).toFixed(2) : '0');
-    out.push(
-      `<text class="overflow" x="${margin.left + plotW}" y="${height - 8}" text-anchor="end" fill="${COLORS.muted}">${esc(
-        `outside the plotted range: ${below} below ${formatNumber(lo)} (${pct(below)}%), ${above} above ${formatNumber(hi)} (${pct(above)}%)`,
-      )}</text>`,
-    );
-  }
+  ];
+}
+
+/** How many values lie outside [lo, hi] (left out of the bins), with their share of `total`. */
+function outOfRangeSvg(frame: Frame, below: number, above: number, total: number, lo: number, hi: number): string {
+  const { height, margin, plotW } = frame;
+  const pct = (n: number) => (total > 0 ? ((100 * n) / total).toFixed(2) : '0');
+  return `<text class="overflow" x="${margin.left + plotW}" y="${height - 8}" text-anchor="end" fill="${COLORS.muted}">${esc(
+    `outside the plotted range: ${below} below ${formatNumber(lo)} (${pct(below)}%), ${above} above ${formatNumber(hi)} (${pct(above)}%)`,
+  )}</text>`;
+}
+
+export function mixturePlotSvg(
+  column: NumericColumnModel,
+  histogram: { edges: number[]; counts: number[] } & Partial<Histogram>,
+  options: MixturePlotOptions = {},
+): string {
+  const frame = plotFrame(options.width ?? 900, options.height ?? 450);
+  const { scale, reason: scaleReason } = plotScale(histogram, options.scale);
+  const { edges, counts } = histogram;
+  const { lo, hi } = plotRange(column, edges, scale);
+
+  const below = histogram.below ?? 0;
+  const above = histogram.above ?? 0;
+  const total = counts.reduce((a, b) => a + b, 0) + below + above;
+  const heights = barDensities(scale, edges, counts, total);
+  const curve = densityCurve(column, scale, lo, hi, options.densityPoints ?? 800);
+  const peak = curvePeak(curve, lo);
+  const yMax = yAxisMax(Math.max(0, ...heights), peak.y);
+  const at = projection(frame, scale, lo, hi, yMax);
+  const yTicks = niceTicks(0, yMax, 6).filter((t) => t <= yMax);
+  const ticks = xTicks(scale, lo, hi);
+  const clipId = `plot-${column.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const modes = modeMarkersSvg(frame, at, column, keptModes(column), lo, hi);
+
+  const out = [
+    ...headingSvg(frame, column, scale, scaleReason),
+    ...legendSvg(frame, column),
+    clipPathSvg(frame, clipId),
+    ...gridSvg(frame, at, yTicks, ticks.major),
+    ...histogramBarsSvg(frame, at, edges, counts, heights),
+    densityPathSvg(at, curve, clipId),
+    ...modes.lines,
+  ];
+  if (peak.y > yMax) out.push(clippedPeakSvg(frame, at, peak, modes.labelRowCount));
+  if (column.type === 'mixed') out.push(...modalValuesSvg(frame, at, modalValueLabels(column), lo, hi));
+  out.push(...axesSvg(frame, at, ticks, yTicks), ...axisTitlesSvg(frame, column, scale));
+  if (below > 0 || above > 0) out.push(outOfRangeSvg(frame, below, above, total, lo, hi));
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

@@ -151,6 +151,42 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
+/** The options with defaults filled in and checked, and what every message is checked against. */
+interface IngestContext {
+  readonly columns: readonly ColumnSpec[];
+  readonly names: readonly string[];
+  readonly nameSet: ReadonlySet<string>;
+  /** Field index of each column (field i is column i). */
+  readonly fieldOfColumn: readonly number[];
+  readonly header: boolean;
+  readonly maxBatchRows: number;
+  readonly maxBatchBytes: number;
+  readonly maxRawBytes: number;
+  readonly startOffsets: ReadonlyMap<number, number> | undefined;
+  /** Shared by all messages: end() leaves it ready for the next one. */
+  readonly parser: CsvParser;
+}
+
+function ingestContext(columns: readonly ColumnSpec[], options: IngestBatchOptions): IngestContext {
+  const maxRecordBytes = positiveInteger('maxRecordBytes', options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
+  const maxBatchRows = positiveInteger('maxBatchRows', options.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS);
+  const maxBatchBytes = positiveInteger('maxBatchBytes', options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
+  const maxRawBytes = positiveInteger('maxDeadLetterRawBytes', options.maxDeadLetterRawBytes ?? DEFAULT_DEAD_LETTER_RAW_BYTES);
+  const names = columns.map((c) => c.name);
+  return {
+    columns,
+    names,
+    nameSet: new Set(names),
+    fieldOfColumn: columns.map((_, i) => i),
+    header: options.header ?? false,
+    maxBatchRows,
+    maxBatchBytes,
+    maxRawBytes,
+    startOffsets: options.startOffsets,
+    parser: new CsvParser({ maxRecordBytes }),
+  };
+}
+
 interface PartitionOutput {
   readonly topic: string;
   readonly partition: number;
@@ -162,9 +198,134 @@ interface PartitionOutput {
   readonly batches: RowBatch[];
 }
 
+/**
+ * The output of `message`'s partition, created (and added to `outputs`, whose insertion order
+ * is the order of first appearance) on its first message. Offsets must ascend per partition.
+ */
+function partitionOutput(outputs: Map<string, PartitionOutput>, message: InRecord, context: IngestContext): PartitionOutput {
+  const { topic, partition, offset } = message;
+  const key = `${partition}\u0000${topic}`;
+  let out = outputs.get(key);
+  if (out === undefined) {
+    const from = Math.min(context.startOffsets?.get(partition) ?? offset, offset);
+    out = { topic, partition, builder: new RowBatchBuilder(context.columns, topic, partition), from, next: from, batches: [] };
+    outputs.set(key, out);
+  } else if (offset < out.next) {
+    throw new RangeError(`ingestMessages: ${topic}/${partition} offset ${offset} comes after offset ${out.next - 1}`);
+  }
+  return out;
+}
+
+/** Closes the current batch at `to`: it covers [from, to). */
+function closeBatch(out: PartitionOutput, to: number, columns: readonly ColumnSpec[]): void {
+  out.batches.push(out.builder.build({ from: out.from, to }));
+  out.builder = new RowBatchBuilder(columns, out.topic, out.partition);
+  out.from = to;
+}
+
 interface PendingRow {
   readonly row: number;
   readonly cells: CellValue[];
+}
+
+/** What one message yields: its valid rows (numbered within the message) and their estimated bytes, and its dead letters. */
+interface MessageRows {
+  readonly rows: PendingRow[];
+  readonly bytes: number;
+  readonly deadLetters: DeadLetterRecord[];
+  readonly headersSkipped: number;
+}
+
+/** A rejected record as a dead letter, its raw text cut to maxRawBytes (the reason says so). */
+function deadLetter(message: InRecord, record: CsvRecord, reason: string, column: string | null, maxRawBytes: number): DeadLetterRecord {
+  const cut = cutRaw(record.raw, maxRawBytes);
+  return {
+    ...(column === null ? {} : { column }),
+    raw: cut.raw,
+    reason: cut.cutFrom === null ? reason : `${reason} (raw text cut to ${maxRawBytes} of ${cut.cutFrom} bytes)`,
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+    line: record.line,
+  };
+}
+
+/**
+ * What a message's first record is when headers are expected: the header (skipped), a
+ * mismatched header (its dead-letter reason), or data (every other record is data).
+ */
+function firstRecordKind(record: CsvRecord & { kind: 'record' }, context: IngestContext): { kind: 'header' } | { kind: 'mismatched header'; reason: string } | { kind: 'data' } {
+  if (sameNames(record.fields, context.names)) return { kind: 'header' };
+  if (record.fields.some((f) => context.nameSet.has(f.trim()))) {
+    return { kind: 'mismatched header', reason: `header does not match the columns: expected ${quoteList(context.names)}, got ${quoteList(record.fields)}` };
+  }
+  return { kind: 'data' };
+}
+
+type CheckedRecord = { readonly ok: true; readonly cells: CellValue[]; readonly bytes: number } | { readonly ok: false; readonly reason: string; readonly column: string | null };
+
+/** A data record's cells and estimated bytes in a batch, or why it is rejected (checked in this order: encoding, CSV syntax, fields, size). */
+function checkRecord(record: CsvRecord, badEncoding: string | null, builder: RowBatchBuilder, context: IngestContext): CheckedRecord {
+  if (badEncoding !== null) return { ok: false, reason: badEncoding, column: null };
+  if (record.kind === 'error') return { ok: false, reason: record.reason, column: null };
+  const result = parseRow(context.columns, context.fieldOfColumn, record.fields, context.columns.length);
+  if (!result.ok) return { ok: false, reason: result.reason, column: result.column };
+  const bytes = builder.rowBytes(result.cells);
+  if (bytes > context.maxBatchBytes) {
+    return { ok: false, reason: `row needs about ${bytes} bytes in a batch, more than maxBatchBytes (${context.maxBatchBytes})`, column: null };
+  }
+  return { ok: true, cells: result.cells, bytes };
+}
+
+/** Decodes, parses and checks one message's records: every record becomes a row, a dead letter or a skipped header. */
+function messageRows(message: InRecord, builder: RowBatchBuilder, context: IngestContext): MessageRows {
+  const { text, badLines } = decodeMessageText(message.value);
+  const parsed = [...context.parser.push(text), ...context.parser.end()];
+  const rows: PendingRow[] = [];
+  const deadLetters: DeadLetterRecord[] = [];
+  let bytes = 0;
+  let headersSkipped = 0;
+  let rowInMessage = 0;
+  for (let k = 0; k < parsed.length; k++) {
+    const record = parsed[k] as CsvRecord;
+    const badEncoding = encodingProblem(record, badLines);
+    if (context.header && k === 0 && badEncoding === null && record.kind === 'record') {
+      const first = firstRecordKind(record, context);
+      if (first.kind === 'header') {
+        headersSkipped++;
+        continue;
+      }
+      if (first.kind === 'mismatched header') {
+        deadLetters.push(deadLetter(message, record, first.reason, null, context.maxRawBytes));
+        continue;
+      }
+    }
+    // Rejected records take a row number too, so row numbers stay record positions.
+    const row = rowInMessage++;
+    const checked = checkRecord(record, badEncoding, builder, context);
+    if (!checked.ok) {
+      deadLetters.push(deadLetter(message, record, checked.reason, checked.column, context.maxRawBytes));
+      continue;
+    }
+    rows.push({ row, cells: checked.cells });
+    bytes += checked.bytes;
+  }
+  return { rows, bytes, deadLetters, headersSkipped };
+}
+
+/**
+ * Adds a message's rows to its partition's current batch, first closing that batch if they
+ * would take it over maxBatchRows or maxBatchBytes. Batches are cut between messages only, so
+ * that coverage ranges stay whole offsets.
+ */
+function addMessageRows(out: PartitionOutput, offset: number, message: MessageRows, context: IngestContext): void {
+  const b = out.builder;
+  const pending = message.rows;
+  if (b.length > 0 && pending.length > 0 && (b.length + pending.length > context.maxBatchRows || b.estimatedBytes + message.bytes > context.maxBatchBytes)) {
+    closeBatch(out, offset, context.columns);
+  }
+  for (const p of pending) out.builder.add(offset, p.row, p.cells);
+  out.next = offset + 1;
 }
 
 /**
@@ -176,112 +337,25 @@ export function ingestMessages(
   columns: readonly ColumnSpec[],
   options: IngestBatchOptions = {},
 ): IngestResult {
-  const maxRecordBytes = positiveInteger('maxRecordBytes', options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
-  const maxBatchRows = positiveInteger('maxBatchRows', options.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS);
-  const maxBatchBytes = positiveInteger('maxBatchBytes', options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
-  const maxRawBytes = positiveInteger('maxDeadLetterRawBytes', options.maxDeadLetterRawBytes ?? DEFAULT_DEAD_LETTER_RAW_BYTES);
-  const header = options.header ?? false;
-  const names = columns.map((c) => c.name);
-  const nameSet = new Set(names);
-  const fieldOfColumn = columns.map((_, i) => i);
-  const parser = new CsvParser({ maxRecordBytes });
-
+  const context = ingestContext(columns, options);
   const outputs = new Map<string, PartitionOutput>();
-  const order: PartitionOutput[] = [];
   const deadLetters: DeadLetterRecord[] = [];
   let rows = 0;
   let headersSkipped = 0;
 
-  const outputFor = (message: InRecord): PartitionOutput => {
-    const { topic, partition, offset } = message;
-    const key = `${partition}\u0000${topic}`;
-    let out = outputs.get(key);
-    if (out === undefined) {
-      const from = Math.min(options.startOffsets?.get(partition) ?? offset, offset);
-      out = { topic, partition, builder: new RowBatchBuilder(columns, topic, partition), from, next: from, batches: [] };
-      outputs.set(key, out);
-      order.push(out);
-    } else if (offset < out.next) {
-      throw new RangeError(`ingestMessages: ${topic}/${partition} offset ${offset} comes after offset ${out.next - 1}`);
-    }
-    return out;
-  };
-  /** Closes the current batch at `to`: it covers [from, to). */
-  const flush = (out: PartitionOutput, to: number): void => {
-    out.batches.push(out.builder.build({ from: out.from, to }));
-    out.builder = new RowBatchBuilder(columns, out.topic, out.partition);
-    out.from = to;
-  };
-
   for (const message of records) {
-    const out = outputFor(message);
-    const pending: PendingRow[] = [];
-    let pendingBytes = 0;
-    const reject = (record: CsvRecord, reason: string, column: string | null = null): void => {
-      const cut = cutRaw(record.raw, maxRawBytes);
-      deadLetters.push({
-        ...(column === null ? {} : { column }),
-        raw: cut.raw,
-        reason: cut.cutFrom === null ? reason : `${reason} (raw text cut to ${maxRawBytes} of ${cut.cutFrom} bytes)`,
-        topic: message.topic,
-        partition: message.partition,
-        offset: message.offset,
-        line: record.line,
-      });
-    };
-
-    const { text, badLines } = decodeMessageText(message.value);
-    const parsed = [...parser.push(text), ...parser.end()];
-    let rowInMessage = 0;
-    for (let k = 0; k < parsed.length; k++) {
-      const record = parsed[k] as CsvRecord;
-      const badEncoding = encodingProblem(record, badLines);
-      if (header && k === 0 && badEncoding === null && record.kind === 'record') {
-        if (sameNames(record.fields, names)) {
-          headersSkipped++;
-          continue;
-        }
-        if (record.fields.some((f) => nameSet.has(f.trim()))) {
-          reject(record, `header does not match the columns: expected ${quoteList(names)}, got ${quoteList(record.fields)}`);
-          continue;
-        }
-      }
-      const row = rowInMessage++;
-      if (badEncoding !== null) {
-        reject(record, badEncoding);
-        continue;
-      }
-      if (record.kind === 'error') {
-        reject(record, record.reason);
-        continue;
-      }
-      const result = parseRow(columns, fieldOfColumn, record.fields, columns.length);
-      if (!result.ok) {
-        reject(record, result.reason, result.column);
-        continue;
-      }
-      const bytes = out.builder.rowBytes(result.cells);
-      if (bytes > maxBatchBytes) {
-        reject(record, `row needs about ${bytes} bytes in a batch, more than maxBatchBytes (${maxBatchBytes})`);
-        continue;
-      }
-      pending.push({ row, cells: result.cells });
-      pendingBytes += bytes;
-    }
-
-    // Split between messages only, so that coverage ranges stay whole offsets.
-    const b = out.builder;
-    if (b.length > 0 && pending.length > 0 && (b.length + pending.length > maxBatchRows || b.estimatedBytes + pendingBytes > maxBatchBytes)) {
-      flush(out, message.offset);
-    }
-    for (const p of pending) out.builder.add(message.offset, p.row, p.cells);
-    rows += pending.length;
-    out.next = message.offset + 1;
+    const out = partitionOutput(outputs, message, context);
+    const result = messageRows(message, out.builder, context);
+    // One by one: a message can have more dead letters than a call takes arguments.
+    for (const letter of result.deadLetters) deadLetters.push(letter);
+    headersSkipped += result.headersSkipped;
+    addMessageRows(out, message.offset, result, context);
+    rows += result.rows.length;
   }
 
   const batches: RowBatch[] = [];
-  for (const out of order) {
-    flush(out, out.next);
+  for (const out of outputs.values()) {
+    closeBatch(out, out.next, columns);
     batches.push(...out.batches);
   }
   return { batches, deadLetters, rows, headersSkipped };

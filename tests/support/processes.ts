@@ -14,15 +14,15 @@
  * and each child SIGKILLs itself once its parent is gone (a preloaded watchdog polls its
  * parent pid), so no stage process is left running forever after a jest worker dies.
  */
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
 import { createHash } from 'crypto';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync, type WriteStream } from 'fs';
+import { createWriteStream, existsSync, mkdirSync, renameSync, writeFileSync, type WriteStream } from 'fs';
 import { tmpdir } from 'os';
-import { join, relative } from 'path';
+import { join } from 'path';
+import { BIN, ROOT } from './build';
 
-export const ROOT = join(__dirname, '..', '..');
-export const BIN = join(ROOT, 'bin', 'vgmflow.js');
-const MAIN = join(ROOT, 'dist', 'pipeline', 'main.js');
+// The build the children run; re-exported so that integration tests import one module.
+export { BIN, ensureCliBuilt, ROOT } from './build';
 
 export interface Exit {
   readonly code: number | null;
@@ -39,39 +39,6 @@ export async function waitUntil(predicate: () => boolean | Promise<boolean>, wha
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail === undefined ? '' : `\n${detail()}`}`);
     await sleep(100);
   }
-}
-
-// ---------------------------------------------------------------------------------------
-// The build the children run.
-
-/** Sources of the build (tsconfig.build.json) whose compiled output is missing or older. */
-function staleSources(): string[] {
-  const stale: string[] = [];
-  const walk = (dir: string): void => {
-    if (!existsSync(dir)) return;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') && !entry.name.endsWith('.test.ts')) {
-        const out = join(ROOT, 'dist', relative(ROOT, path)).replace(/\.ts$/, '.js');
-        if (!existsSync(out) || statSync(out).mtimeMs < statSync(path).mtimeMs) stale.push(path);
-      }
-    }
-  };
-  for (const dir of ['core', 'pipeline', 'stages', 'topics', 'assets']) walk(join(ROOT, dir));
-  return stale;
-}
-
-/**
- * `npx tsc -p tsconfig.build.json` when dist/ is missing or older than a source. tsc emits even
- * on type errors (e.g. in a file someone is editing): the CLI is tested as built, with a warning.
- */
-export function ensureCliBuilt(): void {
-  if (existsSync(MAIN) && staleSources().length === 0) return;
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) console.warn(`tsc -p tsconfig.build.json exited ${String(r.status)}:\n${r.stdout}${r.stderr}`);
-  if (!existsSync(MAIN)) throw new Error(`the build did not produce ${MAIN}`);
 }
 
 // ---------------------------------------------------------------------------------------

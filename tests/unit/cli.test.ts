@@ -3,21 +3,19 @@
  * compiled dist/ (rebuilt first when any source is newer than its output), in a temp dir.
  */
 import { spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
-import { join, relative } from 'path';
+import { join } from 'path';
 import { COMMANDS } from '../../pipeline/main';
 import { compareFiles } from '../../pipeline/jobs/round-trip';
 import { parseCsvText } from '../../core/csv/csv';
 import { encodedColumnNames } from '../../core/normalization/layout';
 import { parseModel } from '../../core/normalization/model-validate';
 import type { TransformerModel } from '../../core/normalization/model';
+import { BIN, ensureCliBuilt, ROOT } from '../support/build';
 import { expectAllClose } from '../support/close-to';
 import { FIXTURE_DIR, type SklearnFixture } from '../support/sklearn-fixtures';
 
-const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'vgmflow.js');
-const MAIN = join(ROOT, 'dist', 'pipeline', 'main.js');
 const SAMPLE = join(ROOT, 'assets', 'card-transactions.csv');
 const COLUMNS = 'Amount:continuous,Tip:mixed(0),Network:categorical,Merchant:categorical';
 const HEADER = 'Amount,Tip,Network,Merchant';
@@ -25,47 +23,6 @@ const HEADER = 'Amount,Tip,Network,Merchant';
 jest.setTimeout(60_000);
 
 // ---------------------------------------------------------------------------------------
-
-/** Sources of the build (tsconfig.build.json) whose compiled output is missing or older. */
-function staleSources(): string[] {
-  const stale: string[] = [];
-  const walk = (dir: string): void => {
-    if (!existsSync(dir)) return;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        walk(path);
-      } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') && !entry.name.endsWith('.test.ts')) {
-        const out = join(ROOT, 'dist', relative(ROOT, path)).replace(/\.ts$/, '.js');
-        if (!existsSync(out) || statSync(out).mtimeMs < statSync(path).mtimeMs) stale.push(path);
-      }
-    }
-  };
-  for (const dir of ['core', 'pipeline', 'stages', 'topics', 'assets']) walk(join(ROOT, dir));
-  return stale;
-}
-
-function tsc(...extra: string[]): void {
-  const bin = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(process.execPath, [bin, '-p', 'tsconfig.build.json', ...extra], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) {
-    // tsc still emits on type errors (e.g. a file someone is editing); the CLI is tested as built.
-    console.warn(`tsc -p tsconfig.build.json ${extra.join(' ')} exited ${String(r.status)}:\n${r.stdout}${r.stderr}`);
-  }
-}
-
-/**
- * `npm run build` when dist/ is stale. An incremental build first (a few seconds instead of
- * a full type-check); if that leaves an output older than its source (e.g. a source only
- * touched, or dist/ written by another build), a full build.
- */
-function ensureBuilt(): void {
-  if (existsSync(MAIN) && staleSources().length === 0) return;
-  tsc('--incremental', '--tsBuildInfoFile', join(ROOT, 'dist', '.cli-test.tsbuildinfo'));
-  if (existsSync(MAIN) && staleSources().length === 0) return;
-  tsc();
-  if (!existsSync(MAIN)) throw new Error(`the build did not produce ${MAIN}`);
-}
 
 interface Run {
   readonly status: number | null;
@@ -138,7 +95,7 @@ let fitRun: Run;
 let transformRun: Run;
 
 beforeAll(() => {
-  ensureBuilt();
+  ensureCliBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'vgmflow-cli-'));
   expect(SAMPLE_LINES[0]).toBe(HEADER);
   slice = sampleFile('slice.csv', 3000);
