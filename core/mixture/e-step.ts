@@ -92,6 +92,34 @@ export function weightedLogProbInto(terms: LogProbTerms, x: number, out: Float64
   }
 }
 
+/**
+ * Turns the k weighted log-probabilities at resp[row..row+k) into responsibilities in place
+ * and returns Σ_k r_k·log r_k. One exp per component: the terms of the log-sum-exp are the
+ * unnormalised responsibilities (scipy's logsumexp, then numpy's exp(log_resp), would take two).
+ */
+function normaliseRow(resp: Float64Array, row: number, k: number, scratch: Float64Array): number {
+  let max = -Infinity;
+  for (let j = 0; j < k; j++) if (resp[row + j] > max) max = resp[row + j];
+  // As scipy's logsumexp: a non-finite maximum is replaced by 0, so all −∞ gives −∞, not NaN.
+  if (!Number.isFinite(max)) max = 0;
+  let sum = 0;
+  for (let j = 0; j < k; j++) {
+    const shifted = resp[row + j] - max;
+    resp[row + j] = shifted;
+    const e = exp(shifted);
+    scratch[j] = e;
+    sum += e;
+  }
+  const logSum = log(sum);
+  let rowEntropy = 0;
+  for (let j = 0; j < k; j++) {
+    const r = scratch[j] / sum;
+    if (r > 0) rowEntropy += r * (resp[row + j] - logSum);
+    resp[row + j] = r;
+  }
+  return rowEntropy;
+}
+
 /** Points per block: bounds the responsibility matrix to a few MB however large the batch. */
 const BLOCK = 8192;
 
@@ -106,19 +134,12 @@ export function eStepStats(points: WeightedPoints, params: VbgmmParams): Compone
     const values = points.values.subarray(start, end);
     const counts = points.counts.subarray(start, end);
     const resp = new Float64Array((end - start) * k);
+    const scratch = new Float64Array(k);
     let entropyTerm = 0;
     for (let i = 0; i < values.length; i++) {
       const row = i * k;
       weightedLogProbInto(terms, values[i], resp, row);
-      const norm = logSumExp(resp, row, k);
-      let rowEntropy = 0;
-      for (let j = 0; j < k; j++) {
-        const logResp = resp[row + j] - norm;
-        const r = exp(logResp);
-        resp[row + j] = r;
-        if (r > 0) rowEntropy += r * logResp;
-      }
-      entropyTerm += counts[i] * rowEntropy;
+      entropyTerm += counts[i] * normaliseRow(resp, row, k, scratch);
     }
     acc = componentStatsCombine.merge(acc, statsFromResponsibilities(values, counts, resp, k, entropyTerm));
   }
