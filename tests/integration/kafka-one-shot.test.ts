@@ -17,7 +17,7 @@ import { decodedTopicName } from '../../stages/inverse/inverse-stage';
 import { transformedTopicName } from '../../stages/transform/transform-stage';
 import type { CellValue } from '../../core/normalization/column-summary';
 import type { TransformerModel } from '../../core/normalization/model';
-import { KafkaTransport } from '../../topics/kafka-transport';
+import { KafkaTransport } from '../../topics/kafka';
 import { topicNames } from '../../topics/topology';
 import type { InRecord } from '../../topics/transport';
 import type { TransformedValue } from '../../topics/transformed-schema';

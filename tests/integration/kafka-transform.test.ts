@@ -21,7 +21,7 @@ import type { TransformerModel } from '../../core/normalization/model';
 import { specsOfModel } from '../../core/normalization/model-specs';
 import type { RowId } from '../../core/normalization/row-id';
 import { decodeDeadLetter } from '../../topics/dead-letter';
-import { KafkaTransport } from '../../topics/kafka-transport';
+import { KafkaTransport } from '../../topics/kafka';
 import { encodeModelRecord } from '../../topics/model-record';
 import { RowBatchBuilder, rowBatchKey, type RowBatch } from '../../topics/row-batch';
 import { encodeRowBatch } from '../../topics/row-batch-codec';
