@@ -1,6 +1,6 @@
 /**
- * How stages talk to topics, whatever holds them: Kafka (kafka-transport.ts) or
- * memory (memory-transport.ts, the embedded runner). Stages see only this interface,
+ * How stages talk to topics, whatever holds them: Kafka (kafka/) or
+ * memory (memory/, the embedded runner). Stages see only this interface,
  * so the same stage code runs on both (ARCHITECTURE.md, "Layers").
  *
  * Offsets are plain numbers: Kafka's int64 offsets stay below 2^53 in practice, and

@@ -4,7 +4,7 @@
  * until-caught-up.ts), show progress, print a summary. Ctrl-C stops the stage cleanly;
  * what it committed stays committed, and the next run goes on from there.
  */
-import { KafkaTransport } from '../../topics/kafka-transport';
+import { KafkaTransport } from '../../topics/kafka';
 import { DEFAULT_MODEL_NAME, OUTPUT_TOPIC_CONFIG, stageGroup, topicSpecs } from '../../topics/topology';
 import type { Transport } from '../../topics/transport';
 import type { RowStageHandle } from '../../stages/runner/stage-handle';

@@ -5,7 +5,7 @@
  * same partitions and rows per message gives the same model on both runners.
  */
 import { deadLetterCodec, type DeadLetterRecord } from '../../topics/dead-letter';
-import { MemoryTransport } from '../../topics/memory-transport';
+import { MemoryTransport } from '../../topics/memory';
 import { DEFAULT_PARTITIONS, stageGroup, topicNames, topicSpecs } from '../../topics/topology';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
 import type { InitialMeans } from '../../core/normalization/fit-transformer';

@@ -21,7 +21,7 @@ import { parseModel } from '../../core/normalization/model-validate';
 import { serializeModel, type ColumnModel, type MixtureJson, type TransformerModel } from '../../core/normalization/model';
 import { deadLetterCodec, type DeadLetterRecord } from '../../topics/dead-letter';
 import { partialCodec } from '../../topics/fit-messages';
-import { KafkaTransport } from '../../topics/kafka-transport';
+import { KafkaTransport } from '../../topics/kafka';
 import { modelRecordCodec } from '../../topics/model-record';
 import { topicNames, topicSpecs } from '../../topics/topology';
 import { expectAllClose, maxRelativeError } from '../support/close-to';

@@ -19,7 +19,7 @@ import { inverseContext, inverseMessage, type DecodedRow } from '../../stages/in
 import { RowEncoder } from '../../core/normalization/encoder';
 import type { TransformerModel } from '../../core/normalization/model';
 import { deadLetterCodec, type DeadLetterRecord } from '../../topics/dead-letter';
-import { KafkaTransport } from '../../topics/kafka-transport';
+import { KafkaTransport } from '../../topics/kafka';
 import { stageGroup, topicNames, topicSpecs } from '../../topics/topology';
 import type { InRecord, OutRecord } from '../../topics/transport';
 import { fitSlice, publishModel, stageProgress, waitForGroupCommit } from '../support/kafka-stages';

@@ -29,7 +29,7 @@ import type { TransformerModel } from '../../core/normalization/model';
 import { fileRowId } from '../../core/normalization/row-id';
 import { deadLetterCodec } from '../../topics/dead-letter';
 import { DECODED_AVRO_CONTENT_TYPE, decodedColumnFields, decodedSchema, decodedSubject, decodedValue, type DecodedValue } from '../../topics/decoded-schema';
-import { KafkaTransport } from '../../topics/kafka-transport';
+import { KafkaTransport } from '../../topics/kafka';
 import { topicNames, topicSpecs } from '../../topics/topology';
 import type { InRecord, OutRecord } from '../../topics/transport';
 import type { TransformedValue } from '../../topics/transformed-schema';

@@ -15,7 +15,7 @@ import { readTopicToEnd } from '../../pipeline/runners/read-topic';
 import { parseCsvText } from '../../core/csv/csv';
 import type { CellValue } from '../../core/normalization/column-summary';
 import type { TransformerModel } from '../../core/normalization/model';
-import { KafkaTransport } from '../../topics/kafka-transport';
+import { KafkaTransport } from '../../topics/kafka';
 import { topicNames } from '../../topics/topology';
 import type { InRecord } from '../../topics/transport';
 import type { TransformedValue } from '../../topics/transformed-schema';

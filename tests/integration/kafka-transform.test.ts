@@ -21,7 +21,7 @@ import type { TransformerModel } from '../../core/normalization/model';
 import { specsOfModel } from '../../core/normalization/model-specs';
 import type { RowId } from '../../core/normalization/row-id';
 import { deadLetterCodec } from '../../topics/dead-letter';
-import { KafkaTransport } from '../../topics/kafka-transport';
+import { KafkaTransport } from '../../topics/kafka';
 import { modelRecordCodec } from '../../topics/model-record';
 import { RowBatchBuilder, rowBatchKey, type RowBatch } from '../../topics/row-batch';
 import { rowBatchCodec } from '../../topics/row-batch-codec';

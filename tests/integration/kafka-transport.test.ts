@@ -1,7 +1,7 @@
 // The transport contract against the real Kafka broker of the stack, plus what only Kafka shows
 // (uncommitted reads, transaction markers in the offsets).
 import { logLevel } from 'kafkajs';
-import { KafkaTransport, type KafkaConsumerTuning } from '../../topics/kafka-transport';
+import { KafkaTransport, type KafkaConsumerTuning } from '../../topics/kafka';
 import type { OutRecord } from '../../topics/transport';
 import { stackConfig, uniqueName } from '../support/stack';
 import { Reader, describeTransportContract, enc, sleep, waitFor } from '../support/transport-contract';

@@ -1,7 +1,7 @@
 // The behaviour every Transport must show, written once and run against each implementation:
 // tests/unit/memory-transport.test.ts (MemoryTransport) and
 // tests/integration/kafka-transport.test.ts (KafkaTransport on the real broker).
-import { partitionForKey } from '../../topics/memory-transport';
+import { partitionForKey } from '../../topics/memory';
 import type {
   InRecord,
   OutRecord,

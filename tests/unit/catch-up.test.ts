@@ -1,5 +1,5 @@
 import { trackCatchUp } from '../../pipeline/runners/catch-up';
-import { MemoryTransport } from '../../topics/memory-transport';
+import { MemoryTransport } from '../../topics/memory';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 

@@ -1,4 +1,4 @@
-import { chunkRecords } from '../../topics/kafka-transport';
+import { chunkRecords } from '../../topics/kafka';
 import type { OutRecord } from '../../topics/transport';
 
 const record = (bytes: number, key: string | null = null, headers?: Record<string, string>): OutRecord => ({

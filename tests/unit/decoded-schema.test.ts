@@ -23,7 +23,7 @@ import {
   decodedValue,
   type DecodedValue,
 } from '../../topics/decoded-schema';
-import { MemoryTransport } from '../../topics/memory-transport';
+import { MemoryTransport } from '../../topics/memory';
 import { topicNames } from '../../topics/topology';
 import { numericColumnFields } from '../../topics/transformed-schema';
 

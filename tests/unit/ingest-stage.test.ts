@@ -2,7 +2,7 @@ import { runIngest, type IngestHandle, type IngestOptions, type IngestProgress }
 import type { ColumnSpec } from '../../core/normalization/column-spec';
 import type { CellValue } from '../../core/normalization/column-summary';
 import { deadLetterCodec, type DeadLetterRecord } from '../../topics/dead-letter';
-import { MemoryTransport } from '../../topics/memory-transport';
+import { MemoryTransport } from '../../topics/memory';
 import { rowCells, type RowBatch } from '../../topics/row-batch';
 import { rowBatchCodec } from '../../topics/row-batch-codec';
 import { topicNames, topicSpecs, type TopicNames } from '../../topics/topology';

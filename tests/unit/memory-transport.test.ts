@@ -1,5 +1,4 @@
-import { Partitioners, type PartitionMetadata } from 'kafkajs';
-import { MAX_BATCH_RECORDS, MemoryTransport, murmur2, partitionForKey } from '../../topics/memory-transport';
+import { MAX_BATCH_RECORDS, MemoryTransport, partitionForKey } from '../../topics/memory';
 import type { Transaction, Transport } from '../../topics/transport';
 import { Reader, describeTransportContract, enc, sleep, waitFor } from '../support/transport-contract';
 
@@ -14,50 +13,46 @@ describeTransportContract({
   settleMs: 20,
 });
 
-function metadata(partitions: number): PartitionMetadata[] {
-  return Array.from({ length: partitions }, (_, partitionId) => ({
-    partitionErrorCode: 0,
-    partitionId,
-    leader: 0,
-    replicas: [0],
-    isr: [0],
-  }));
-}
-
-describe('murmur2 partitioning', () => {
-  const keys = [
-    '',
-    'a',
-    'ab',
-    'abc',
-    'abcd',
-    'abcde',
-    'job-42',
-    'row:0:17',
-    'é',
-    'ünïcødé-ключ-键-🔑',
-    ...Array.from({ length: 300 }, (_, i) => `key-${i}-${'x'.repeat(i % 13)}`),
+describe('key partitioning (kafkajs DefaultPartitioner, Java compatible)', () => {
+  // org.apache.kafka.common.utils.Utils.murmur2 of these UTF-8 strings, as Kafka's own UtilsTest
+  // has them; the Java client's DefaultPartitioner puts a key in toPositive(murmur2) % partitions.
+  const javaMurmur2: ReadonlyArray<readonly [string, number]> = [
+    ['21', -973932308],
+    ['foobar', -790332482],
+    ['a-little-bit-long-string', -985981536],
+    ['a-little-bit-longer-string', -1486304829],
+    ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
+    ['abc', 479470107],
   ];
+  const javaPartition = (hash: number, partitions: number): number => (hash & 0x7fffffff) % partitions;
 
-  it('matches kafkajs DefaultPartitioner (Java-compatible) for many keys and partition counts', () => {
-    for (const partitions of [1, 2, 3, 6, 7, 16, 100]) {
-      const partitioner = Partitioners.DefaultPartitioner();
-      const partitionMetadata = metadata(partitions);
-      for (const key of keys) {
-        const expected = partitioner({ topic: 't', partitionMetadata, message: { key, value: null } });
-        expect({ key, partitions, partition: partitionForKey(key, partitions) }).toEqual({ key, partitions, partition: expected });
+  it('puts keys in the partitions the Java client picks', () => {
+    for (const partitions of [1, 2, 3, 6, 7, 16, 100, 1000]) {
+      for (const [key, hash] of javaMurmur2) {
+        expect({ key, partitions, partition: partitionForKey(key, partitions) }).toEqual({
+          key,
+          partitions,
+          partition: javaPartition(hash, partitions),
+        });
       }
     }
   });
 
-  it('gives the known Java values', () => {
-    // org.apache.kafka.common.utils.Utils.murmur2 on these UTF-8 strings.
-    expect(murmur2(enc('21'))).toBe(-973932308);
-    expect(murmur2(enc('foobar'))).toBe(-790332482);
-    expect(murmur2(enc('a-little-bit-long-string'))).toBe(-985981536);
-    expect(murmur2(enc('a-little-bit-longer-string'))).toBe(-1486304829);
-    expect(murmur2(enc('lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8'))).toBe(-58897971);
-    expect(murmur2(enc('abc'))).toBe(479470107);
+  it('gives the Java partitions written out for a few keys', () => {
+    // toPositive(murmur2) of '21', 'foobar', 'abc': 1173551340, 1357151166, 479470107.
+    expect(['21', 'foobar', 'abc'].map((key) => partitionForKey(key, 4))).toEqual([0, 2, 3]);
+    expect(['21', 'foobar', 'abc'].map((key) => partitionForKey(key, 10))).toEqual([0, 6, 7]);
+  });
+
+  it('is stable for one key and keeps every key inside the topic', () => {
+    const keys = ['', 'a', 'é', 'ünïcødé-ключ-键-🔑', ...Array.from({ length: 300 }, (_, i) => `key-${i}-${'x'.repeat(i % 13)}`)];
+    for (const partitions of [1, 3, 16]) {
+      for (const key of keys) {
+        const partition = partitionForKey(key, partitions);
+        expect(partitionForKey(key, partitions)).toBe(partition);
+        expect(partition >= 0 && partition < partitions).toBe(true);
+      }
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import { readFile } from 'fs/promises';
 import { DEFAULT_TRANSFORMER_OPTIONS, type InitialMeans } from '../../../core/normalization/fit-transformer';
-import { KafkaTransport } from '../../../topics/kafka-transport';
+import { KafkaTransport } from '../../../topics/kafka';
 import { DEFAULT_MODEL_NAME, stageGroup, topicSpecs } from '../../../topics/topology';
 import { s3ModelSink, s3SettingsFromEnv } from '../../../topics/s3/model-sink';
 import { fitFile } from '../../jobs/fit-file';

@@ -1,4 +1,4 @@
-import { KafkaTransport } from '../../../topics/kafka-transport';
+import { KafkaTransport } from '../../../topics/kafka';
 import { topicSpecs } from '../../../topics/topology';
 import { produceFile } from '../../jobs/produce-file';
 import { integerOption, parseCommandArgs } from '../args';

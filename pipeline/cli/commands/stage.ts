@@ -4,7 +4,7 @@ import { runReducer } from '../../../stages/reduce/reducer-stage';
 import { runStatsWorker } from '../../../stages/stats/stats-worker';
 import { runInverse } from '../../../stages/inverse/inverse-stage';
 import { runTransform } from '../../../stages/transform/transform-stage';
-import { KafkaTransport } from '../../../topics/kafka-transport';
+import { KafkaTransport } from '../../../topics/kafka';
 import { topicSpecs } from '../../../topics/topology';
 import type { StageHandle } from '../../../stages/runner/stage-handle';
 import { s3ModelSink, s3SettingsFromEnv } from '../../../topics/s3/model-sink';

@@ -1,0 +1,4 @@
+/** The Kafka transport's public face: the Transport, its options, and the request splitting. */
+export { KafkaTransport } from './transport';
+export type { KafkaConsumerTuning, KafkaTransportOptions } from './options';
+export { MAX_REQUEST_PAYLOAD_BYTES, chunkRecords } from './request-chunks';
