@@ -24,6 +24,8 @@ export interface EmbeddedFitOptions {
   readonly initialMeans: InitialMeans;
   readonly partitions?: number;
   readonly rowsPerMessage?: number;
+  /** Worker threads computing the stats partials (0: this thread). Default 0. */
+  readonly statsThreads?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -49,7 +51,7 @@ export async function embeddedFit(o: EmbeddedFitOptions): Promise<EmbeddedFitRep
     await transport.ensureTopics(topicSpecs(topics, partitions));
     const produced = await produceFile({ transport, topic: topics.rows, input: o.input, rowsPerMessage: o.rowsPerMessage, trackLines: true });
     if (produced.rows === 0) throw new InputError(`${o.input}: no data rows to fit`);
-    const stages = await startAllStages({ transport, topics, columns: o.columns, log });
+    const stages = await startAllStages({ transport, topics, columns: o.columns, statsThreads: o.statsThreads, log });
     let result;
     try {
       result = await Promise.race([

@@ -24,6 +24,8 @@ export interface FitFileOptions {
   readonly deadLetterPath?: string;
   readonly partitions?: number;
   readonly rowsPerMessage?: number;
+  /** Worker threads computing the stats partials (0: this thread). Default 0. */
+  readonly statsThreads?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -67,6 +69,7 @@ export async function fitFile(job: FitFileOptions): Promise<FitFileReport> {
     initialMeans: job.initialMeans ?? {},
     partitions: job.partitions,
     rowsPerMessage: job.rowsPerMessage,
+    statsThreads: job.statsThreads,
     log: job.log,
   });
   const letters = report.deadLetters;

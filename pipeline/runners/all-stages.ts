@@ -16,6 +16,8 @@ export interface AllStagesOptions {
   readonly topics: TopicNames;
   readonly columns: readonly ColumnSpec[];
   readonly statsWorkers?: number;
+  /** Worker threads per stats worker for its partials (0: its own thread). Default 0. */
+  readonly statsThreads?: number;
   readonly header?: boolean;
   readonly modelSink?: ModelSink;
   readonly log?: (line: string) => void;
@@ -32,7 +34,7 @@ export async function startAllStages(o: AllStagesOptions): Promise<AllStagesHand
   const reducer: ReducerHandle = await runReducer({ transport: o.transport, topics: o.topics, modelSink: o.modelSink, log: o.log });
   const workers: StatsWorkerHandle[] = [];
   for (let i = 0; i < (o.statsWorkers ?? 1); i++) {
-    workers.push(await runStatsWorker({ transport: o.transport, topics: o.topics, workerId: `local-${i}`, log: o.log }));
+    workers.push(await runStatsWorker({ transport: o.transport, topics: o.topics, workerId: `local-${i}`, threads: o.statsThreads, log: o.log }));
   }
   const ingest = await runIngest({ transport: o.transport, topics: o.topics, columns: o.columns, header: o.header });
   const all = [ingest.done, reducer.done, ...workers.map((w) => w.done)];

@@ -9,7 +9,8 @@ import { broadcastCodec, partialCodec, FIT_PROTOCOL_VERSION, partialKey, type Fi
 import { rowBatchCodec } from '../../topics/row-batch-codec';
 import { stageGroup, type TopicNames } from '../../topics/topology';
 import type { Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
-import { computePartitionPartial } from '../../core/normalization/fit-transformer';
+import type { PartitionPartial } from '../../core/normalization/fit-transformer';
+import { partialComputer, type PartialComputer } from './partial-pool';
 import { PartitionSummary } from './partition-summary';
 import { serial } from '../../core/serial';
 import type { StageHandle } from '../runner/stage-handle';
@@ -21,6 +22,11 @@ export interface StatsWorkerOptions {
   readonly group?: string;
   /** Name in logs and partial messages. */
   readonly workerId: string;
+  /**
+   * Worker threads that compute the partials of the owned partitions (partition p on thread
+   * p mod n); 0 computes them in this thread. Default 0.
+   */
+  readonly threads?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -45,8 +51,11 @@ class StatsWorker {
   private sent = 0;
   /** Emissions run one at a time, in order, after the handlers that trigger them. */
   private readonly emissions = serial();
+  private readonly partials: PartialComputer;
 
-  constructor(private readonly o: StatsWorkerOptions) {}
+  constructor(private readonly o: StatsWorkerOptions) {
+    this.partials = partialComputer(o.threads ?? 0);
+  }
 
   get partialsSent(): number {
     return this.sent;
@@ -73,6 +82,7 @@ class StatsWorker {
 
   async close(): Promise<void> {
     await this.emissions.idle();
+    await this.partials.close();
     await this.producer?.close();
   }
 
@@ -94,8 +104,11 @@ class StatsWorker {
     const job = this.job;
     if (job !== null) {
       const spec = job.broadcast.spec;
-      job.summaries.set(p, new PartitionSummary(spec.columns, spec.sourceStartOffsets[p] ?? 0, spec.sourceEndOffsets[p] ?? 0));
+      const summary = new PartitionSummary(spec.columns, spec.sourceStartOffsets[p] ?? 0, spec.sourceEndOffsets[p] ?? 0);
+      job.summaries.set(p, summary);
       job.answered.delete(p);
+      // A partition with no rows in the job's snapshot is complete from the start.
+      if (summary.complete) this.partials.load(spec.job, p, summary.partitionData());
     }
     this.batches?.seek(p, this.batchStarts[p] ?? 0);
   }
@@ -119,6 +132,7 @@ class StatsWorker {
         if (broadcast.round > current.broadcast.round) this.job = { ...current, broadcast };
         continue;
       }
+      if (current !== null) this.partials.forget(current.broadcast.spec.job);
       // A new job: rebuild every owned partition's summary for its snapshot.
       this.log(`job ${broadcast.spec.job}: building summaries`);
       this.batchStarts = await this.o.transport.startOffsets(this.o.topics.batches);
@@ -142,6 +156,7 @@ class StatsWorker {
         return;
       }
       if (summary.complete) {
+        this.partials.load(job.broadcast.spec.job, batch.partition, summary.partitionData());
         this.log(`partition ${batch.partition}: summary complete (${summary.rows} rows)`);
         break;
       }
@@ -159,18 +174,17 @@ class StatsWorker {
     const job = this.job;
     if (job === null || job.broadcast.request === null || this.producer === null) return;
     const { round, request, spec } = job.broadcast;
-    const records = [];
-    for (const p of [...this.owned].sort((a, b) => a - b)) {
-      const summary = job.summaries.get(p);
-      if (summary === undefined || !summary.complete || (job.answered.get(p) ?? -1) >= round) continue;
-      const partial = computePartitionPartial(request, summary.partitionData());
-      records.push({
-        topic: this.o.topics.stats,
-        key: partialKey(spec.job, round, p),
-        value: partialCodec.encode({ protocol: FIT_PROTOCOL_VERSION, job: spec.job, round, partition: p, worker: this.o.workerId, partial }),
-      });
-      job.answered.set(p, round);
-    }
+    const due = [...this.owned]
+      .sort((a, b) => a - b)
+      .filter((p) => job.summaries.get(p)?.complete === true && (job.answered.get(p) ?? -1) < round);
+    // Computed concurrently (on threads when there are any), sent in partition order.
+    const partials = await Promise.all(due.map((p) => this.partials.compute(spec.job, p, request)));
+    const records = due.map((p, i) => ({
+      topic: this.o.topics.stats,
+      key: partialKey(spec.job, round, p),
+      value: partialCodec.encode({ protocol: FIT_PROTOCOL_VERSION, job: spec.job, round, partition: p, worker: this.o.workerId, partial: partials[i] as PartitionPartial }),
+    }));
+    for (const p of due) job.answered.set(p, round);
     if (records.length > 0) {
       await this.producer.send(records);
       this.sent += records.length;

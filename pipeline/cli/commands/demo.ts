@@ -16,6 +16,7 @@ import type { NumericColumnModel, TransformerModel } from '../../../core/normali
 import { parseCommandArgs, stringOption } from '../args';
 import { type Command, type CommandOptions } from '../command';
 import { describeClipped, describeModel } from '../report';
+import { availableParallelism } from 'node:os';
 
 const SAMPLE = resolve(__dirname, '..', '..', '..', '..', 'assets', 'card-transactions.csv');
 const SAMPLE_COLUMNS = 'Amount:continuous,Tip:mixed(0),Network:categorical,Merchant:categorical';
@@ -71,6 +72,7 @@ export const demoCommand: Command = {
       input,
       columns: columnsText === undefined ? [] : parseColumnSpecs(columnsText),
       options: DEFAULT_TRANSFORMER_OPTIONS,
+      statsThreads: availableParallelism(),
     });
     await saveModelFile(modelPath, fit.model);
     const fitSeconds = (Date.now() - t) / 1000;

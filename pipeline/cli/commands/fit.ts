@@ -13,6 +13,7 @@ import { UsageError, type Command, type CommandOptions } from '../command';
 import { optionalColumns, requiredColumns } from '../columns-option';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings, type KafkaSettings } from '../kafka-options';
 import { describeModel } from '../report';
+import { STATS_THREADS_HELP, STATS_THREADS_OPTION, statsThreads } from '../stats-threads-option';
 
 const HELP = `Usage: vgmflow fit <in.csv> --model <model.json> [options]          (embedded)
        vgmflow fit --brokers <list> [--topic <t>] --columns <specs> [options] (on Kafka)
@@ -44,6 +45,7 @@ Options:
                           (default vgmflow-<prefix>-ingest)
   --all-stages            (Kafka) also run ingest, stats and reduce in this process
   --stats-workers <n>     (Kafka, with --all-stages) stats workers in this process (default 1)
+${STATS_THREADS_HELP}
   --s3-bucket <bucket>    (Kafka, with --all-stages) also write the model to S3 ($S3_BUCKET;
                           endpoint and credentials from $S3_ENDPOINT, $S3_ACCESS_KEY, $S3_SECRET_KEY)
   -h, --help              this help
@@ -89,6 +91,7 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
             topics: kafka.topics,
             columns,
             statsWorkers: integerOption(args, 'stats-workers', 1),
+            statsThreads: statsThreads(args),
             modelSink: s3 === null ? undefined : s3ModelSink(s3, log),
             log,
           })
@@ -133,6 +136,7 @@ const OPTIONS: CommandOptions = {
   'model-name': { type: 'string' },
   'all-stages': { type: 'boolean' },
   'stats-workers': { type: 'string' },
+  ...STATS_THREADS_OPTION,
   's3-bucket': { type: 'string' },
   group: { type: 'string' },
 };
@@ -168,6 +172,7 @@ export const fitCommand: Command = {
       initialMeans,
       options: { ...DEFAULT_TRANSFORMER_OPTIONS, seed },
       deadLetterPath: stringOption(args, 'dead-letter'),
+      statsThreads: statsThreads(args),
     });
     await saveModelFile(modelPath, report.model);
     process.stderr.write(

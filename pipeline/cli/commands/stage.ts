@@ -12,6 +12,7 @@ import { parseCommandArgs, stringOption } from '../args';
 import { UsageError, type Command, type CommandOptions } from '../command';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings } from '../kafka-options';
 import { requiredColumns } from '../columns-option';
+import { STATS_THREADS_HELP, STATS_THREADS_OPTION, statsThreads } from '../stats-threads-option';
 import { INVERSE_STAGE_OPTIONS, inverseOptionsFromArgs, TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
 
 const HELP = `Usage: vgmflow stage <ingest|stats|reduce|transform|inverse> --brokers <list> [options]
@@ -54,6 +55,7 @@ Options:
   --header                (ingest) a message may start with the header line: skip it
   --group <id>            consumer group (default vgmflow-<prefix>-<stage>, e.g. vgmflow-vgm-ingest)
   --worker-id <id>        (stats) name in logs (default: random)
+${STATS_THREADS_HELP}
   --s3-bucket <bucket>    (reduce) also write each model to S3; (transform) also write Arrow
                           files to S3 ($S3_BUCKET); the endpoint and credentials come from
                           $S3_ENDPOINT, $S3_ACCESS_KEY, $S3_SECRET_KEY, $S3_REGION
@@ -90,6 +92,7 @@ const OPTIONS: CommandOptions = {
   columns: { type: 'string' },
   header: { type: 'boolean' },
   'worker-id': { type: 'string' },
+  ...STATS_THREADS_OPTION,
 };
 
 export const stageCommand: Command = {
@@ -136,7 +139,7 @@ export const stageCommand: Command = {
         });
       } else if (name === 'stats') {
         const workerId = stringOption(args, 'worker-id') ?? randomBytes(3).toString('hex');
-        handle = await runStatsWorker({ transport, topics: kafka.topics, group, workerId, log });
+        handle = await runStatsWorker({ transport, topics: kafka.topics, group, workerId, threads: statsThreads(args), log });
       } else if (transformOptions !== null) {
         handle = await runTransform({
           ...transformOptions,
