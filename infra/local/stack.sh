@@ -8,6 +8,9 @@
 #   stack.sh status   one line per service; exit 0 only when all are healthy
 #   stack.sh clean    down, then remove data and logs (the downloaded binaries stay cached)
 #   stack.sh env      print the stack env file (the one `up` writes)
+#   stack.sh lib      fetch the binaries if needed (no service is started or stopped) and
+#                     print the lib dir and the java binary, tab-separated; the bench runs
+#                     Kafka's perf tools with `java -cp "<lib>/kafka/*:<lib>/kafka-tools/*"`
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -459,6 +462,12 @@ cmd_status() {
   return "$rc"
 }
 
+cmd_lib() {
+  JAVA_BIN="$(find_java 17 "${JAVA_HOME:-}")" || die "Java 17+ not found (looked at JAVA_HOME, PATH, /usr/lib/jvm)"
+  ensure_lib
+  printf '%s\t%s\n' "$LIB" "$JAVA_BIN"
+}
+
 cmd_clean() {
   cmd_down
   wipe_data
@@ -471,7 +480,7 @@ cmd_clean() {
 main() {
   local cmd="${1:-}"
   case "$cmd" in
-    up|down|clean)
+    up|down|clean|lib)
       mkdir -p "$STACK_DIR"
       # One stack.sh at a time per stack dir: two concurrent `up`s would race for the ports.
       exec 9>"$STACK_DIR/.lock"
@@ -480,7 +489,7 @@ main() {
       ;;
     status) cmd_status ;;
     env) cat "$STACK_ENV_FILE" ;;
-    *) printf 'usage: %s up|down|status|clean|env\n' "$0" >&2; exit 2 ;;
+    *) printf 'usage: %s up|down|status|clean|env|lib\n' "$0" >&2; exit 2 ;;
   esac
 }
 

@@ -3,9 +3,11 @@
  * types come from configuration), each record's bytes are sent exactly as they are in
  * the file — malformed ones too, invalid UTF-8 included, since ingest dead-letters them
  * with a reason — `rowsPerMessage` records per message. Message j goes to partition
- * j mod P, so the same file always lands the same way.
+ * j mod P, so the same file always lands the same way. The input `-` is standard input
+ * (or `o.stdin`), so a generator can be piped in without the file ever being on disk.
  */
 import { createReadStream } from 'fs';
+import type { Readable } from 'stream';
 import { CsvParser, type CsvRecord } from '../../core/csv/csv';
 import type { OutRecord, Transport } from '../../topics/transport';
 import { assertReadable } from './read-table';
@@ -13,7 +15,10 @@ import { assertReadable } from './read-table';
 export interface ProduceFileOptions {
   readonly transport: Transport;
   readonly topic: string;
+  /** A file path, or `-` for standard input. */
   readonly input: string;
+  /** What `-` reads; default process.stdin (a test passes its own stream). */
+  readonly stdin?: Readable;
   readonly rowsPerMessage?: number;
   /** The file has no header line; default false. */
   readonly noHeader?: boolean;
@@ -43,16 +48,17 @@ const PRODUCE_MAX_RECORD_BYTES = 15 * 1024 * 1024;
  * every byte is one character: the CSV syntax is ASCII, so records split as in UTF-8,
  * and `Buffer.from(raw, 'latin1')` gives back the original bytes, valid UTF-8 or not.
  */
-async function* byteRecords(path: string): AsyncGenerator<CsvRecord, void, undefined> {
+async function* byteRecords(source: Readable): AsyncGenerator<CsvRecord, void, undefined> {
   const parser = new CsvParser({ maxRecordBytes: PRODUCE_MAX_RECORD_BYTES });
-  for await (const chunk of createReadStream(path)) {
+  for await (const chunk of source) {
     yield* parser.push((chunk as Buffer).toString('latin1'));
   }
   yield* parser.end();
 }
 
 export async function produceFile(o: ProduceFileOptions): Promise<ProduceFileReport> {
-  await assertReadable(o.input);
+  const fromStdin = o.input === '-';
+  if (!fromStdin) await assertReadable(o.input);
   const rowsPerMessage = o.rowsPerMessage ?? 1;
   if (!Number.isInteger(rowsPerMessage) || rowsPerMessage < 1) throw new RangeError('rowsPerMessage must be a positive integer');
   const partitions = (await o.transport.endOffsets(o.topic)).length;
@@ -74,7 +80,7 @@ export async function produceFile(o: ProduceFileOptions): Promise<ProduceFileRep
   };
   try {
     let first = !o.noHeader;
-    for await (const record of byteRecords(o.input)) {
+    for await (const record of byteRecords(fromStdin ? (o.stdin ?? process.stdin) : createReadStream(o.input))) {
       if (first) {
         first = false;
         header = record.kind === 'record' ? record.fields.map((f) => Buffer.from(f, 'latin1').toString('utf8').replace(/^\uFEFF/, '')) : null;

@@ -5,9 +5,10 @@ import { integerOption, parseCommandArgs } from '../args';
 import { UsageError, type Command, type CommandOptions } from '../command';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings } from '../kafka-options';
 
-const HELP = `Usage: vgmflow produce <file.csv> --brokers <list> [--topic <name>] [options]
+const HELP = `Usage: vgmflow produce <file.csv | -> --brokers <list> [--topic <name>] [options]
 
-Writes a CSV file (with a header line) to the input topic, as the raw text of its rows:
+Writes a CSV file (with a header line) to the input topic, as the raw text of its rows
+(\`-\` reads the CSV text from standard input, e.g. piped from a generator):
 one row per message by default. The header is not sent: the stages take the column
 names and types from --columns. Message j goes to partition j mod P, so a file always
 lands the same way. Creates the pipeline's topics when missing.
