@@ -13,7 +13,7 @@
  *     <column>_alpha: double       per numeric (continuous or mixed) column, in input order:
  *     <column>_mode:  int          alpha and the one-hot position of the row's mode
  *     vector: array<double>        the dense encoded row in the research layout
- *   }                              (see stages/transformer/layout.ts)
+ *   }                              (see core/normalization/layout.ts)
  *
  * Column names are sanitised to Avro names ([A-Za-z_][A-Za-z0-9_]*): every character outside
  * [A-Za-z0-9_] becomes `_`, and a name that is empty or starts with a digit gets a leading `_`

@@ -6,7 +6,7 @@
  *   - Avro in the vgmflow.Transformed schema (Confluent wire format: magic byte 0, 4-byte
  *     schema id, Avro body; topics/transformed-schema.ts). Only `vector` is used. The stage
  *     deserialises it (that needs the Schema Registry) and hands the vector here; or
- *   - CSV text in the research layout (stages/transformer/layout.ts): one or more rows per
+ *   - CSV text in the research layout (core/normalization/layout.ts): one or more rows per
  *     message, numbers only, no header, `encodedWidth(model)` fields per row.
  * `encodedFormat` tells them apart by the first byte: 0x00 is Avro (CSV text never starts
  * with a NUL), anything else is CSV.

@@ -9,7 +9,7 @@ import { join } from 'path';
 import { Readable } from 'stream';
 import { produceFile } from '../../pipeline/jobs/produce-file';
 import { readTopicToEnd } from '../../pipeline/runners/read-topic';
-import { MemoryTransport } from '../../topics/memory-transport';
+import { MemoryTransport } from '../../topics/memory';
 
 const TEXT = 'Amount,Tip\n1.5,0\n2.25,1\n"3",2\n4e3,0\n5,0\n6,0\n7,0\n8,9\n';
 

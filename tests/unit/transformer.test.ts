@@ -1,5 +1,5 @@
 /**
- * CTAB-GAN's transformer (stages/transformer): fit from column summaries, encode with
+ * CTAB-GAN's transformer (core/normalization): fit from column summaries, encode with
  * RowEncoder, decode with RowDecoder, and the model JSON. The fits start from the
  * golden fixtures' k-means centres, so they are scikit-learn's fits (see
  * mixture-sklearn.test.ts); what is checked here is what the transformer builds on them.
