@@ -357,7 +357,7 @@ describe.each(fixtures.map((f, i) => [f.name, f, i] as const))('fitVbgmm of fixt
 });
 
 describe('fitVbgmm with k-means++ initialisation', () => {
-  // k-means++ seeds from each partition's seeding sample (stages/mixture/sample.ts), which is
+  // k-means++ seeds from each partition's seeding sample (core/mixture/sample.ts), which is
   // the partition's summary itself up to SAMPLE_POINTS_PER_PARTITION distinct values and a
   // coarsened one beyond. Below that size the merged sample is the whole column's summary
   // whatever the partitioning, so the fit must not depend on it.
