@@ -3,11 +3,12 @@
  * make, shared by `vgmflow stage transform|inverse` (runs for ever) and
  * `vgmflow transform|inverse --brokers` (runs until caught up).
  */
-import { SchemaRegistryClient, type Client } from '@confluentinc/schemaregistry';
+import type { Client } from '@confluentinc/schemaregistry';
 import type { ParseArgsConfig } from 'util';
 import { type InverseOptions } from '../../stages/inverse/inverse-stage';
 import { type TransformOptions } from '../../stages/transform/transform-stage';
 import { DEFAULT_MODEL_NAME, topicNames } from '../../topics/topology';
+import { registryClient } from '../../topics/registry';
 import type { Transport } from '../../topics/transport';
 import { s3Client, s3SettingsFromEnv } from '../../topics/s3/model-sink';
 import { stringOption, type ParsedArgs } from './args';
@@ -36,7 +37,7 @@ export const INVERSE_STAGE_OPTIONS: Options = {
 /** The registry client of --registry-url or $SCHEMA_REGISTRY_URL; undefined when neither is set. */
 export function registryFromArgs(args: ParsedArgs): Client | undefined {
   const url = (stringOption(args, 'registry-url') ?? process.env.SCHEMA_REGISTRY_URL ?? '').trim();
-  return url === '' ? undefined : new SchemaRegistryClient({ baseURLs: [url.replace(/\/+$/, '')] });
+  return url === '' ? undefined : registryClient(url);
 }
 
 function prefixOf(args: ParsedArgs): string {

@@ -26,9 +26,10 @@
  * is called when a model is put in use, never per row (topics/avro-wire.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { RestError, type Client } from '@confluentinc/schemaregistry';
+import type { Client } from '@confluentinc/schemaregistry';
 import { avroWireReader, AvroWireFormatError, registerAvroWriter, type AvroWireWriter } from '../../topics/avro-wire';
 import { recordPlace } from '../../topics/codec';
+import { isUnknownSchemaError } from '../../topics/registry';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
 import { DECODED_AVRO_CONTENT_TYPE, decodedColumnFields, decodedSchema, decodedSubject, decodedValue, type DecodedColumnField } from '../../topics/decoded-schema';
 import { DEFAULT_MODEL_NAME, DEFAULT_PARTITIONS, OUTPUT_TOPIC_CONFIG, stageGroup, type TopicNames } from '../../topics/topology';
@@ -85,7 +86,7 @@ export type InverseHandle = RowStageHandle;
 function isRecordFault(err: unknown): boolean {
   if (err instanceof AvroWireFormatError) return true;
   // An unknown schema id; any other registry or network error stops the stage instead.
-  return err instanceof RestError && err.status === 404;
+  return isUnknownSchemaError(err);
 }
 
 /** The model in use and, for Avro output, its writer (bound to the model's registered schema). */

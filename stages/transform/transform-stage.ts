@@ -23,14 +23,14 @@
  * changed meanwhile, in which case the new version's folder gets the files.
  */
 import { randomBytes } from 'node:crypto';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@confluentinc/schemaregistry';
 import { registerAvroWriter, type AvroWireWriter } from '../../topics/avro-wire';
 import { recordPlace } from '../../topics/codec';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
 import type { RowBatch } from '../../topics/row-batch';
 import { rowBatchCodec, RowBatchDecodeError } from '../../topics/row-batch-codec';
-import { ensureBucket } from '../../topics/s3/model-sink';
+import { ensureBucket, putObject } from '../../topics/s3/model-sink';
 import { DEFAULT_MODEL_NAME, stageGroup, type TopicNames } from '../../topics/topology';
 import { transformedSchema, transformedSubject } from '../../topics/transformed-schema';
 import type { InRecord, OutRecord, RecordBatch, Transport } from '../../topics/transport';
@@ -131,9 +131,7 @@ function encodeRecord(o: TransformOptions, model: ActiveModel, record: InRecord)
 function putFiles(s3: TransformS3 | undefined, files: ReadonlyArray<{ readonly key: string; readonly body: Uint8Array }>): (() => Promise<void>) | undefined {
   if (s3 === undefined || files.length === 0) return undefined;
   return async () => {
-    await Promise.all(
-      files.map((f) => s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: f.key, Body: f.body, ContentType: 'application/vnd.apache.arrow.file' }))),
-    );
+    await Promise.all(files.map((f) => putObject(s3.client, s3.bucket, f.key, f.body, 'application/vnd.apache.arrow.file')));
   };
 }
 

@@ -1,5 +1,5 @@
 /** Keeps each final model as JSON in an S3 bucket: s3://<bucket>/<prefix>/<model name>/<job>.json. */
-import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { ModelSink } from '../model-record';
 import { serializeModel } from '../../core/normalization/model';
 
@@ -26,8 +26,19 @@ export function s3SettingsFromEnv(bucket: string | undefined, prefix = 'vgmflow'
   };
 }
 
+type S3Module = typeof import('@aws-sdk/client-s3');
+let loaded: S3Module | null = null;
+/**
+ * The AWS SDK, loaded on first use: it takes about half a second to load, and most commands
+ * (fit, produce, files, --help) never touch S3.
+ */
+function s3Module(): S3Module {
+  loaded ??= require('@aws-sdk/client-s3') as S3Module;
+  return loaded;
+}
+
 export function s3Client(s: S3Settings): S3Client {
-  return new S3Client({
+  return new (s3Module().S3Client)({
     region: s.region,
     endpoint: s.endpoint,
     // Local S3 servers (S3Proxy, MinIO) serve buckets by path, not by host name.
@@ -37,11 +48,17 @@ export function s3Client(s: S3Settings): S3Client {
 }
 
 export async function ensureBucket(client: S3Client, bucket: string): Promise<void> {
+  const { CreateBucketCommand, HeadBucketCommand } = s3Module();
   try {
     await client.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
   }
+}
+
+/** Writes one object (a retry of the same key overwrites it). */
+export async function putObject(client: S3Client, bucket: string, key: string, body: Uint8Array | string, contentType: string): Promise<void> {
+  await client.send(new (s3Module().PutObjectCommand)({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
 }
 
 export function modelObjectKey(s: S3Settings, modelName: string, job: string): string {
@@ -55,7 +72,7 @@ export function s3ModelSink(s: S3Settings, log: (line: string) => void = () => u
     bucketReady ??= ensureBucket(client, s.bucket);
     await bucketReady;
     const key = modelObjectKey(s, modelName, job);
-    await client.send(new PutObjectCommand({ Bucket: s.bucket, Key: key, Body: serializeModel(model), ContentType: 'application/json' }));
+    await putObject(client, s.bucket, key, serializeModel(model), 'application/json');
     log(`model written to s3://${s.bucket}/${key}`);
   };
 }

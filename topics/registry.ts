@@ -1,0 +1,23 @@
+/**
+ * The Schema Registry client, loaded on first use: the client package takes seconds to load
+ * (its dependency tree), and most commands (fit, produce, files, --help) never need it.
+ */
+import type { Client } from '@confluentinc/schemaregistry';
+
+type RegistryModule = typeof import('@confluentinc/schemaregistry');
+let loaded: RegistryModule | null = null;
+
+function registryModule(): RegistryModule {
+  loaded ??= require('@confluentinc/schemaregistry') as RegistryModule;
+  return loaded;
+}
+
+/** A client of the Confluent-compatible registry at `url` (e.g. Apicurio's /apis/ccompat/v7). */
+export function registryClient(url: string): Client {
+  return new (registryModule().SchemaRegistryClient)({ baseURLs: [url.replace(/\/+$/, '')] });
+}
+
+/** The registry's answer that a schema id is unknown (404), as opposed to the registry being unreachable. */
+export function isUnknownSchemaError(err: unknown): boolean {
+  return err instanceof registryModule().RestError && err.status === 404;
+}
