@@ -3,14 +3,9 @@
  * (its dependency tree), and most commands (fit, produce, files, --help) never need it.
  */
 import type { Client } from '@confluentinc/schemaregistry';
+import { lazyModule } from './lazy-module';
 
-type RegistryModule = typeof import('@confluentinc/schemaregistry');
-let loaded: RegistryModule | null = null;
-
-function registryModule(): RegistryModule {
-  loaded ??= require('@confluentinc/schemaregistry') as RegistryModule;
-  return loaded;
-}
+const registryModule = lazyModule(() => require('@confluentinc/schemaregistry') as typeof import('@confluentinc/schemaregistry'));
 
 /** A client of the Confluent-compatible registry at `url` (e.g. Apicurio's /apis/ccompat/v7). */
 export function registryClient(url: string): Client {

@@ -1,5 +1,6 @@
 /** Keeps each final model as JSON in an S3 bucket: s3://<bucket>/<prefix>/<model name>/<job>.json. */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { lazyModule } from '../lazy-module';
 import type { ModelSink } from '../model-record';
 import { serializeModel } from '../../core/normalization/model';
 
@@ -26,16 +27,8 @@ export function s3SettingsFromEnv(bucket: string | undefined, prefix = 'vgmflow'
   };
 }
 
-type S3Module = typeof import('@aws-sdk/client-s3');
-let loaded: S3Module | null = null;
-/**
- * The AWS SDK, loaded on first use: it takes about half a second to load, and most commands
- * (fit, produce, files, --help) never touch S3.
- */
-function s3Module(): S3Module {
-  loaded ??= require('@aws-sdk/client-s3') as S3Module;
-  return loaded;
-}
+/** The AWS SDK takes about half a second to load; most commands (fit, produce, files, --help) never touch S3. */
+const s3Module = lazyModule(() => require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3'));
 
 export function s3Client(s: S3Settings): S3Client {
   return new (s3Module().S3Client)({
