@@ -41,6 +41,7 @@ const HELP = `Usage: npm run bench -- [options]
                             at each size, and the growth table compares them
   --rows <n>                one size only (same as --sizes n)
   --only <fit|transform|kafka>  one section (transform includes the fit it needs)
+  --data <list>             embedded data sets, of amount,distinct,table (default all three)
   --out <dir>               where results.json and results.md go (default out/bench)
   --rows-per-message <n>    rows per Kafka message for produce (default 100)
   --max-file-rows <n>       above this size the embedded (file) steps and the Python anchors
@@ -52,6 +53,7 @@ const HELP = `Usage: npm run bench -- [options]
 interface Options {
   sizes: number[];
   only: 'fit' | 'transform' | 'kafka' | null;
+  data: Dataset[];
   out: string;
   rowsPerMessage: number;
   maxFileRows: number;
@@ -71,6 +73,7 @@ function options(argv: string[]): Options {
       sizes: { type: 'string' },
       rows: { type: 'string' },
       only: { type: 'string' },
+      data: { type: 'string' },
       out: { type: 'string' },
       'rows-per-message': { type: 'string' },
       'max-file-rows': { type: 'string' },
@@ -85,11 +88,14 @@ function options(argv: string[]): Options {
   }
   const only = values.only ?? null;
   if (only !== null && only !== 'fit' && only !== 'transform' && only !== 'kafka') throw new Error('--only takes fit, transform or kafka');
+  const data = (values.data ?? 'amount,distinct,table').split(',').map((d) => d.trim());
+  for (const d of data) if (d !== 'amount' && d !== 'distinct' && d !== 'table') throw new Error(`--data takes amount, distinct and table, not ${d}`);
   const tiny = values.tiny === true;
   const sizesText = values.rows ?? values.sizes ?? (tiny ? '2000' : '20000,200000');
   return {
     sizes: sizesText.split(',').map(parseCount),
     only,
+    data: data as Dataset[],
     out: resolve(values.out ?? join(ROOT, 'out/bench')),
     rowsPerMessage: parseCount(values['rows-per-message'] ?? (tiny ? '20' : '100')),
     maxFileRows: parseCount(values['max-file-rows'] ?? '5000000'),
@@ -592,7 +598,7 @@ async function main(): Promise<number> {
       if (n > o.maxFileRows) {
         process.stderr.write(`[bench] ${n} rows: above --max-file-rows ${o.maxFileRows}, the embedded steps and anchors are skipped\n`);
       } else {
-        for (const data of ['amount', 'distinct', 'table'] as const) await embedded(data, n, o.only);
+        for (const data of o.data) await embedded(data, n, o.only);
       }
     }
     if (wantKafka) await onKafka(n, o);
