@@ -1,5 +1,6 @@
-/** What a KafkaTransport can be told: brokers, client id, logging and consumer tuning. */
+/** What a KafkaTransport can be told: brokers, client id, logging, consumer tuning and compression. */
 import type { KafkaConfig, logLevel } from 'kafkajs';
+import type { Compression } from './compression';
 
 export interface KafkaConsumerTuning {
   /**
@@ -36,6 +37,11 @@ export interface KafkaTransportOptions {
   readonly consumer?: KafkaConsumerTuning;
   /** Upper bound on the records of one eachBatch call. Default 500. */
   readonly maxBatchRecords?: number;
+  /**
+   * What this transport's producers compress record batches with. Default `none`. Reading
+   * handles all five whatever this says (./compression).
+   */
+  readonly compression?: Compression;
   /** Further kafkajs client settings (ssl, sasl, timeouts, retry). */
   readonly kafka?: Omit<KafkaConfig, 'brokers' | 'clientId' | 'logLevel' | 'logCreator'>;
 }

@@ -12,6 +12,7 @@
  */
 import {
   Partitioners,
+  type CompressionTypes,
   type Kafka,
   type Producer as KafkaJsProducer,
   type Transaction as KafkaJsTransaction,
@@ -22,9 +23,9 @@ import { offsetsByTopic, topicMessages } from './records';
 import { chunkRecords } from './request-chunks';
 
 /** In order, one request at a time: a partition's records keep their order. */
-async function sendInRequests(sender: Pick<KafkaJsProducer, 'sendBatch'>, records: readonly OutRecord[]): Promise<void> {
+async function sendInRequests(sender: Pick<KafkaJsProducer, 'sendBatch'>, records: readonly OutRecord[], compression: CompressionTypes): Promise<void> {
   if (records.length === 0) return;
-  for (const chunk of chunkRecords(records)) await sender.sendBatch({ topicMessages: topicMessages(chunk), acks: -1 });
+  for (const chunk of chunkRecords(records)) await sender.sendBatch({ topicMessages: topicMessages(chunk), acks: -1, compression });
 }
 
 export class KafkaProducer implements Producer {
@@ -37,13 +38,19 @@ export class KafkaProducer implements Producer {
   private constructor(
     private readonly kafka: Kafka,
     private readonly transactionalId: string | undefined,
+    private readonly compression: CompressionTypes,
     private inner: KafkaJsProducer,
     private readonly onClose: (producer: KafkaProducer) => void,
   ) {}
 
-  static async create(kafka: Kafka, transactionalId: string | undefined, onClose: (producer: KafkaProducer) => void): Promise<KafkaProducer> {
+  static async create(
+    kafka: Kafka,
+    transactionalId: string | undefined,
+    compression: CompressionTypes,
+    onClose: (producer: KafkaProducer) => void,
+  ): Promise<KafkaProducer> {
     const inner = await KafkaProducer.connect(kafka, transactionalId);
-    return new KafkaProducer(kafka, transactionalId, inner, onClose);
+    return new KafkaProducer(kafka, transactionalId, compression, inner, onClose);
   }
 
   private static async connect(kafka: Kafka, transactionalId: string | undefined): Promise<KafkaJsProducer> {
@@ -71,7 +78,7 @@ export class KafkaProducer implements Producer {
 
   async send(records: readonly OutRecord[]): Promise<void> {
     if (this.closed) throw new Error('producer is closed');
-    await sendInRequests(this.inner, records);
+    await sendInRequests(this.inner, records, this.compression);
   }
 
   transaction(work: (tx: Transaction) => Promise<void>): Promise<void> {
@@ -101,7 +108,7 @@ export class KafkaProducer implements Producer {
     let failure: { error: unknown } | null = null;
     try {
       await work({
-        send: (records) => sendInRequests(tx, records),
+        send: (records) => sendInRequests(tx, records, this.compression),
         sendOffsets: async (group, offsets) => {
           if (offsets.length === 0) return;
           await tx.sendOffsets({ consumerGroupId: group, topics: offsetsByTopic(offsets) });

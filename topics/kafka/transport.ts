@@ -7,11 +7,13 @@
  *   last stable offsets);
  * - ./producer: sends, split by ./request-chunks, and transactions;
  * - ./consumer-group: subscriptions (groups, rebalances, batches, positions, commits);
- * - ./logging: kafkajs's log lines without the routine ones.
+ * - ./logging: kafkajs's log lines without the routine ones;
+ * - ./compression: the snappy, lz4 and zstd codecs kafkajs lacks, registered on construction.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type CompressionTypes } from 'kafkajs';
 import type { Producer, SubscribeOptions, Subscription, TopicSpec, Transport } from '../transport';
 import { KafkaAdmin } from './admin';
+import { compressionType, registerCompressionCodecs } from './compression';
 import { subscribeConsumer, type ConsumerSettings, type KafkaSubscription } from './consumer-group';
 import { logCreator } from './logging';
 import { DEFAULT_TUNING, type KafkaTransportOptions } from './options';
@@ -22,12 +24,15 @@ export class KafkaTransport implements Transport {
   private readonly kafka: Kafka;
   private readonly consumers: ConsumerSettings;
   private readonly admin: KafkaAdmin;
+  private readonly compression: CompressionTypes;
   private readonly producers = new Set<KafkaProducer>();
   private readonly subscriptions = new Set<KafkaSubscription>();
   private closed = false;
 
   constructor(options: KafkaTransportOptions) {
     if (options.brokers.length === 0) throw new Error('KafkaTransport needs at least one broker');
+    registerCompressionCodecs();
+    this.compression = compressionType(options.compression ?? 'none');
     const clientId = options.clientId ?? 'vgmflow';
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     this.kafka = new Kafka({
@@ -69,7 +74,7 @@ export class KafkaTransport implements Transport {
 
   async producer(options: { readonly transactionalId?: string } = {}): Promise<Producer> {
     this.checkOpen();
-    const producer = await KafkaProducer.create(this.kafka, options.transactionalId, (p) => this.producers.delete(p));
+    const producer = await KafkaProducer.create(this.kafka, options.transactionalId, this.compression, (p) => this.producers.delete(p));
     this.producers.add(producer);
     return producer;
   }
