@@ -28,9 +28,10 @@ import { formatCsvRow, formatNumber, parseCsvText } from '../../core/csv/csv';
 import { cutRaw, DEFAULT_DEAD_LETTER_RAW_BYTES, type DeadLetterRecord } from '../../topics/dead-letter';
 import { MISSING_VALUE, parseFiniteNumber } from '../../core/normalization/column-spec';
 import type { CellValue } from '../../core/normalization/column-summary';
-import { DecodeError, RowDecoder } from '../../core/normalization/decoder';
+import { DecodeError } from '../../core/normalization/batch-decoder';
+import { RowDecoder } from '../../core/normalization/decoder';
 import { encodedColumnNames } from '../../core/normalization/layout';
-import type { TransformerModel } from '../../core/normalization/model';
+import type { ColumnModel, TransformerModel } from '../../core/normalization/model';
 import { rowIdKey } from '../../core/normalization/row-id';
 
 export type EncodedFormat = 'avro' | 'csv';
@@ -83,11 +84,14 @@ export interface InverseMessageResult {
   readonly deadLetters: DeadLetterRecord[];
 }
 
-/** The decoded row as CSV cells: numbers shortest-round-trip, a mixed column's missing value empty. */
+/** A decoded number as a CSV cell: shortest round-trip, a mixed column's missing value empty. */
+export function decodedNumberCell(column: ColumnModel | undefined, v: number): string {
+  return column?.type === 'mixed' && v === MISSING_VALUE ? '' : formatNumber(v);
+}
+
+/** The decoded row as CSV cells: numbers as decodedNumberCell writes them, categories as they are. */
 export function decodedCells(model: TransformerModel, values: readonly CellValue[]): string[] {
-  return values.map((v, i) =>
-    typeof v === 'string' ? v : model.columns[i]?.type === 'mixed' && v === MISSING_VALUE ? '' : formatNumber(v),
-  );
+  return values.map((v, i) => (typeof v === 'string' ? v : decodedNumberCell(model.columns[i], v)));
 }
 
 /** Decodes every row of one encoded message; rows that cannot be decoded become dead letters. */

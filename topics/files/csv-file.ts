@@ -204,11 +204,21 @@ export class CsvFileWriter {
   }
 
   async writeRow(fields: readonly string[]): Promise<void> {
+    await this.writeLines([formatCsvRow(fields)]);
+  }
+
+  /**
+   * Writes rows already formatted by formatCsvRow (without terminators): one await for many
+   * rows, where writeRow costs one per row.
+   */
+  async writeLines(lines: readonly string[]): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.closing) throw new Error('CsvFileWriter: writeRow after close');
-    const line = formatCsvRow(fields) + this.eol;
-    this.buffer.push(line);
-    this.buffered += line.length;
+    for (const line of lines) {
+      const text = line + this.eol;
+      this.buffer.push(text);
+      this.buffered += text.length;
+    }
     if (this.buffered >= this.bufferSize && !this.flushBuffer()) await this.drain();
   }
 
