@@ -3,11 +3,12 @@
  * of the transformed topic's Avro schema, topics/transformed-schema.ts) + dead letters, and
  * encoded rows → an Arrow IPC file.
  *
- * The batch is encoded column by column by BatchEncoder, each row keyed by its row id (source
- * partition, source offset, row in message), so its mode draw — and its whole encoding — is
- * the same whichever worker encodes it, in whatever batch, however often. A row the encoder rejects (EncodeError: an unseen
- * category, a text in a numeric column) becomes a dead letter; so does every row of a batch
- * that lacks one of the model's columns. Every row ends up exactly once in one of the two.
+ * The batch is encoded in one call, column by column, by BatchEncoder; each row's mode draw is
+ * keyed by its row id (source partition, source offset, row in message), so its encoding is
+ * the same whichever worker encodes it, in whatever batch, however often. A row the encoder
+ * rejects (EncodeError: an unseen category, a text in a numeric column) becomes a dead letter;
+ * so does every row of a batch that lacks one of the model's columns. Every row ends up
+ * exactly once in one of the two.
  */
 import {
   Field,
@@ -28,7 +29,7 @@ import { cutRaw, DEFAULT_DEAD_LETTER_RAW_BYTES, type DeadLetterRecord } from '..
 import { rowCells, type RowBatch } from '../../topics/row-batch';
 import { numericColumnFields, type NumericColumnFields, type TransformedValue } from '../../topics/transformed-schema';
 import type { CellValue } from '../../core/normalization/column-summary';
-import { BatchEncoder, type ColumnValues } from '../../core/normalization/batch-encoder';
+import { BatchEncoder, type ColumnValues, type EncodeRejection } from '../../core/normalization/batch-encoder';
 import type { EncodedNumeric } from '../../core/normalization/encoder';
 import { encodedColumnNames } from '../../core/normalization/layout';
 import type { TransformerModel } from '../../core/normalization/model';
@@ -103,7 +104,7 @@ export function transformRowBatch(
   let rejection = 0;
   for (let i = 0; i < n; i++) {
     if ((encoded.rejectedBy[i] as number) >= 0) {
-      const { error } = encoded.rejections[rejection++] as { error: { column: string; message: string } };
+      const { error } = encoded.rejections[rejection++] as EncodeRejection;
       reject(i, `transform: column ${error.column}: ${error.message}`, error.column);
       continue;
     }
