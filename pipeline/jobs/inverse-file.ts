@@ -4,7 +4,7 @@
  * Rows are parsed into a chunk of vectors and decoded a chunk at a time (BatchDecoder); the
  * output lines and dead letters still go out in input order (./ordered-output).
  */
-import { CsvFileWriter, readCsvRecords } from '../../topics/files/csv-file';
+import { CsvFileWriter, readCsvRecordChunks } from '../../topics/files/csv-file';
 import { EMPTY_ROW, formatCsvField } from '../../core/csv/csv';
 import { parseFiniteNumber } from '../../core/normalization/column-spec';
 import { BatchDecoder, type DecodedBatch, type DecodeError } from '../../core/normalization/batch-decoder';
@@ -13,7 +13,7 @@ import type { TransformerModel } from '../../core/normalization/model';
 import { decodedNumberCell } from '../../stages/inverse/inverse-batch';
 import { deadLetterSink, type DeadLetter } from './dead-letters';
 import { InputError } from './input-error';
-import { ChunkEntries, writeInOrder } from './ordered-output';
+import { progressEvery, writeInOrder, type ChunkEntry } from './ordered-output';
 import { assertReadable } from './read-table';
 
 export interface InverseFileOptions {
@@ -64,7 +64,7 @@ export async function inverseFile(job: InverseFileOptions): Promise<InverseFileR
   const expectedHeader = encodedColumnNames(model);
   const categoryFields = model.columns.map((c) => (c.type === 'categorical' ? c.categories.map(formatCsvField) : []));
   const deadLetters = deadLetterSink(job.deadLetterPath);
-  const entries = new ChunkEntries(deadLetters);
+  let entries: ChunkEntry[] = [];
   const out = new CsvFileWriter(job.output);
   const vectors = new Float64Array(CHUNK_ROWS * width);
   const chunkLines: number[] = [];
@@ -73,14 +73,16 @@ export async function inverseFile(job: InverseFileOptions): Promise<InverseFileR
   let rowsRead = 0;
   let rowsDecoded = 0;
   let bytesRead = 0;
-  const reject = (line: number, reason: string, raw: string): Promise<void> =>
-    entries.put({ source: job.input, line, column: null, reason, raw });
+  const progress = progressEvery(1000, job.onProgress);
+  const reject = (line: number, reason: string, raw: string): void => {
+    entries.push({ source: job.input, line, column: null, reason, raw });
+  };
   const flush = async (): Promise<void> => {
     const decoded = decoder.decode(vectors, chunkLines.length);
     const errors = new Map<number, DecodeError>(decoded.rejections.map((r) => [r.row, r.error]));
     const letter = (i: number, err: DecodeError): DeadLetter => ({ source: job.input, line: chunkLines[i] as number, column: null, reason: err.message, raw: chunkRaw[i] as string });
     rowsDecoded += await writeInOrder(
-      entries.take(),
+      entries,
       (i) => {
         const err = errors.get(i);
         return err === undefined ? decodedLine(model, categoryFields, decoded, i) : letter(i, err);
@@ -88,48 +90,51 @@ export async function inverseFile(job: InverseFileOptions): Promise<InverseFileR
       out,
       deadLetters,
     );
+    entries = [];
     chunkLines.length = 0;
     chunkRaw.length = 0;
   };
   try {
-    for await (const record of readCsvRecords(job.input)) {
-      if (header === null) {
-        if (record.kind === 'error') throw new InputError(`${job.input}, line ${record.line}: bad header: ${record.reason}`);
-        header = record.fields;
-        if (header.length !== expectedHeader.length || header.some((h, i) => h !== expectedHeader[i])) {
-          throw new InputError(
-            `${job.input}: the header does not match the model's encoded layout (expected ${expectedHeader.length} columns: ${expectedHeader.slice(0, 4).join(', ')}, ...)`,
-          );
+    for await (const records of readCsvRecordChunks(job.input)) {
+      for (const record of records) {
+        if (header === null) {
+          if (record.kind === 'error') throw new InputError(`${job.input}, line ${record.line}: bad header: ${record.reason}`);
+          header = record.fields;
+          if (header.length !== expectedHeader.length || header.some((h, i) => h !== expectedHeader[i])) {
+            throw new InputError(
+              `${job.input}: the header does not match the model's encoded layout (expected ${expectedHeader.length} columns: ${expectedHeader.slice(0, 4).join(', ')}, ...)`,
+            );
+          }
+          await out.writeRow(model.columns.map((c) => c.name));
+          continue;
         }
-        await out.writeRow(model.columns.map((c) => c.name));
-        continue;
+        rowsRead++;
+        bytesRead += record.raw.length + 1;
+        if (record.kind === 'error') {
+          reject(record.line, record.reason, record.raw);
+          continue;
+        }
+        if (record.fields.length !== width) {
+          reject(record.line, `expected ${width} fields, got ${record.fields.length}`, record.raw);
+          continue;
+        }
+        const at = chunkLines.length * width;
+        const bad = record.fields.findIndex((f, i) => {
+          const v = encodedField(f);
+          if (v === null) return true;
+          vectors[at + i] = v;
+          return false;
+        });
+        if (bad >= 0) {
+          reject(record.line, `field ${expectedHeader[bad]}: "${record.fields[bad]}" is not a finite number`, record.raw);
+          continue;
+        }
+        entries.push(chunkLines.length);
+        chunkLines.push(record.line);
+        chunkRaw.push(record.raw);
+        if (chunkLines.length === CHUNK_ROWS) await flush();
       }
-      rowsRead++;
-      bytesRead += record.raw.length + 1;
-      if (job.onProgress && rowsRead % 1000 === 0) job.onProgress(rowsRead, bytesRead);
-      if (record.kind === 'error') {
-        await reject(record.line, record.reason, record.raw);
-        continue;
-      }
-      if (record.fields.length !== width) {
-        await reject(record.line, `expected ${width} fields, got ${record.fields.length}`, record.raw);
-        continue;
-      }
-      const at = chunkLines.length * width;
-      const bad = record.fields.findIndex((f, i) => {
-        const v = encodedField(f);
-        if (v === null) return true;
-        vectors[at + i] = v;
-        return false;
-      });
-      if (bad >= 0) {
-        await reject(record.line, `field ${expectedHeader[bad]}: "${record.fields[bad]}" is not a finite number`, record.raw);
-        continue;
-      }
-      entries.row(chunkLines.length);
-      chunkLines.push(record.line);
-      chunkRaw.push(record.raw);
-      if (chunkLines.length === CHUNK_ROWS) await flush();
+      progress(rowsRead, bytesRead);
     }
     if (header === null) throw new InputError(`${job.input}: the file is empty (expected a header line)`);
     await flush();

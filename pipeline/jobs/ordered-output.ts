@@ -39,34 +39,18 @@ export async function writeInOrder(
 }
 
 /**
- * The entries of the chunk being read, in order: the job adds its rows with `row`, and as the
- * dead-letter sink of the reader this keeps the rows it rejects in between.
+ * Calls `onProgress` whenever the rows read pass another multiple of `every`, as a
+ * row-at-a-time job did; a chunked job reports after each read. A run that fails in its
+ * first `every` rows so prints nothing but its error.
  */
-export class ChunkEntries implements DeadLetterSink {
-  private entries: ChunkEntry[] = [];
-
-  constructor(private readonly sink: DeadLetterSink) {}
-
-  get count(): number {
-    return this.sink.count;
-  }
-
-  async put(letter: DeadLetter): Promise<void> {
-    this.entries.push(letter);
-  }
-
-  row(index: number): void {
-    this.entries.push(index);
-  }
-
-  async close(): Promise<void> {
-    await this.sink.close();
-  }
-
-  /** The entries so far, and a fresh list for the next chunk. */
-  take(): ChunkEntry[] {
-    const entries = this.entries;
-    this.entries = [];
-    return entries;
-  }
+export function progressEvery(
+  every: number,
+  onProgress: ((rows: number, bytes: number) => void) | undefined,
+): (rows: number, bytes: number) => void {
+  let reported = 0;
+  return (rows, bytes) => {
+    if (onProgress === undefined || Math.floor(rows / every) <= Math.floor(reported / every)) return;
+    reported = rows;
+    onProgress(rows, bytes);
+  };
 }

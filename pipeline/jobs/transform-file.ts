@@ -13,11 +13,14 @@ import type { TransformerModel } from '../../core/normalization/model';
 import { deadLetterSink, type DeadLetter } from './dead-letters';
 import { EncodedLineFormat } from './encoded-line';
 import { InputError } from './input-error';
-import { ChunkEntries, writeInOrder } from './ordered-output';
-import { openTable, type TableRow } from './read-table';
+import { progressEvery, writeInOrder, type ChunkEntry } from './ordered-output';
+import { isTableRow, openTable, type TableRow } from './read-table';
 
-/** Rows encoded together: large enough to amortise the per-batch work, small enough to stream. */
-const CHUNK_ROWS = 4096;
+/**
+ * Most rows encoded together: large enough to amortise the per-batch work, small enough to
+ * stream. A read from the file (64 KiB) holds fewer rows than this unless rows are tiny.
+ */
+const CHUNK_ROWS = 8192;
 
 export interface TransformFileOptions {
   readonly input: string;
@@ -99,18 +102,19 @@ class RowChunk {
 export async function transformFile(job: TransformFileOptions): Promise<TransformFileReport> {
   const { model } = job;
   const deadLetters = deadLetterSink(job.deadLetterPath);
-  const entries = new ChunkEntries(deadLetters);
   const table = await openTable(
     job.input,
     (header) => ({ specs: specsOfModel(model), fieldIndex: modelFieldIndex(model, header, job.input) }),
-    entries,
+    deadLetters,
   );
   const encoder = new BatchEncoder(model);
   const format = new EncodedLineFormat(model);
   const out = new CsvFileWriter(job.output);
   const chunk = new RowChunk(model);
+  let entries: ChunkEntry[] = [];
   let rowsEncoded = 0;
   let bytesRead = 0;
+  const progress = progressEvery(1000, job.onProgress);
   const flush = async (): Promise<void> => {
     const encoded = encoder.encode({ length: chunk.length, columns: chunk.columns(), rowIds: chunk.rowIds });
     const errors = new Map<number, EncodeError>(encoded.rejections.map((r) => [r.row, r.error]));
@@ -119,7 +123,7 @@ export async function transformFile(job: TransformFileOptions): Promise<Transfor
       return { source: job.input, line: row.line, column: err.column, reason: `column ${err.column}: ${err.message}`, raw: row.raw };
     };
     rowsEncoded += await writeInOrder(
-      entries.take(),
+      entries,
       (i) => {
         const err = errors.get(i);
         return err === undefined ? format.line(encoded, i) : letter(i, err);
@@ -127,15 +131,18 @@ export async function transformFile(job: TransformFileOptions): Promise<Transfor
       out,
       deadLetters,
     );
+    entries = [];
     chunk.clear();
   };
   try {
     await out.writeRow(encodedColumnNames(model));
-    for await (const row of table.rows()) {
-      bytesRead += row.raw.length + 1;
-      if (job.onProgress && table.rowsRead % 1000 === 0) job.onProgress(table.rowsRead, bytesRead);
-      entries.row(chunk.add(row));
-      if (chunk.full) await flush();
+    for await (const read of table.entryChunks()) {
+      for (const entry of read) {
+        bytesRead += entry.raw.length + 1;
+        entries.push(isTableRow(entry) ? chunk.add(entry) : entry);
+        if (chunk.full) await flush();
+      }
+      progress(table.rowsRead, bytesRead);
     }
     await flush();
   } finally {
