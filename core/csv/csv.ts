@@ -472,6 +472,11 @@ export function parseCsvText(text: string, options?: CsvParserOptions): CsvRecor
 // BOM is quoted so a reader cannot mistake it for the file's byte-order mark.
 const NEEDS_QUOTES = /[",\r\n]|^[\s\uFEFF]|\s$/;
 
+/** One field as formatCsvRow writes it: quoted only when it needs to be. */
+export function formatCsvField(f: string): string {
+  return NEEDS_QUOTES.test(f) ? `"${f.replace(/"/g, '""')}"` : f;
+}
+
 /**
  * Formats one row without line terminator, quoting only the fields that need it, so that
  * CsvParser returns exactly `fields` for the line.
@@ -479,15 +484,17 @@ const NEEDS_QUOTES = /[",\r\n]|^[\s\uFEFF]|\s$/;
 export function formatCsvRow(fields: readonly string[]): string {
   if (fields.length === 0) throw new RangeError('a CSV row needs at least one field');
   // A lone empty field would be an empty line, which parsers skip.
-  if (fields.length === 1 && fields[0] === '') return '""';
+  if (fields.length === 1 && fields[0] === '') return EMPTY_ROW;
   let line = '';
   for (let k = 0; k < fields.length; k++) {
-    const f = fields[k] as string;
     if (k > 0) line += ',';
-    line += NEEDS_QUOTES.test(f) ? `"${f.replace(/"/g, '""')}"` : f;
+    line += formatCsvField(fields[k] as string);
   }
   return line;
 }
+
+/** How a row of one empty field is written: an empty line would be skipped by parsers. */
+export const EMPTY_ROW = '""';
 
 /**
  * Shortest text that reads back as the same double (`String` already is shortest round-trip).

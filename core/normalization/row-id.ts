@@ -24,12 +24,37 @@ export function rowIdKey(row: RowId): string {
 const MAX_COLUMNS = 1 << 12;
 const MAX_SUB = 1 << 20;
 
+/**
+ * The row ids of many rows as typed columns (row i is partition[i], offset[i],
+ * rowInMessage[i]), so a batch carries them without an object per row.
+ */
+export interface RowIds {
+  readonly partition: Int32Array;
+  readonly offset: Float64Array;
+  readonly rowInMessage: Int32Array;
+}
+
+export function emptyRowIds(length: number): RowIds {
+  return { partition: new Int32Array(length), offset: new Float64Array(length), rowInMessage: new Int32Array(length) };
+}
+
+export function rowIdAt(ids: RowIds, i: number): RowId {
+  return { partition: ids.partition[i], offset: ids.offset[i], rowInMessage: ids.rowInMessage[i] };
+}
+
+/**
+ * The Philox lane of a row's mode draw in `column`: it packs the row-within-message and
+ * the column into one 32-bit word. The stream is the partition, the index the offset.
+ */
+export function modeLane(rowInMessage: number, column: number): number {
+  if (column >= MAX_COLUMNS) throw new RangeError(`at most ${MAX_COLUMNS} columns are supported`);
+  if (rowInMessage >= MAX_SUB) throw new RangeError(`at most ${MAX_SUB} rows per message are supported`);
+  return rowInMessage * MAX_COLUMNS + column;
+}
+
 /** The uniform draw that picks the mode of `column` in this row. */
 export function modeUniform(seed: number, row: RowId, column: number): number {
-  if (column >= MAX_COLUMNS) throw new RangeError(`at most ${MAX_COLUMNS} columns are supported`);
-  if (row.rowInMessage >= MAX_SUB) throw new RangeError(`at most ${MAX_SUB} rows per message are supported`);
-  // The lane packs the row-within-message and the column into one 32-bit word.
-  return counterUniform(seed, row.partition, row.offset, row.rowInMessage * MAX_COLUMNS + column);
+  return counterUniform(seed, row.partition, row.offset, modeLane(row.rowInMessage, column));
 }
 
 /** The partitions `vgmflow produce` spreads a file over by default (topics/topology.ts). */
@@ -37,4 +62,11 @@ export const FILE_ROW_PARTITIONS = 6;
 
 export function fileRowId(rowNumber: number): RowId {
   return { partition: rowNumber % FILE_ROW_PARTITIONS, offset: Math.floor(rowNumber / FILE_ROW_PARTITIONS), rowInMessage: 0 };
+}
+
+/** Writes fileRowId(rowNumber) into row `at` of `ids`. */
+export function setFileRowId(ids: RowIds, at: number, rowNumber: number): void {
+  ids.partition[at] = rowNumber % FILE_ROW_PARTITIONS;
+  ids.offset[at] = Math.floor(rowNumber / FILE_ROW_PARTITIONS);
+  ids.rowInMessage[at] = 0;
 }

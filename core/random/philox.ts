@@ -8,6 +8,7 @@
 // Bound once: a global `Math` lookup per call is an order of magnitude slower inside
 // vm contexts such as jest's.
 const { floor, imul } = Math;
+const { isSafeInteger } = Number;
 
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
@@ -31,23 +32,19 @@ function mulHiLo(a: number, b: number, out: Uint32Array, at: number): void {
   out[at + 1] = imul(a, b) >>> 0;
 }
 
-const scratch = new Uint32Array(4);
+const product = new Uint32Array(4);
+/** Output words of the last philoxInto call: no array allocated per draw. */
+const words = new Uint32Array(4);
 
-/** The 4 output words for a 4-word counter and a 2-word key. */
-export function philox4x32(counter: Readonly<Words4>, key0: number, key1: number): Words4 {
-  let c0 = counter[0] >>> 0;
-  let c1 = counter[1] >>> 0;
-  let c2 = counter[2] >>> 0;
-  let c3 = counter[3] >>> 0;
-  let k0 = key0 >>> 0;
-  let k1 = key1 >>> 0;
+/** Ten rounds on the counter (c0..c3) with the key (k0, k1); the 4 output words go to `words`. */
+function philoxInto(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): void {
   for (let round = 0; round < 10; round++) {
-    mulHiLo(M0, c0, scratch, 0);
-    mulHiLo(M1, c2, scratch, 2);
-    const hi0 = scratch[0];
-    const lo0 = scratch[1];
-    const hi1 = scratch[2];
-    const lo1 = scratch[3];
+    mulHiLo(M0, c0, product, 0);
+    mulHiLo(M1, c2, product, 2);
+    const hi0 = product[0];
+    const lo0 = product[1];
+    const hi1 = product[2];
+    const lo1 = product[3];
     c0 = (hi1 ^ c1 ^ k0) >>> 0;
     c1 = lo1;
     c2 = (hi0 ^ c3 ^ k1) >>> 0;
@@ -55,7 +52,16 @@ export function philox4x32(counter: Readonly<Words4>, key0: number, key1: number
     k0 = (k0 + W0) >>> 0;
     k1 = (k1 + W1) >>> 0;
   }
-  return [c0, c1, c2, c3];
+  words[0] = c0;
+  words[1] = c1;
+  words[2] = c2;
+  words[3] = c3;
+}
+
+/** The 4 output words for a 4-word counter and a 2-word key. */
+export function philox4x32(counter: Readonly<Words4>, key0: number, key1: number): Words4 {
+  philoxInto(counter[0] >>> 0, counter[1] >>> 0, counter[2] >>> 0, counter[3] >>> 0, key0 >>> 0, key1 >>> 0);
+  return [words[0], words[1], words[2], words[3]];
 }
 
 /** A double uniform on [0, 1) with 53 random bits from two output words. */
@@ -78,8 +84,29 @@ export function splitUint53(n: number): [number, number] {
 export function counterUniform(seed: number, stream: number, index: number, lane: number): number {
   const [seedLo, seedHi] = splitUint53(seed);
   const [indexLo, indexHi] = splitUint53(index);
-  const out = philox4x32([indexLo, indexHi, stream >>> 0, lane >>> 0], seedLo, seedHi);
-  return wordsToUnit(out[0], out[1]);
+  philoxInto(indexLo, indexHi, stream >>> 0, lane >>> 0, seedLo, seedHi);
+  return wordsToUnit(words[0], words[1]);
+}
+
+/**
+ * counterUniform for many counters at once: out[i] = counterUniform(seed, streams[i],
+ * indices[i], lanes[i]) for i < count, bit for bit, without an object per draw.
+ */
+export function counterUniformsInto(
+  seed: number,
+  streams: ArrayLike<number>,
+  indices: ArrayLike<number>,
+  lanes: ArrayLike<number>,
+  count: number,
+  out: Float64Array,
+): void {
+  const [seedLo, seedHi] = splitUint53(seed);
+  for (let i = 0; i < count; i++) {
+    const index = indices[i];
+    if (!isSafeInteger(index) || index < 0) splitUint53(index); // throws the same RangeError
+    philoxInto(index % TWO_32, floor(index / TWO_32), streams[i] >>> 0, lanes[i] >>> 0, seedLo, seedHi);
+    out[i] = wordsToUnit(words[0], words[1]);
+  }
 }
 
 /** A sequential stream over Philox: draw i of stream s of a seed is counterUniform(seed, s, i, 0). */

@@ -1,14 +1,16 @@
 /**
  * Reads a CSV file with a header into typed rows, sending every rejected record to
  * the dead-letter sink. Yields each good row with its data-row number (0-based,
- * counting rejected rows too, so a row's number does not depend on its neighbours).
+ * counting rejected rows too, so a row's number does not depend on its neighbours);
+ * or, for jobs that work on chunks of rows, each read's rows and rejected records in order.
  */
 import { access } from 'fs/promises';
-import { readCsvRecords } from '../../topics/files/csv-file';
+import { readCsvRecordChunks } from '../../topics/files/csv-file';
+import type { CsvRecord } from '../../core/csv/csv';
 import { checkHeader, HeaderError, parseRow } from '../../core/csv/row-parser';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
 import type { CellValue } from '../../core/normalization/column-summary';
-import type { DeadLetterSink } from './dead-letters';
+import type { DeadLetter, DeadLetterSink } from './dead-letters';
 import { InputError } from './input-error';
 
 export interface TableRow {
@@ -18,9 +20,18 @@ export interface TableRow {
   readonly raw: string;
 }
 
+/** A good row, or a record rejected in between (not yet sent to the dead-letter sink). */
+export type TableEntry = TableRow | DeadLetter;
+
+export function isTableRow(entry: TableEntry): entry is TableRow {
+  return 'cells' in entry;
+}
+
 export interface TableReader {
   readonly header: string[];
   rows(): AsyncGenerator<TableRow, void, undefined>;
+  /** The entries of each read from the file, in order; the caller handles the dead letters. */
+  entryChunks(): AsyncGenerator<TableEntry[], void, undefined>;
   /** Data rows read so far, good and rejected. */
   readonly rowsRead: number;
 }
@@ -43,10 +54,10 @@ export async function openTable(
   deadLetters: DeadLetterSink,
 ): Promise<TableReader> {
   await assertReadable(path);
-  const records = readCsvRecords(path);
-  const first = await records.next();
+  const chunks = readCsvRecordChunks(path);
+  const first = await chunks.next();
   if (first.done) throw new InputError(`${path}: the file is empty (expected a header line)`);
-  const headerRecord = first.value;
+  const [headerRecord, ...firstRecords] = first.value as [CsvRecord, ...CsvRecord[]];
   if (headerRecord.kind === 'error') throw new InputError(`${path}, line ${headerRecord.line}: bad header: ${headerRecord.reason}`);
   const header = headerRecord.fields;
   let resolved: { specs: ColumnSpec[]; fieldIndex: number[] };
@@ -58,24 +69,29 @@ export async function openTable(
     throw err;
   }
   let rowsRead = 0;
+  const entry = (record: CsvRecord): TableEntry => {
+    const rowNumber = rowsRead++;
+    if (record.kind === 'error') return { source: path, line: record.line, column: null, reason: record.reason, raw: record.raw };
+    const parsed = parseRow(resolved.specs, resolved.fieldIndex, record.fields, header.length);
+    if (!parsed.ok) return { source: path, line: record.line, column: parsed.column, reason: parsed.reason, raw: record.raw };
+    return { rowNumber, line: record.line, cells: parsed.cells, raw: record.raw };
+  };
+  async function* entryChunks(): AsyncGenerator<TableEntry[], void, undefined> {
+    if (firstRecords.length > 0) yield firstRecords.map(entry);
+    for await (const records of chunks) yield records.map(entry);
+  }
   async function* rows(): AsyncGenerator<TableRow, void, undefined> {
-    for await (const record of records) {
-      const rowNumber = rowsRead++;
-      if (record.kind === 'error') {
-        await deadLetters.put({ source: path, line: record.line, column: null, reason: record.reason, raw: record.raw });
-        continue;
+    for await (const entries of entryChunks()) {
+      for (const e of entries) {
+        if (isTableRow(e)) yield e;
+        else await deadLetters.put(e);
       }
-      const parsed = parseRow(resolved.specs, resolved.fieldIndex, record.fields, header.length);
-      if (!parsed.ok) {
-        await deadLetters.put({ source: path, line: record.line, column: parsed.column, reason: parsed.reason, raw: record.raw });
-        continue;
-      }
-      yield { rowNumber, line: record.line, cells: parsed.cells, raw: record.raw };
     }
   }
   return {
     header,
     rows,
+    entryChunks,
     get rowsRead() {
       return rowsRead;
     },

@@ -1,14 +1,26 @@
-/** The embedded transform of a CSV file with a fitted model, to an encoded CSV file. */
+/**
+ * The embedded transform of a CSV file with a fitted model, to an encoded CSV file. Rows are
+ * read into chunks of typed columns and encoded a chunk at a time (BatchEncoder); the output
+ * lines and dead letters still go out in input order (./ordered-output).
+ */
 import { CsvFileWriter } from '../../topics/files/csv-file';
-import { formatNumber } from '../../core/csv/csv';
+import { BatchEncoder, type ColumnValues, type EncodeError } from '../../core/normalization/batch-encoder';
+import type { CellValue } from '../../core/normalization/column-summary';
 import { specsOfModel } from '../../core/normalization/model-specs';
-import { EncodeError, RowEncoder } from '../../core/normalization/encoder';
 import { encodedColumnNames } from '../../core/normalization/layout';
-import { fileRowId } from '../../core/normalization/row-id';
+import { emptyRowIds, setFileRowId, type RowIds } from '../../core/normalization/row-id';
 import type { TransformerModel } from '../../core/normalization/model';
-import { deadLetterSink } from './dead-letters';
+import { deadLetterSink, type DeadLetter } from './dead-letters';
+import { EncodedLineFormat } from './encoded-line';
 import { InputError } from './input-error';
-import { openTable } from './read-table';
+import { progressEvery, writeInOrder, type ChunkEntry } from './ordered-output';
+import { isTableRow, openTable, type TableRow } from './read-table';
+
+/**
+ * Most rows encoded together: large enough to amortise the per-batch work, small enough to
+ * stream. A read from the file (64 KiB) holds fewer rows than this unless rows are tiny.
+ */
+const CHUNK_ROWS = 8192;
 
 export interface TransformFileOptions {
   readonly input: string;
@@ -38,6 +50,55 @@ export function modelFieldIndex(model: TransformerModel, header: readonly string
   });
 }
 
+/** The rows of one chunk as the encoder takes them, with what a dead letter needs. */
+class RowChunk {
+  length = 0;
+  readonly rowIds: RowIds = emptyRowIds(CHUNK_ROWS);
+  private readonly numbers: (Float64Array | null)[];
+  private texts: (string[] | null)[];
+  private rows: TableRow[] = [];
+
+  constructor(private readonly model: TransformerModel) {
+    this.numbers = model.columns.map((c) => (c.type === 'categorical' ? null : new Float64Array(CHUNK_ROWS)));
+    this.texts = this.freshTexts();
+  }
+
+  get full(): boolean {
+    return this.length === CHUNK_ROWS;
+  }
+
+  /** Adds a row (cells in model column order, as the table reads them); returns its index. */
+  add(row: TableRow): number {
+    const i = this.length++;
+    setFileRowId(this.rowIds, i, row.rowNumber);
+    this.rows.push(row);
+    row.cells.forEach((cell: CellValue, c) => {
+      const numbers = this.numbers[c];
+      if (numbers) numbers[i] = cell as number;
+      else (this.texts[c] as string[]).push(String(cell));
+    });
+    return i;
+  }
+
+  row(i: number): TableRow {
+    return this.rows[i] as TableRow;
+  }
+
+  columns(): ColumnValues[] {
+    return this.model.columns.map((_, c) => this.numbers[c]?.subarray(0, this.length) ?? (this.texts[c] as string[]));
+  }
+
+  clear(): void {
+    this.length = 0;
+    this.rows = [];
+    this.texts = this.freshTexts();
+  }
+
+  private freshTexts(): (string[] | null)[] {
+    return this.model.columns.map((c) => (c.type === 'categorical' ? [] : null));
+  }
+}
+
 export async function transformFile(job: TransformFileOptions): Promise<TransformFileReport> {
   const { model } = job;
   const deadLetters = deadLetterSink(job.deadLetterPath);
@@ -46,28 +107,44 @@ export async function transformFile(job: TransformFileOptions): Promise<Transfor
     (header) => ({ specs: specsOfModel(model), fieldIndex: modelFieldIndex(model, header, job.input) }),
     deadLetters,
   );
-  const encoder = new RowEncoder(model);
+  const encoder = new BatchEncoder(model);
+  const format = new EncodedLineFormat(model);
   const out = new CsvFileWriter(job.output);
-  const vector = new Float64Array(encoder.width);
-  const fields = new Array<string>(encoder.width);
+  const chunk = new RowChunk(model);
+  let entries: ChunkEntry[] = [];
   let rowsEncoded = 0;
   let bytesRead = 0;
+  const progress = progressEvery(1000, job.onProgress);
+  const flush = async (): Promise<void> => {
+    const encoded = encoder.encode({ length: chunk.length, columns: chunk.columns(), rowIds: chunk.rowIds });
+    const errors = new Map<number, EncodeError>(encoded.rejections.map((r) => [r.row, r.error]));
+    const letter = (i: number, err: EncodeError): DeadLetter => {
+      const row = chunk.row(i);
+      return { source: job.input, line: row.line, column: err.column, reason: `column ${err.column}: ${err.message}`, raw: row.raw };
+    };
+    rowsEncoded += await writeInOrder(
+      entries,
+      (i) => {
+        const err = errors.get(i);
+        return err === undefined ? format.line(encoded, i) : letter(i, err);
+      },
+      out,
+      deadLetters,
+    );
+    entries = [];
+    chunk.clear();
+  };
   try {
     await out.writeRow(encodedColumnNames(model));
-    for await (const row of table.rows()) {
-      bytesRead += row.raw.length + 1;
-      if (job.onProgress && table.rowsRead % 1000 === 0) job.onProgress(table.rowsRead, bytesRead);
-      try {
-        encoder.encodeInto(row.cells, fileRowId(row.rowNumber), vector);
-      } catch (err) {
-        if (!(err instanceof EncodeError)) throw err;
-        await deadLetters.put({ source: job.input, line: row.line, column: err.column, reason: `column ${err.column}: ${err.message}`, raw: row.raw });
-        continue;
+    for await (const read of table.entryChunks()) {
+      for (const entry of read) {
+        bytesRead += entry.raw.length + 1;
+        entries.push(isTableRow(entry) ? chunk.add(entry) : entry);
+        if (chunk.full) await flush();
       }
-      for (let i = 0; i < vector.length; i++) fields[i] = formatNumber(vector[i]);
-      await out.writeRow(fields);
-      rowsEncoded++;
+      progress(table.rowsRead, bytesRead);
     }
+    await flush();
   } finally {
     await out.close();
     await deadLetters.close();
@@ -75,8 +152,8 @@ export async function transformFile(job: TransformFileOptions): Promise<Transfor
   const clipped: Record<string, number> = {};
   const beyondResearchClip: Record<string, number> = {};
   model.columns.forEach((c, i) => {
-    if (encoder.clipped[i] > 0) clipped[c.name] = encoder.clipped[i];
-    if (c.type !== 'categorical') beyondResearchClip[c.name] = encoder.beyondResearchClip[i];
+    if ((encoder.clipped[i] as number) > 0) clipped[c.name] = encoder.clipped[i] as number;
+    if (c.type !== 'categorical') beyondResearchClip[c.name] = encoder.beyondResearchClip[i] as number;
   });
   return { rowsRead: table.rowsRead, rowsEncoded, rowsDeadLettered: deadLetters.count, clipped, beyondResearchClip };
 }

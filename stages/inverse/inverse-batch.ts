@@ -11,10 +11,11 @@
  * `encodedFormat` tells them apart by the first byte: 0x00 is Avro (CSV text never starts
  * with a NUL), anything else is CSV.
  *
- * Each row is decoded by RowDecoder (arg-max modes, no alpha clip, value clipped to the fitted
- * range) and written as one CSV line: the model's columns in model order, numbers
- * shortest-round-trip (formatNumber), categories as they are, and the missing-value marker of
- * a mixed column as an empty cell (as pipeline/jobs/inverse-file.ts writes it).
+ * The message's rows are decoded together by BatchDecoder (arg-max modes, no alpha clip, value
+ * clipped to the fitted range), each written as one CSV line: the model's columns in model
+ * order, numbers shortest-round-trip (formatNumber), categories as they are, and the
+ * missing-value marker of a mixed column as an empty cell (as pipeline/jobs/inverse-file.ts
+ * writes it).
  *
  * A row with the wrong number of fields, a field that is not a finite number, a CSV syntax
  * error, or an Avro value that cannot be read becomes a dead letter; every row of the
@@ -28,9 +29,9 @@ import { formatCsvRow, formatNumber, parseCsvText } from '../../core/csv/csv';
 import { cutRaw, DEFAULT_DEAD_LETTER_RAW_BYTES, type DeadLetterRecord } from '../../topics/dead-letter';
 import { MISSING_VALUE, parseFiniteNumber } from '../../core/normalization/column-spec';
 import type { CellValue } from '../../core/normalization/column-summary';
-import { DecodeError, RowDecoder } from '../../core/normalization/decoder';
+import { BatchDecoder } from '../../core/normalization/batch-decoder';
 import { encodedColumnNames } from '../../core/normalization/layout';
-import type { TransformerModel } from '../../core/normalization/model';
+import type { ColumnModel, TransformerModel } from '../../core/normalization/model';
 import { rowIdKey } from '../../core/normalization/row-id';
 
 export type EncodedFormat = 'avro' | 'csv';
@@ -44,13 +45,13 @@ export function encodedFormat(value: Uint8Array): EncodedFormat {
 export interface InverseContext {
   readonly model: TransformerModel;
   readonly modelVersion: string;
-  readonly decoder: RowDecoder;
+  readonly decoder: BatchDecoder;
   /** Header names of the encoded positions (for reasons). */
   readonly encodedNames: readonly string[];
 }
 
 export function inverseContext(model: TransformerModel, modelVersion: string): InverseContext {
-  return { model, modelVersion, decoder: new RowDecoder(model), encodedNames: encodedColumnNames(model) };
+  return { model, modelVersion, decoder: new BatchDecoder(model), encodedNames: encodedColumnNames(model) };
 }
 
 /** Where an encoded message came from. */
@@ -83,11 +84,14 @@ export interface InverseMessageResult {
   readonly deadLetters: DeadLetterRecord[];
 }
 
-/** The decoded row as CSV cells: numbers shortest-round-trip, a mixed column's missing value empty. */
+/** A decoded number as a CSV cell: shortest round-trip, a mixed column's missing value empty. */
+export function decodedNumberCell(column: ColumnModel | undefined, v: number): string {
+  return column?.type === 'mixed' && v === MISSING_VALUE ? '' : formatNumber(v);
+}
+
+/** The decoded row as CSV cells: numbers as decodedNumberCell writes them, categories as they are. */
 export function decodedCells(model: TransformerModel, values: readonly CellValue[]): string[] {
-  return values.map((v, i) =>
-    typeof v === 'string' ? v : model.columns[i]?.type === 'mixed' && v === MISSING_VALUE ? '' : formatNumber(v),
-  );
+  return values.map((v, i) => (typeof v === 'string' ? v : decodedNumberCell(model.columns[i], v)));
 }
 
 /** Decodes every row of one encoded message; rows that cannot be decoded become dead letters. */
@@ -132,13 +136,17 @@ export function inverseMessage(
     }
   }
 
-  const rows: DecodedRow[] = [];
-  const vector = new Float64Array(width);
+  // The candidates' vectors, decoded together; slot[k] is candidate k's row among them, or
+  // the reason it has none (dead letters keep candidate order).
+  const vectors = new Float64Array(candidates.length * width);
+  const slot: Array<number | { reason: string; column?: string }> = [];
+  let decodable = 0;
   for (const c of candidates) {
     if (c.fields.length !== width) {
-      reject(c.line, c.raw, `expected ${width} encoded values, got ${c.fields.length}`);
+      slot.push({ reason: `expected ${width} encoded values, got ${c.fields.length}` });
       continue;
     }
+    const at = decodable * width;
     let bad = -1;
     for (let i = 0; i < width; i++) {
       const f = c.fields[i];
@@ -147,23 +155,26 @@ export function inverseMessage(
         bad = i;
         break;
       }
-      vector[i] = x;
+      vectors[at + i] = x;
     }
     if (bad >= 0) {
       const name = encodedNames[bad] as string;
-      reject(c.line, c.raw, `encoded value ${bad} (${name}): ${JSON.stringify(String(c.fields[bad]))} is not a finite number`, name);
+      slot.push({ reason: `encoded value ${bad} (${name}): ${JSON.stringify(String(c.fields[bad]))} is not a finite number`, column: name });
       continue;
     }
-    let values: CellValue[];
-    try {
-      values = decoder.decode(vector);
-    } catch (err) {
-      if (!(err instanceof DecodeError)) throw err;
-      reject(c.line, c.raw, err.message);
-      continue;
-    }
+    slot.push(decodable++);
+  }
+  const decoded = decoder.decode(vectors, decodable);
+  const errors = new Map(decoded.rejections.map((r) => [r.row, r.error.message]));
+  const rows: DecodedRow[] = [];
+  candidates.forEach((c, k) => {
+    const s = slot[k] as number | { reason: string; column?: string };
+    if (typeof s !== 'number') return reject(c.line, c.raw, s.reason, s.column);
+    const error = errors.get(s);
+    if (error !== undefined) return reject(c.line, c.raw, error);
+    const values = decoder.cellsAt(decoded, s);
     const key = total === 1 && source.key !== null ? source.key : rowIdKey({ partition: source.partition, offset: source.offset, rowInMessage: c.index });
     rows.push({ key, row: c.index, values, csv: formatCsvRow(decodedCells(model, values)) });
-  }
+  });
   return { rows, deadLetters };
 }

@@ -3,11 +3,12 @@
  * of the transformed topic's Avro schema, topics/transformed-schema.ts) + dead letters, and
  * encoded rows → an Arrow IPC file.
  *
- * Each row is encoded by RowEncoder with the row id (source partition, source offset, row in
- * message), so its mode draw — and its whole encoding — is the same whichever worker encodes
- * it, in whatever batch, however often. A row the encoder rejects (EncodeError: an unseen
- * category, a text in a numeric column) becomes a dead letter; so does every row of a batch
- * that lacks one of the model's columns. Every row ends up exactly once in one of the two.
+ * The batch is encoded in one call, column by column, by BatchEncoder; each row's mode draw is
+ * keyed by its row id (source partition, source offset, row in message), so its encoding is
+ * the same whichever worker encodes it, in whatever batch, however often. A row the encoder
+ * rejects (EncodeError: an unseen category, a text in a numeric column) becomes a dead letter;
+ * so does every row of a batch that lacks one of the model's columns. Every row ends up
+ * exactly once in one of the two.
  */
 import {
   Field,
@@ -25,10 +26,11 @@ import {
   type Data,
 } from 'apache-arrow';
 import { cutRaw, DEFAULT_DEAD_LETTER_RAW_BYTES, type DeadLetterRecord } from '../../topics/dead-letter';
-import type { RowBatch } from '../../topics/row-batch';
+import { rowCells, type RowBatch } from '../../topics/row-batch';
 import { numericColumnFields, type NumericColumnFields, type TransformedValue } from '../../topics/transformed-schema';
 import type { CellValue } from '../../core/normalization/column-summary';
-import { EncodeError, RowEncoder, type EncodedNumeric } from '../../core/normalization/encoder';
+import { BatchEncoder, type ColumnValues, type EncodeRejection } from '../../core/normalization/batch-encoder';
+import type { EncodedNumeric } from '../../core/normalization/encoder';
 import { encodedColumnNames } from '../../core/normalization/layout';
 import type { TransformerModel } from '../../core/normalization/model';
 import { rowIdKey, type RowId } from '../../core/normalization/row-id';
@@ -37,18 +39,19 @@ import { rowIdKey, type RowId } from '../../core/normalization/row-id';
 export interface TransformContext {
   readonly model: TransformerModel;
   readonly modelVersion: string;
-  readonly encoder: RowEncoder;
+  readonly encoder: BatchEncoder;
   readonly fields: readonly NumericColumnFields[];
 }
 
 export function transformContext(model: TransformerModel, modelVersion: string): TransformContext {
-  return { model, modelVersion, encoder: new RowEncoder(model), fields: numericColumnFields(model) };
+  return { model, modelVersion, encoder: new BatchEncoder(model), fields: numericColumnFields(model) };
 }
 
 export interface TransformedRow {
   readonly rowId: RowId;
   /** rowIdKey(rowId). */
   readonly key: string;
+  /** The research-layout vector (a view into the batch's flat array of vectors). */
   readonly vector: Float64Array;
   /** Per numeric column (in `fields` order): alpha and one-hot position. */
   readonly numeric: readonly EncodedNumeric[];
@@ -73,47 +76,45 @@ export function transformRowBatch(
   maxDeadLetterRawBytes = DEFAULT_DEAD_LETTER_RAW_BYTES,
 ): TransformBatchResult {
   const { model, encoder, fields, modelVersion } = ctx;
+  const n = batch.length;
   // Batch column of each model column, matched by name.
   const byName = new Map(batch.columns.map((c, i) => [c.name, i]));
   const source = model.columns.map((c) => byName.get(c.name));
   const missing = model.columns.filter((_, c) => source[c] === undefined).map((c) => c.name);
-  const rows: TransformedRow[] = [];
   const deadLetters: DeadLetterRecord[] = [];
-  for (let i = 0; i < batch.length; i++) {
+  const reject = (i: number, reason: string, column: string): void => {
+    const raw = cutRaw(rowCells(batch, i).map(csvCell).join(','), maxDeadLetterRawBytes).raw;
+    // line: the row's position in its message, 1-based (the line when messages have no
+    // header and no multi-line quoted fields).
+    const rowInMessage = batch.rowInMessage[i] as number;
+    deadLetters.push({ raw, reason, topic: batch.sourceTopic, partition: batch.sourcePartition, offset: batch.sourceOffsets[i] as number, line: rowInMessage + 1, column });
+  };
+  if (missing.length > 0) {
+    const reason = `transform: the row has no column ${missing.map((m) => JSON.stringify(m)).join(', ')} of model version ${modelVersion}`;
+    for (let i = 0; i < n; i++) reject(i, reason, missing[0] as string);
+    return { rows: [], deadLetters };
+  }
+  const columns = source.map((s): ColumnValues => batch.numeric[s as number] ?? (batch.text[s as number] as readonly string[]));
+  const rowIds = { partition: new Int32Array(n).fill(batch.sourcePartition), offset: batch.sourceOffsets, rowInMessage: batch.rowInMessage };
+  const encoded = encoder.encode({ length: n, columns, rowIds });
+  const width = encoder.width;
+  const vectors = new Float64Array((n - encoded.rejections.length) * width);
+  encoder.researchLayoutInto(encoded, vectors);
+  const rows: TransformedRow[] = [];
+  let rejection = 0;
+  for (let i = 0; i < n; i++) {
+    if ((encoded.rejectedBy[i] as number) >= 0) {
+      const { error } = encoded.rejections[rejection++] as EncodeRejection;
+      reject(i, `transform: column ${error.column}: ${error.message}`, error.column);
+      continue;
+    }
     const rowId: RowId = { partition: batch.sourcePartition, offset: batch.sourceOffsets[i] as number, rowInMessage: batch.rowInMessage[i] as number };
-    const batchCells: CellValue[] = batch.columns.map((_, c) => {
-      const numbers = batch.numeric[c];
-      return numbers ? (numbers[i] as number) : ((batch.text[c] as readonly string[])[i] as string);
-    });
-    const reject = (reason: string, column?: string): void => {
-      const raw = cutRaw(batchCells.map(csvCell).join(','), maxDeadLetterRawBytes).raw;
-      const d: DeadLetterRecord = {
-        raw,
-        reason,
-        topic: batch.sourceTopic,
-        partition: rowId.partition,
-        offset: rowId.offset,
-        // The row's position in its message, 1-based (the line when messages have no header
-        // and no multi-line quoted fields).
-        line: rowId.rowInMessage + 1,
-      };
-      deadLetters.push(column === undefined ? d : { ...d, column });
-    };
-    if (missing.length > 0) {
-      reject(`transform: the row has no column ${missing.map((m) => JSON.stringify(m)).join(', ')} of model version ${modelVersion}`, missing[0]);
-      continue;
-    }
-    const cells = source.map((s) => batchCells[s as number] as CellValue);
-    const vector = new Float64Array(encoder.width);
-    let encoded: (EncodedNumeric | null)[];
-    try {
-      encoded = encoder.encodeInto(cells, rowId, vector);
-    } catch (err) {
-      if (!(err instanceof EncodeError)) throw err;
-      reject(`transform: column ${err.column}: ${err.message}`, err.column);
-      continue;
-    }
-    const numeric = fields.map((f) => encoded[f.column] as EncodedNumeric);
+    const at = rows.length * width;
+    const vector = vectors.subarray(at, at + width);
+    const numeric = fields.map((f): EncodedNumeric => ({
+      alpha: (encoded.alpha[f.column] as Float64Array)[i] as number,
+      mode: (encoded.position[f.column] as Int32Array)[i] as number,
+    }));
     const value: Record<string, unknown> = {
       row_id: { source_partition: rowId.partition, source_offset: rowId.offset, row_in_message: rowId.rowInMessage },
       model_version: modelVersion,

@@ -157,20 +157,27 @@ function checkEncoding(record: CsvRecord, badLines: Map<number, string>): CsvRec
 }
 
 /**
- * Streams the records of a UTF-8 CSV file. Never throws for bad content (that becomes error
- * records); throws only for I/O failures such as a missing file.
+ * Streams the records of a UTF-8 CSV file, the records of each read from the file together
+ * (one await per read rather than per record). Never throws for bad content (that becomes
+ * error records); throws only for I/O failures such as a missing file.
  */
-export async function* readCsvRecords(path: string, options: CsvReadOptions = {}): AsyncGenerator<CsvRecord, void, undefined> {
+export async function* readCsvRecordChunks(path: string, options: CsvReadOptions = {}): AsyncGenerator<CsvRecord[], void, undefined> {
   const parser = new CsvParser(options);
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   // +4: the parser does not count a leading BOM, and decoded text is never shorter in UTF-8.
   const decoder = new LineCheckedUtf8Decoder(maxRecordBytes + 4);
   const stream = createReadStream(path, { highWaterMark: options.highWaterMark ?? 64 * 1024 });
   for await (const chunk of stream) {
-    for (const record of parser.push(decoder.push(chunk as Buffer))) yield checkEncoding(record, decoder.badLines);
+    const records = [...parser.push(decoder.push(chunk as Buffer))].map((record) => checkEncoding(record, decoder.badLines));
+    if (records.length > 0) yield records;
   }
   const records = [...parser.push(decoder.end()), ...parser.end()];
-  for (const record of records) yield checkEncoding(record, decoder.badLines);
+  if (records.length > 0) yield records.map((record) => checkEncoding(record, decoder.badLines));
+}
+
+/** The records of readCsvRecordChunks one by one. */
+export async function* readCsvRecords(path: string, options: CsvReadOptions = {}): AsyncGenerator<CsvRecord, void, undefined> {
+  for await (const records of readCsvRecordChunks(path, options)) yield* records;
 }
 
 export interface CsvWriteOptions {
@@ -204,11 +211,21 @@ export class CsvFileWriter {
   }
 
   async writeRow(fields: readonly string[]): Promise<void> {
+    await this.writeLines([formatCsvRow(fields)]);
+  }
+
+  /**
+   * Writes rows already formatted by formatCsvRow (without terminators): one await for many
+   * rows, where writeRow costs one per row.
+   */
+  async writeLines(lines: readonly string[]): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.closing) throw new Error('CsvFileWriter: writeRow after close');
-    const line = formatCsvRow(fields) + this.eol;
-    this.buffer.push(line);
-    this.buffered += line.length;
+    for (const line of lines) {
+      const text = line + this.eol;
+      this.buffer.push(text);
+      this.buffered += text.length;
+    }
     if (this.buffered >= this.bufferSize && !this.flushBuffer()) await this.drain();
   }
 
