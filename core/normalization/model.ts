@@ -132,3 +132,9 @@ export function mixtureParams(json: MixtureJson): VbgmmParams {
 export function serializeModel(model: TransformerModel): string {
   return JSON.stringify(model, null, 2) + '\n';
 }
+
+/** A model with its version (the id of the fit job that made it), as a stage holds it while in use. */
+export interface VersionedModel {
+  readonly model: TransformerModel;
+  readonly modelVersion: string;
+}

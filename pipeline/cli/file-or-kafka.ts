@@ -4,8 +4,12 @@
  * the other side's options so that a mixed-up command line fails instead of being half used.
  */
 import type { ParseArgsConfig } from 'util';
-import { parseCommandArgs, type ParsedArgs } from './args';
+import type { ModelFileJobOptions, ModelFileJobReport } from '../jobs/file-job';
+import { loadModelFile } from '../jobs/model-file';
+import { parseCommandArgs, requiredOption, stringOption, type ParsedArgs } from './args';
 import { UsageError, type Command } from './command';
+import { fileProgress } from './progress';
+import { describeClipped } from './report';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -57,4 +61,30 @@ export function fileOrKafkaCommand(spec: FileOrKafkaSpec): Command {
       return spec.runKafka(args);
     },
   };
+}
+
+/**
+ * Runs a model file job (transform or inverse of a CSV file) with the command's options and a
+ * progress display, then prints its summary line and the clip counts.
+ */
+export async function runModelFileJob<R extends ModelFileJobReport>(
+  args: ParsedArgs,
+  input: string,
+  label: 'transform' | 'inverse',
+  job: (options: ModelFileJobOptions) => Promise<R>,
+  summary: (report: R, output: string, seconds: number) => string,
+): Promise<number> {
+  const model = await loadModelFile(requiredOption(args, 'model'));
+  const output = requiredOption(args, 'out');
+  const started = Date.now();
+  const progress = fileProgress(label, input);
+  const report = await job({
+    input,
+    model,
+    output,
+    deadLetterPath: stringOption(args, 'dead-letter'),
+    onProgress: (rows, bytes) => progress.update(rows, bytes),
+  }).finally(() => progress.done());
+  process.stderr.write(`${summary(report, output, (Date.now() - started) / 1000)}\n${describeClipped(report.clipped)}`);
+  return 0;
 }

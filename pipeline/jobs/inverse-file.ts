@@ -15,21 +15,12 @@ import { deadLetterSink, type DeadLetter } from './dead-letters';
 import { InputError } from './input-error';
 import { progressEvery, writeInOrder, type ChunkEntry } from './ordered-output';
 import { assertReadable } from './read-table';
+import type { ModelFileJobOptions, ModelFileJobReport } from './file-job';
 
-export interface InverseFileOptions {
-  readonly input: string;
-  readonly model: TransformerModel;
-  readonly output: string;
-  readonly deadLetterPath?: string;
-  /** Called now and then with the rows read and (about) the input bytes they took. */
-  readonly onProgress?: (rows: number, bytes: number) => void;
-}
+export type InverseFileOptions = ModelFileJobOptions;
 
-export interface InverseFileReport {
-  readonly rowsRead: number;
+export interface InverseFileReport extends ModelFileJobReport {
   readonly rowsDecoded: number;
-  readonly rowsDeadLettered: number;
-  readonly clipped: Record<string, number>;
 }
 
 /** Rows decoded together. */

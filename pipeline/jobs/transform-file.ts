@@ -15,6 +15,7 @@ import { EncodedLineFormat } from './encoded-line';
 import { InputError } from './input-error';
 import { progressEvery, writeInOrder, type ChunkEntry } from './ordered-output';
 import { isTableRow, openTable, type TableRow } from './read-table';
+import type { ModelFileJobOptions, ModelFileJobReport } from './file-job';
 
 /**
  * Most rows encoded together: large enough to amortise the per-batch work, small enough to
@@ -22,21 +23,10 @@ import { isTableRow, openTable, type TableRow } from './read-table';
  */
 const CHUNK_ROWS = 8192;
 
-export interface TransformFileOptions {
-  readonly input: string;
-  readonly model: TransformerModel;
-  readonly output: string;
-  readonly deadLetterPath?: string;
-  /** Called now and then with the rows read and (about) the input bytes they took. */
-  readonly onProgress?: (rows: number, bytes: number) => void;
-}
+export type TransformFileOptions = ModelFileJobOptions;
 
-export interface TransformFileReport {
-  readonly rowsRead: number;
+export interface TransformFileReport extends ModelFileJobReport {
   readonly rowsEncoded: number;
-  readonly rowsDeadLettered: number;
-  /** Values outside the fitted range, clipped to it, per column name. */
-  readonly clipped: Record<string, number>;
   /** Values the research code would clip to alpha = ±0.99 and so not recover, per column name. */
   readonly beyondResearchClip: Record<string, number>;
 }

@@ -31,7 +31,7 @@ import { MISSING_VALUE, parseFiniteNumber } from '../../core/normalization/colum
 import type { CellValue } from '../../core/normalization/column-summary';
 import { BatchDecoder } from '../../core/normalization/batch-decoder';
 import { encodedColumnNames } from '../../core/normalization/layout';
-import type { ColumnModel, TransformerModel } from '../../core/normalization/model';
+import type { ColumnModel, TransformerModel, VersionedModel } from '../../core/normalization/model';
 import { rowIdKey } from '../../core/normalization/row-id';
 
 export type EncodedFormat = 'avro' | 'csv';
@@ -42,9 +42,7 @@ export function encodedFormat(value: Uint8Array): EncodedFormat {
 }
 
 /** A model ready to decode with. */
-export interface InverseContext {
-  readonly model: TransformerModel;
-  readonly modelVersion: string;
+export interface InverseContext extends VersionedModel {
   readonly decoder: BatchDecoder;
   /** Header names of the encoded positions (for reasons). */
   readonly encodedNames: readonly string[];

@@ -32,13 +32,11 @@ import type { CellValue } from '../../core/normalization/column-summary';
 import { BatchEncoder, type ColumnValues, type EncodeRejection } from '../../core/normalization/batch-encoder';
 import type { EncodedNumeric } from '../../core/normalization/encoder';
 import { encodedColumnNames } from '../../core/normalization/layout';
-import type { TransformerModel } from '../../core/normalization/model';
+import type { TransformerModel, VersionedModel } from '../../core/normalization/model';
 import { rowIdKey, type RowId } from '../../core/normalization/row-id';
 
 /** A model ready to encode with: the model, its version (job id), encoder and Avro field names. */
-export interface TransformContext {
-  readonly model: TransformerModel;
-  readonly modelVersion: string;
+export interface TransformContext extends VersionedModel {
   readonly encoder: BatchEncoder;
   readonly fields: readonly NumericColumnFields[];
 }

@@ -1,13 +1,10 @@
 import { runInverse } from '../../../stages/inverse/inverse-stage';
 import { inverseFile } from '../../jobs/inverse-file';
-import { loadModelFile } from '../../jobs/model-file';
-import { requiredOption, stringOption, type ParsedArgs } from '../args';
+import type { ParsedArgs } from '../args';
 import type { Command } from '../command';
-import { FILE_OPTIONS, fileOrKafkaCommand } from '../file-or-kafka';
+import { FILE_OPTIONS, fileOrKafkaCommand, runModelFileJob } from '../file-or-kafka';
 import { KAFKA_HELP, KAFKA_OPTIONS } from '../kafka-options';
 import { ONE_SHOT_HELP, ONE_SHOT_OPTIONS, runOneShotOnKafka } from '../one-shot-kafka';
-import { fileProgress } from '../progress';
-import { describeClipped } from '../report';
 import { INVERSE_STAGE_OPTIONS, inverseOptionsFromArgs } from '../stage-options';
 
 const HELP = `Usage: vgmflow inverse <encoded.csv> --model <model.json> --out <decoded.csv> [options]
@@ -58,21 +55,8 @@ ${ONE_SHOT_HELP}
 ${KAFKA_HELP}`;
 
 
-async function inverseOneFile(args: ParsedArgs, input: string): Promise<number> {
-  const model = await loadModelFile(requiredOption(args, 'model'));
-  const output = requiredOption(args, 'out');
-  const progress = fileProgress('inverse', input);
-  const report = await inverseFile({
-    input,
-    model,
-    output,
-    deadLetterPath: stringOption(args, 'dead-letter'),
-    onProgress: (rows, bytes) => progress.update(rows, bytes),
-  }).finally(() => progress.done());
-  process.stderr.write(
-    `decoded ${report.rowsDecoded} rows (${report.rowsDeadLettered} dead-lettered) to ${output}\n` + describeClipped(report.clipped),
-  );
-  return 0;
+function inverseOneFile(args: ParsedArgs, input: string): Promise<number> {
+  return runModelFileJob(args, input, 'inverse', inverseFile, (r, output) => `decoded ${r.rowsDecoded} rows (${r.rowsDeadLettered} dead-lettered) to ${output}`);
 }
 
 function inverseOnKafka(args: ParsedArgs): Promise<number> {

@@ -1,13 +1,10 @@
 import { runTransform } from '../../../stages/transform/transform-stage';
-import { loadModelFile } from '../../jobs/model-file';
 import { transformFile } from '../../jobs/transform-file';
-import { requiredOption, stringOption, type ParsedArgs } from '../args';
+import type { ParsedArgs } from '../args';
 import type { Command } from '../command';
-import { FILE_OPTIONS, fileOrKafkaCommand } from '../file-or-kafka';
+import { FILE_OPTIONS, fileOrKafkaCommand, runModelFileJob } from '../file-or-kafka';
 import { KAFKA_HELP, KAFKA_OPTIONS } from '../kafka-options';
 import { ONE_SHOT_HELP, ONE_SHOT_OPTIONS, runOneShotOnKafka } from '../one-shot-kafka';
-import { fileProgress } from '../progress';
-import { describeClipped } from '../report';
 import { TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
 
 const HELP = `Usage: vgmflow transform <in.csv> --model <model.json> --out <encoded.csv> [options]
@@ -51,24 +48,10 @@ ${ONE_SHOT_HELP}
 ${KAFKA_HELP}`;
 
 
-async function transformOneFile(args: ParsedArgs, input: string): Promise<number> {
-  const model = await loadModelFile(requiredOption(args, 'model'));
-  const output = requiredOption(args, 'out');
-  const started = Date.now();
-  const progress = fileProgress('transform', input);
-  const report = await transformFile({
-    input,
-    model,
-    output,
-    deadLetterPath: stringOption(args, 'dead-letter'),
-    onProgress: (rows, bytes) => progress.update(rows, bytes),
-  }).finally(() => progress.done());
-  const seconds = (Date.now() - started) / 1000;
-  process.stderr.write(
-    `encoded ${report.rowsEncoded} rows (${report.rowsDeadLettered} dead-lettered) in ${seconds.toFixed(1)} s to ${output}\n` +
-      describeClipped(report.clipped),
+function transformOneFile(args: ParsedArgs, input: string): Promise<number> {
+  return runModelFileJob(args, input, 'transform', transformFile, (r, output, seconds) =>
+    `encoded ${r.rowsEncoded} rows (${r.rowsDeadLettered} dead-lettered) in ${seconds.toFixed(1)} s to ${output}`,
   );
-  return 0;
 }
 
 function transformOnKafka(args: ParsedArgs): Promise<number> {
