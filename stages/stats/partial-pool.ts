@@ -53,17 +53,28 @@ function threadPartials(threads: number): PartialComputer {
   const workers = Array.from({ length: threads }, () => new Worker(THREAD_SCRIPT));
   const pending = new Map<number, { resolve: (p: PartitionPartial) => void; reject: (e: Error) => void }>();
   let nextId = 0;
+  // An idle thread must not keep a finished process alive, but one computing a partial must:
+  // a pending promise alone does not, and the process would exit in the middle of a round.
+  const keepAlive = (on: boolean): void => {
+    for (const w of workers) if (on) w.ref();
+    else w.unref();
+  };
+  const settle = (id: number): { resolve: (p: PartitionPartial) => void; reject: (e: Error) => void } | undefined => {
+    const p = pending.get(id);
+    pending.delete(id);
+    if (pending.size === 0) keepAlive(false);
+    return p;
+  };
   const failAll = (err: Error): void => {
     for (const p of pending.values()) p.reject(err);
     pending.clear();
+    keepAlive(false);
   };
   for (const w of workers) {
-    // A thread is idle between rounds; it must not keep a finished process alive.
     w.unref();
     w.on('message', (reply: ThreadReply) => {
-      const p = pending.get(reply.id);
+      const p = settle(reply.id);
       if (p === undefined) return;
-      pending.delete(reply.id);
       if ('error' in reply) p.reject(new Error(reply.error));
       else p.resolve(reply.partial);
     });
@@ -79,6 +90,7 @@ function threadPartials(threads: number): PartialComputer {
     compute: (job, partition, request) =>
       new Promise<PartitionPartial>((resolve, reject) => {
         const id = nextId++;
+        if (pending.size === 0) keepAlive(true);
         pending.set(id, { resolve, reject });
         post(threadOf(partition), { type: 'compute', id, job, partition, request });
       }),
