@@ -33,10 +33,17 @@ export interface AllStagesHandle {
 export async function startAllStages(o: AllStagesOptions): Promise<AllStagesHandle> {
   const reducer: ReducerHandle = await runReducer({ transport: o.transport, topics: o.topics, modelSink: o.modelSink, log: o.log });
   const workers: StatsWorkerHandle[] = [];
-  for (let i = 0; i < (o.statsWorkers ?? 1); i++) {
-    workers.push(await runStatsWorker({ transport: o.transport, topics: o.topics, workerId: `local-${i}`, threads: o.statsThreads, log: o.log }));
+  let ingest: IngestHandle;
+  try {
+    for (let i = 0; i < (o.statsWorkers ?? 1); i++) {
+      workers.push(await runStatsWorker({ transport: o.transport, topics: o.topics, workerId: `local-${i}`, threads: o.statsThreads, log: o.log }));
+    }
+    ingest = await runIngest({ transport: o.transport, topics: o.topics, columns: o.columns, header: o.header });
+  } catch (err) {
+    // What started must stop, or its threads and consumers would keep the process from exiting.
+    await Promise.allSettled([...workers.map((w) => w.stop()), reducer.stop()]);
+    throw err;
   }
-  const ingest = await runIngest({ transport: o.transport, topics: o.topics, columns: o.columns, header: o.header });
   const all = [ingest.done, reducer.done, ...workers.map((w) => w.done)];
   const failed = new Promise<never>((_, reject) => {
     for (const done of all) done.catch(reject);

@@ -53,27 +53,17 @@ function threadPartials(threads: number): PartialComputer {
   const workers = Array.from({ length: threads }, () => new Worker(THREAD_SCRIPT));
   const pending = new Map<number, { resolve: (p: PartitionPartial) => void; reject: (e: Error) => void }>();
   let nextId = 0;
-  // An idle thread must not keep a finished process alive, but one computing a partial must:
-  // a pending promise alone does not, and the process would exit in the middle of a round.
-  const keepAlive = (on: boolean): void => {
-    for (const w of workers) if (on) w.ref();
-    else w.unref();
-  };
-  const settle = (id: number): { resolve: (p: PartitionPartial) => void; reject: (e: Error) => void } | undefined => {
-    const p = pending.get(id);
-    pending.delete(id);
-    if (pending.size === 0) keepAlive(false);
-    return p;
-  };
+  // The threads stay referenced until close(): the rounds between two partials can pass
+  // through moments where nothing else holds the event loop, and an unreferenced thread let the
+  // process exit there, silently and with status 0, in the middle of a fit (seen 4 times in 8).
   const failAll = (err: Error): void => {
     for (const p of pending.values()) p.reject(err);
     pending.clear();
-    keepAlive(false);
   };
   for (const w of workers) {
-    w.unref();
     w.on('message', (reply: ThreadReply) => {
-      const p = settle(reply.id);
+      const p = pending.get(reply.id);
+      pending.delete(reply.id);
       if (p === undefined) return;
       if ('error' in reply) p.reject(new Error(reply.error));
       else p.resolve(reply.partial);
@@ -90,7 +80,6 @@ function threadPartials(threads: number): PartialComputer {
     compute: (job, partition, request) =>
       new Promise<PartitionPartial>((resolve, reject) => {
         const id = nextId++;
-        if (pending.size === 0) keepAlive(true);
         pending.set(id, { resolve, reject });
         post(threadOf(partition), { type: 'compute', id, job, partition, request });
       }),

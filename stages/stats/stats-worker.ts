@@ -194,7 +194,13 @@ class StatsWorker {
 
 export async function runStatsWorker(options: StatsWorkerOptions): Promise<StatsWorkerHandle> {
   const worker = new StatsWorker(options);
-  const subscriptions = await worker.start();
+  let subscriptions: Subscription[];
+  try {
+    subscriptions = await worker.start();
+  } catch (err) {
+    await worker.close().catch(() => undefined);
+    throw err;
+  }
   const done = Promise.all(subscriptions.map((s) => s.done)).then(() => undefined);
   return {
     get partialsSent() {
