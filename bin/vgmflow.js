@@ -9,9 +9,22 @@ if (!fs.existsSync(entry)) {
   process.stderr.write('vgmflow: not built yet; run `npm ci` (or `npm run build`) in the checkout first\n');
   process.exit(2);
 }
+// Node exits when nothing is left to wait on, even with the command's promise pending, and then
+// with status 0: a bug of that kind must fail loudly, never look like a finished run.
+let settled = false;
+process.on('exit', (code) => {
+  if (!settled && code === 0) {
+    process.stderr.write('vgmflow: internal error: the command stopped before it finished (nothing left to wait on)\n');
+    process.exitCode = 1;
+  }
+});
 require(entry).main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    settled = true;
+    process.exitCode = code;
+  },
   (err) => {
+    settled = true;
     process.stderr.write(`vgmflow: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   },
