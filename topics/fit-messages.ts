@@ -2,16 +2,17 @@
  * The fit protocol's messages.
  * - Broadcast (params topic, compacted, key = job): the job's spec and the current
  *   round's request, re-sent whole every round, so the latest message is the state.
- * - Partial (stats topic, key = job/round/partition): one partition's answer to a round.
+ * - Partial (stats topic, key = job/round/shard): one value shard's answer to a round.
  *   A partial's key identifies it, so a redelivered or recomputed duplicate is ignored.
  */
 import type { ColumnSpec } from '../core/normalization/column-spec';
-import type { InitialMeans, PartitionPartial, RoundRequest } from '../core/normalization/fit-transformer';
+import type { InitialMeans, ShardPartial, RoundRequest } from '../core/normalization/fit-transformer';
 import type { TransformerOptions } from '../core/normalization/model';
 import { decodeJson, encodeJson } from './json-codec';
 import type { Codec } from './codec';
 
-export const FIT_PROTOCOL_VERSION = 1 as const;
+// 2: partials per value shard, summaries exchanged on the summaries topic.
+export const FIT_PROTOCOL_VERSION = 2 as const;
 
 export interface FitJobSpec {
   readonly job: string;
@@ -25,6 +26,11 @@ export interface FitJobSpec {
   readonly sourceEndOffsets: readonly number[];
   /** Per partition, the first source offset the job fits (the input's start offsets). */
   readonly sourceStartOffsets: readonly number[];
+  /**
+   * Per shard, the summaries topic's end offset when the job started: the job's chunks all come
+   * after it, so a worker reads its shards from there rather than from the topic's start.
+   */
+  readonly summaryStartOffsets: readonly number[];
   /** Where the model goes: the models topic key. */
   readonly modelName: string;
 }
@@ -47,14 +53,14 @@ export interface FitPartialMessage {
   readonly protocol: typeof FIT_PROTOCOL_VERSION;
   readonly job: string;
   readonly round: number;
-  readonly partition: number;
+  readonly shard: number;
   /** Who computed it (for logs). */
   readonly worker: string;
-  readonly partial: PartitionPartial;
+  readonly partial: ShardPartial;
 }
 
-export function partialKey(job: string, round: number, partition: number): string {
-  return `${job}/${round}/${partition}`;
+export function partialKey(job: string, round: number, shard: number): string {
+  return `${job}/${round}/${shard}`;
 }
 
 function checkProtocol(value: unknown, what: string): Record<string, unknown> {
@@ -79,5 +85,5 @@ function decodePartial(bytes: Uint8Array): FitPartialMessage {
 /** The params topic's values: a fit job's broadcast. */
 export const broadcastCodec: Codec<FitBroadcast> = { contentType: 'application/json', encode: encodeBroadcast, decode: decodeBroadcast };
 
-/** The stats topic's values: one partition's answer to a round. */
+/** The stats topic's values: one shard's answer to a round. */
 export const partialCodec: Codec<FitPartialMessage> = { contentType: 'application/json', encode: encodePartial, decode: decodePartial };

@@ -4,11 +4,13 @@
  * can share a cluster.
  */
 import { FILE_ROW_PARTITIONS } from '../core/normalization/row-id';
+import { SUMMARY_SHARDS } from '../core/normalization/value-shard';
 import type { Codec } from './codec';
 import { deadLetterCodec } from './dead-letter';
 import { broadcastCodec, partialCodec } from './fit-messages';
 import { modelRecordCodec } from './model-record';
 import { rowBatchCodec } from './row-batch-codec';
+import { summaryChunkCodec } from './summary-chunk';
 import type { TopicSpec } from './transport';
 
 export interface TopicNames {
@@ -18,7 +20,9 @@ export interface TopicNames {
   readonly rows: string;
   /** Arrow IPC record batches of parsed rows, with their source partition and offsets. */
   readonly batches: string;
-  /** Partial statistics from the stats workers. */
+  /** Each input partition's summary of each value shard, for the worker that owns the shard. */
+  readonly summaries: string;
+  /** Partial statistics from the stats workers, one per value shard and round. */
   readonly stats: string;
   /** The reducer's broadcast: the current request of each fit job (compacted, keyed by job). */
   readonly params: string;
@@ -41,6 +45,7 @@ export function topicNames(prefix = DEFAULT_TOPIC_PREFIX): TopicNames {
     prefix,
     rows: `${prefix}.rows`,
     batches: `${prefix}.batches`,
+    summaries: `${prefix}.summaries`,
     stats: `${prefix}.stats`,
     params: `${prefix}.params`,
     models: `${prefix}.models`,
@@ -84,13 +89,13 @@ export const OUTPUT_TOPIC_CONFIG: Readonly<Record<string, string>> = { 'retentio
 
 /**
  * The contract of a topic every pipeline has: what its values are (the codec), how many
- * partitions it has (the pipeline's count, or one for the fit's control topics, whose order
- * matters), and its configs. The stage outputs (transformed, decoded) are created by their
+ * partitions it has (the pipeline's count; one per value shard for the summaries; one for the
+ * fit's control topics, whose order matters), and its configs. The stage outputs (transformed, decoded) are created by their
  * stages like their input; their values are Avro or CSV, chosen per stage.
  */
 export interface TopicContract {
   readonly role: Exclude<keyof TopicNames, 'prefix' | 'transformed' | 'encoded' | 'decoded'>;
-  readonly partitions: 'pipeline' | 1;
+  readonly partitions: 'pipeline' | 'shards' | 1;
   readonly config: Readonly<Record<string, string>>;
   /** null: raw CSV text, read line by line by ingest (a bad line is dead-lettered, not the message). */
   readonly codec: Codec<unknown> | null;
@@ -100,6 +105,7 @@ export const PIPELINE_TOPICS: readonly TopicContract[] = [
   { role: 'rows', partitions: 'pipeline', config: KEEP, codec: null },
   // Batches keep the partitioning of the rows they came from.
   { role: 'batches', partitions: 'pipeline', config: KEEP, codec: rowBatchCodec },
+  { role: 'summaries', partitions: 'shards', config: KEEP, codec: summaryChunkCodec },
   { role: 'stats', partitions: 1, config: KEEP, codec: partialCodec },
   { role: 'params', partitions: 1, config: COMPACT, codec: broadcastCodec },
   { role: 'models', partitions: 1, config: COMPACT, codec: modelRecordCodec },
@@ -107,5 +113,6 @@ export const PIPELINE_TOPICS: readonly TopicContract[] = [
 ];
 
 export function topicSpecs(names: TopicNames, partitions = DEFAULT_PARTITIONS): TopicSpec[] {
-  return PIPELINE_TOPICS.map((t) => ({ name: names[t.role], partitions: t.partitions === 'pipeline' ? partitions : 1, config: t.config }));
+  const count = (t: TopicContract): number => (t.partitions === 'pipeline' ? partitions : t.partitions === 'shards' ? SUMMARY_SHARDS : 1);
+  return PIPELINE_TOPICS.map((t) => ({ name: names[t.role], partitions: count(t), config: t.config }));
 }

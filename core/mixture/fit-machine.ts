@@ -29,8 +29,8 @@ import { samplePoints } from './sample';
 import { weightedPointsCombine, type WeightedPoints } from './weighted-points';
 import { CounterRandom } from '../random/philox';
 
-/** Most seeding points one partition contributes; more distinct values are coarsened. */
-export const SAMPLE_POINTS_PER_PARTITION = 4096;
+/** Most seeding points one shard contributes; more distinct values are coarsened. */
+export const SAMPLE_POINTS_PER_SHARD = 4096;
 
 export type MixtureRequest =
   | { readonly kind: 'sample'; readonly maxPoints: number }
@@ -112,7 +112,7 @@ export class MixtureFitMachine {
     const phase = this.phase;
     switch (phase.name) {
       case 'sample':
-        return { kind: 'sample', maxPoints: SAMPLE_POINTS_PER_PARTITION };
+        return { kind: 'sample', maxPoints: SAMPLE_POINTS_PER_SHARD };
       case 'lloyd':
         return { kind: 'lloyd', centres: phase.centres };
       case 'hard':

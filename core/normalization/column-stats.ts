@@ -6,13 +6,13 @@
 import { mergeOnly } from '../combine';
 import { momentsCombine, momentsOf, type Moments } from '../mixture';
 import type { ColumnSpec } from './column-spec';
-import type { PartitionData } from './partition-data';
+import type { SummaryData } from './summary-data';
 
 export type ColumnStats =
   | { readonly kind: 'numeric'; readonly all: Moments; readonly nonModal: Moments; readonly modalCounts: number[] }
   | { readonly kind: 'categorical'; readonly counts: ReadonlyArray<readonly [string, number]> };
 
-export function columnStats(data: PartitionData, column: number): ColumnStats {
+export function columnStats(data: SummaryData, column: number): ColumnStats {
   const summary = data.summaries[column];
   if ('categories' in summary) {
     const counts = [...summary.categories.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

@@ -29,6 +29,19 @@ export class ColumnSummaryBuilder {
     }
   }
 
+  /** A batch's numeric column at once (no per-cell work beyond the buffer copy). */
+  addNumbers(values: Float64Array): void {
+    if (this.spec.type === 'categorical') throw new TypeError(`column ${this.spec.name} takes categories`);
+    this.points.addAll(values);
+  }
+
+  /** A batch's categorical column at once. */
+  addCategories(values: readonly string[]): void {
+    if (this.spec.type !== 'categorical') throw new TypeError(`column ${this.spec.name} takes numbers`);
+    const categories = this.categories;
+    for (const key of values) categories.set(key, (categories.get(key) ?? 0) + 1);
+  }
+
   build(): ColumnSummary {
     const spec = this.spec;
     if (spec.type === 'categorical') return { spec, categories: new Map(this.categories) };

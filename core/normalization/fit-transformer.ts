@@ -7,7 +7,7 @@
  *   rounds 1..   per numeric column, one or two mixtures (MixtureFitMachine), then
  *                argmax counts (kept modes), then expected usage (one-hot order)
  *
- * Each round's request is computed on every partition (computePartitionPartial) and
+ * Each round's request is computed on every partition (computeShardPartial) and
  * the partials are merged in partition order before the machine takes them.
  */
 import { mergeAll } from '../combine';
@@ -35,7 +35,8 @@ import {
   type TransformerOptions,
 } from './model';
 import { argmaxCounts, byUsage, expectedUsage, keptComponents, modeCountsCombine } from './mode-usage';
-import { PartitionData, type PointSet } from './partition-data';
+import { SummaryData, type PointSet } from './summary-data';
+import { mergeSummaries, shardSummaries } from './value-shard';
 
 export const DEFAULT_TRANSFORMER_OPTIONS: TransformerOptions = {
   mixture: CTABGAN_DEFAULTS,
@@ -65,11 +66,11 @@ export type RoundRequest =
   | { readonly kind: 'summary' }
   | { readonly kind: 'units'; readonly units: Readonly<Record<string, UnitRequest>> };
 
-export type PartitionPartial =
+export type ShardPartial =
   | { readonly kind: 'summary'; readonly columns: readonly ColumnStats[] }
   | { readonly kind: 'units'; readonly units: Readonly<Record<string, UnitPartial>> };
 
-function computeUnitPartial(unit: UnitRequest, data: PartitionData): UnitPartial {
+function computeUnitPartial(unit: UnitRequest, data: SummaryData): UnitPartial {
   const points = data.points(unit.column, unit.points);
   const r = unit.request;
   if (r.kind === 'argmax') return { kind: 'counts', counts: argmaxCounts(points, r.params) };
@@ -77,8 +78,8 @@ function computeUnitPartial(unit: UnitRequest, data: PartitionData): UnitPartial
   return computeMixturePartial(r, points);
 }
 
-/** What one partition contributes to a round. Pure. */
-export function computePartitionPartial(request: RoundRequest, data: PartitionData): PartitionPartial {
+/** What one shard contributes to a round. Pure. */
+export function computeShardPartial(request: RoundRequest, data: SummaryData): ShardPartial {
   if (request.kind === 'summary') {
     return { kind: 'summary', columns: data.summaries.map((_, c) => columnStats(data, c)) };
   }
@@ -270,8 +271,8 @@ export class TransformerFitMachine {
     return Object.keys(units).length === 0 ? null : { kind: 'units', units };
   }
 
-  /** Takes the partials of every partition, in partition order, answering `next()`. */
-  accept(partials: readonly PartitionPartial[]): void {
+  /** Takes the partials of every shard, in shard order, answering `next()`. */
+  accept(partials: readonly ShardPartial[]): void {
     const request = this.next();
     if (request === null) throw new Error('the fit is done');
     this.round++;
@@ -283,7 +284,7 @@ export class TransformerFitMachine {
     for (const id of Object.keys(request.units)) {
       const parts = partials.map((p) => {
         const part = p.kind === 'units' ? p.units[id] : undefined;
-        if (part === undefined) throw new RangeError(`a partition's partial lacks unit ${id}`);
+        if (part === undefined) throw new RangeError(`a shard's partial lacks unit ${id}`);
         return part;
       });
       merged[id] = mergeUnitPartials(parts, this.options.mixture.nComponents);
@@ -315,7 +316,7 @@ export class TransformerFitMachine {
     };
   }
 
-  private acceptSummary(partials: readonly PartitionPartial[]): void {
+  private acceptSummary(partials: readonly ShardPartial[]): void {
     const stats = this.specs.map((spec, i) =>
       mergeAll(
         columnStatsCombine,
@@ -339,7 +340,11 @@ export class TransformerFitMachine {
   }
 }
 
-/** Drives the machine over in-memory partitions (the embedded fit). */
+/**
+ * Drives the machine in this thread over the summaries of any split of the rows (partitions,
+ * files, nothing at all): they are merged and re-split by value shard, so every split of the
+ * same rows gives the same model.
+ */
 export function fitTransformerPartitions(
   partitions: readonly (readonly ColumnSummary[])[],
   specs: readonly ColumnSpec[],
@@ -347,15 +352,15 @@ export function fitTransformerPartitions(
   initialMeans: InitialMeans = {},
 ): TransformerModel {
   const machine = new TransformerFitMachine(specs, options, initialMeans);
-  const data = partitions.map((p) => new PartitionData(p));
+  const data = shardSummaries(mergeSummaries(partitions, specs)).map((shard) => new SummaryData(shard));
   for (let request = machine.next(); request !== null; request = machine.next()) {
     const req = request;
-    machine.accept(data.map((d) => computePartitionPartial(req, d)));
+    machine.accept(data.map((d) => computeShardPartial(req, d)));
   }
   return machine.result();
 }
 
-/** The embedded fit of one partition's summaries. */
+/** The fit of the summaries of all the rows. */
 export function fitTransformer(
   summaries: readonly ColumnSummary[],
   options: TransformerOptions = DEFAULT_TRANSFORMER_OPTIONS,

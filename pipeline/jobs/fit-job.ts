@@ -172,6 +172,7 @@ export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
     initialMeans: o.initialMeans,
     sourceStartOffsets: starts,
     sourceEndOffsets: ends,
+    summaryStartOffsets: await o.transport.endOffsets(o.topics.summaries),
     modelName: o.modelName,
   };
   const outcome = deferred<{ model: TransformerModel }>();

@@ -1,24 +1,24 @@
 /**
  * The reducer of one fit job, pure: collects partials per round, ignores duplicates
- * and stale rounds, and when every partition has answered the current round merges
- * them in partition order and advances the fit machine. Fed the same partials it
+ * and stale rounds, and when every value shard has answered the current round merges
+ * them in shard order and advances the fit machine. Fed the same partials it
  * reaches the same state, which is how a restarted reducer resumes: it replays the
  * stats topic.
  */
 import type { FitBroadcast, FitJobSpec, FitPartialMessage } from '../../topics/fit-messages';
 import { FIT_PROTOCOL_VERSION } from '../../topics/fit-messages';
-import { FitError, TransformerFitMachine, type PartitionPartial } from '../../core/normalization/fit-transformer';
+import { FitError, TransformerFitMachine, type ShardPartial } from '../../core/normalization/fit-transformer';
 import type { TransformerModel } from '../../core/normalization/model';
+import { SUMMARY_SHARDS } from '../../core/normalization/value-shard';
 
 export class JobReducer {
   private readonly machine: TransformerFitMachine;
-  private readonly pending = new Map<number, PartitionPartial>();
+  private readonly pending = new Map<number, ShardPartial>();
   private failure: string | null = null;
   private model: TransformerModel | null = null;
-  readonly partitions: number;
+  readonly shards = SUMMARY_SHARDS;
 
   constructor(readonly spec: FitJobSpec) {
-    this.partitions = spec.sourceEndOffsets.length;
     this.machine = new TransformerFitMachine(spec.columns, spec.options, spec.initialMeans);
   }
 
@@ -37,11 +37,11 @@ export class JobReducer {
 
   /** Takes a partial; returns true when it completed a round and the job moved on. */
   add(message: FitPartialMessage): boolean {
-    if (this.done || message.round !== this.round || this.pending.has(message.partition)) return false;
-    if (!Number.isInteger(message.partition) || message.partition < 0 || message.partition >= this.partitions) return false;
-    this.pending.set(message.partition, message.partial);
-    if (this.pending.size < this.partitions) return false;
-    const ordered = Array.from({ length: this.partitions }, (_, p) => this.pending.get(p) as PartitionPartial);
+    if (this.done || message.round !== this.round || this.pending.has(message.shard)) return false;
+    if (!Number.isInteger(message.shard) || message.shard < 0 || message.shard >= this.shards) return false;
+    this.pending.set(message.shard, message.partial);
+    if (this.pending.size < this.shards) return false;
+    const ordered = Array.from({ length: this.shards }, (_, s) => this.pending.get(s) as ShardPartial);
     this.pending.clear();
     try {
       this.machine.accept(ordered);

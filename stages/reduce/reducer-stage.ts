@@ -98,7 +98,7 @@ class Reducer {
         this.finished.add(job);
         continue;
       }
-      this.log(`job ${job}: ${b.spec.columns.length} columns over ${reducer.partitions} partitions`);
+      this.log(`job ${job}: ${b.spec.columns.length} columns, ${b.spec.sourceEndOffsets.length} input partitions, ${reducer.shards} value shards`);
       this.jobs.set(job, reducer);
       this.dirty.add(job);
       for (const m of this.early.get(job) ?? []) this.take(reducer, m);

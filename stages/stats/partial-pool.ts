@@ -1,28 +1,28 @@
 /**
- * Where a stats worker computes its partitions' partials: in its own thread, or spread over
- * worker threads so that the E-step of several partitions runs on several cores
- * (ARCHITECTURE.md, "The fit round protocol"). A partition's summary is copied to its thread
+ * Where a stats worker computes its value shards' partials: in its own thread, or spread over
+ * worker threads so that the E-step of several shards runs on several cores
+ * (ARCHITECTURE.md, "The fit round protocol"). A shard's summary is copied to its thread
  * once per job; every round then sends only the request and gets back the partial.
  * Partials are a pure function of (request, summary), so both give the same bits.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { computePartitionPartial, type PartitionPartial, type RoundRequest } from '../../core/normalization/fit-transformer';
+import { computeShardPartial, type ShardPartial, type RoundRequest } from '../../core/normalization/fit-transformer';
 import type { ColumnSummary } from '../../core/normalization/column-summary';
-import type { PartitionData } from '../../core/normalization/partition-data';
+import type { SummaryData } from '../../core/normalization/summary-data';
 
 export type ThreadRequest =
-  | { readonly type: 'load'; readonly job: string; readonly partition: number; readonly summaries: readonly ColumnSummary[] }
+  | { readonly type: 'load'; readonly job: string; readonly shard: number; readonly summaries: readonly ColumnSummary[] }
   | { readonly type: 'forget'; readonly job: string }
-  | { readonly type: 'compute'; readonly id: number; readonly job: string; readonly partition: number; readonly request: RoundRequest };
+  | { readonly type: 'compute'; readonly id: number; readonly job: string; readonly shard: number; readonly request: RoundRequest };
 
-export type ThreadReply = { readonly id: number; readonly partial: PartitionPartial } | { readonly id: number; readonly error: string };
+export type ThreadReply = { readonly id: number; readonly partial: ShardPartial } | { readonly id: number; readonly error: string };
 
 export interface PartialComputer {
-  /** Makes `data` the summary of `partition` for `job`, replacing an earlier one. */
-  load(job: string, partition: number, data: PartitionData): void;
-  compute(job: string, partition: number, request: RoundRequest): Promise<PartitionPartial>;
+  /** Makes `data` the summary of `shard` for `job`, replacing an earlier one. */
+  load(job: string, shard: number, data: SummaryData): void;
+  compute(job: string, shard: number, request: RoundRequest): Promise<ShardPartial>;
   /** Drops every summary of `job`. */
   forget(job: string): void;
   close(): Promise<void>;
@@ -30,13 +30,13 @@ export interface PartialComputer {
 
 /** In the caller's thread. */
 export function inThreadPartials(): PartialComputer {
-  const held = new Map<string, PartitionData>();
+  const held = new Map<string, SummaryData>();
   return {
-    load: (job, partition, data) => void held.set(`${job}/${partition}`, data),
-    compute: async (job, partition, request) => {
-      const data = held.get(`${job}/${partition}`);
-      if (data === undefined) throw new Error(`no summary of partition ${partition} for job ${job}`);
-      return computePartitionPartial(request, data);
+    load: (job, shard, data) => void held.set(`${job}/${shard}`, data),
+    compute: async (job, shard, request) => {
+      const data = held.get(`${job}/${shard}`);
+      if (data === undefined) throw new Error(`no summary of value shard ${shard} for job ${job}`);
+      return computeShardPartial(request, data);
     },
     forget: (job) => {
       for (const key of [...held.keys()]) if (key.startsWith(`${job}/`)) held.delete(key);
@@ -48,10 +48,10 @@ export function inThreadPartials(): PartialComputer {
 /** The compiled thread body; absent when running from TypeScript sources (ts-jest), where threads cannot load it. */
 const THREAD_SCRIPT = join(__dirname, 'partial-thread.js');
 
-/** Partition p is computed by thread p mod n. */
+/** Shard s is computed by thread s mod n. */
 function threadPartials(threads: number): PartialComputer {
   const workers = Array.from({ length: threads }, () => new Worker(THREAD_SCRIPT));
-  const pending = new Map<number, { resolve: (p: PartitionPartial) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { resolve: (p: ShardPartial) => void; reject: (e: Error) => void }>();
   let nextId = 0;
   // The threads stay referenced until close(): the rounds between two partials can pass
   // through moments where nothing else holds the event loop, and an unreferenced thread let the
@@ -73,15 +73,15 @@ function threadPartials(threads: number): PartialComputer {
       if (code !== 0) failAll(new Error(`a partial-statistics thread exited with code ${code}`));
     });
   }
-  const threadOf = (partition: number): Worker => workers[partition % threads] as Worker;
+  const threadOf = (shard: number): Worker => workers[shard % threads] as Worker;
   const post = (w: Worker, m: ThreadRequest): void => w.postMessage(m);
   return {
-    load: (job, partition, data) => post(threadOf(partition), { type: 'load', job, partition, summaries: data.summaries }),
-    compute: (job, partition, request) =>
-      new Promise<PartitionPartial>((resolve, reject) => {
+    load: (job, shard, data) => post(threadOf(shard), { type: 'load', job, shard, summaries: data.summaries }),
+    compute: (job, shard, request) =>
+      new Promise<ShardPartial>((resolve, reject) => {
         const id = nextId++;
         pending.set(id, { resolve, reject });
-        post(threadOf(partition), { type: 'compute', id, job, partition, request });
+        post(threadOf(shard), { type: 'compute', id, job, shard, request });
       }),
     forget: (job) => {
       for (const w of workers) post(w, { type: 'forget', job });

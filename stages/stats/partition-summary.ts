@@ -4,17 +4,16 @@
  * does not continue the covered range is a duplicate (already covered) or a sign that
  * something was skipped, so a summary counts every row of the job exactly once.
  */
-import { rowCells, type RowBatch } from '../../topics/row-batch';
+import type { RowBatch } from '../../topics/row-batch';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
-import { ColumnSummaryBuilder } from '../../core/normalization/column-summary';
-import { PartitionData } from '../../core/normalization/partition-data';
+import { ColumnSummaryBuilder, type ColumnSummary } from '../../core/normalization/column-summary';
 
 export type AddOutcome = 'added' | 'duplicate' | 'gap';
 
 export class PartitionSummary {
   private builders: ColumnSummaryBuilder[];
   private coveredTo: number;
-  private data: PartitionData | null = null;
+  private data: ColumnSummary[] | null = null;
   private rowCount = 0;
 
   /** Rows with source offsets in [sourceStart, sourceEnd) belong to the job. */
@@ -48,25 +47,29 @@ export class PartitionSummary {
     if (names !== this.columns.map((c) => c.name).join(',')) {
       throw new RangeError(`batch columns (${names}) differ from the job's columns`);
     }
-    for (let i = 0; i < batch.length; i++) {
-      if (batch.sourceOffsets[i] >= this.sourceEnd) break;
-      const cells = rowCells(batch, i);
-      for (let c = 0; c < this.builders.length; c++) this.builders[c].add(cells[c]);
-      this.rowCount++;
-    }
+    // Rows are in source-offset order: the job's rows are a prefix of the batch.
+    let rows = 0;
+    while (rows < batch.length && batch.sourceOffsets[rows] < this.sourceEnd) rows++;
+    this.builders.forEach((builder, c) => {
+      const numbers = batch.numeric[c];
+      const text = batch.text[c];
+      if (numbers !== null) builder.addNumbers(numbers.subarray(0, rows));
+      else if (text !== null) builder.addCategories(rows === text.length ? text : text.slice(0, rows));
+    });
+    this.rowCount += rows;
     this.coveredTo = batch.coveredTo;
     if (this.coveredTo >= this.sourceEnd) this.freeze();
     return 'added';
   }
 
-  /** The summaries, once every row of the job is in. */
-  partitionData(): PartitionData {
+  /** The column summaries, once every row of the job is in. */
+  summaries(): ColumnSummary[] {
     if (this.data === null) throw new Error('the partition summary is not complete');
     return this.data;
   }
 
   private freeze(): void {
-    this.data = new PartitionData(this.builders.map((b) => b.build()));
+    this.data = this.builders.map((b) => b.build());
     this.builders = [];
   }
 }

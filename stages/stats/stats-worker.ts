@@ -1,30 +1,43 @@
 /**
- * The stats worker stage: a stateless CombineFn worker. It owns some partitions of the
- * batches topic (shared with other workers through a consumer group), builds each
- * partition's summary for the current fit job by reading it from the start, and answers
- * every broadcast round with one partial per owned partition. Everything it holds is
- * rebuilt from topics after a restart; duplicate partials are ignored by the reducer.
+ * The stats worker stage: a stateless CombineFn worker in two roles, each shared with the
+ * other workers through its own consumer group.
+ *
+ * - Reader (group on `batches`): for each owned input partition it builds the partition's
+ *   summary for the current fit job by reading the partition from the start, then cuts it
+ *   into value shards and publishes one chunk per shard on `summaries` (partition = shard).
+ * - Shard owner (group on `summaries`): for each owned value shard it merges the chunks of
+ *   every input partition into the shard's summary and answers every broadcast round with
+ *   one partial per owned shard, computed on worker threads.
+ *
+ * So a value is visited once per EM iteration however many partitions hold it, and the
+ * partials are a function of the rows alone (ARCHITECTURE.md, "The fit round protocol").
+ * Everything a worker holds is rebuilt from topics after a restart; the reducer ignores
+ * duplicate partials and the shard owners duplicate chunks.
  */
 import { broadcastCodec, partialCodec, FIT_PROTOCOL_VERSION, partialKey, type FitBroadcast } from '../../topics/fit-messages';
 import { rowBatchCodec } from '../../topics/row-batch-codec';
+import { summaryChunkCodec, summaryChunkJob, summaryChunkKey, summaryChunks } from '../../topics/summary-chunk';
 import { stageGroup, type TopicNames } from '../../topics/topology';
-import type { Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
-import type { PartitionPartial } from '../../core/normalization/fit-transformer';
+import type { OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
+import { SummaryData } from '../../core/normalization/summary-data';
+import { shardSummaries } from '../../core/normalization/value-shard';
 import { partialComputer, type PartialComputer } from './partial-pool';
 import { PartitionSummary } from './partition-summary';
+import { ShardAssembly } from './shard-assembly';
 import { serial } from '../../core/serial';
 import type { StageHandle } from '../runner/stage-handle';
 
 export interface StatsWorkerOptions {
   readonly transport: Transport;
   readonly topics: TopicNames;
-  /** Consumer group the workers share. Default stageGroup(topics, 'stats'), e.g. vgmflow-vgm-stats. */
+  /** Consumer group of the readers of `batches`. Default stageGroup(topics, 'stats'), e.g. vgmflow-vgm-stats. */
   readonly group?: string;
+  /** Consumer group of the shard owners on `summaries`: the readers' group with `-shards` appended. */
   /** Name in logs and partial messages. */
   readonly workerId: string;
   /**
-   * Worker threads that compute the partials of the owned partitions (partition p on thread
-   * p mod n); 0 computes them in this thread. Default 0.
+   * Worker threads that compute the partials of the owned shards (shard s on thread s mod n);
+   * 0 computes them in this thread. Default 0.
    */
   readonly threads?: number;
   readonly log?: (line: string) => void;
@@ -37,20 +50,27 @@ export interface StatsWorkerHandle extends StageHandle {
 
 interface CurrentJob {
   readonly broadcast: FitBroadcast;
-  readonly summaries: Map<number, PartitionSummary>;
-  /** Rounds answered per partition. */
+  /** Reader role: the owned input partitions' summaries being built. */
+  readonly partitions: Map<number, PartitionSummary>;
+  /** Shard-owner role: the owned shards' summaries being assembled. */
+  readonly shards: Map<number, ShardAssembly>;
+  /** Rounds answered per shard. */
   readonly answered: Map<number, number>;
 }
 
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 class StatsWorker {
-  private owned = new Set<number>();
+  private ownedPartitions = new Set<number>();
+  private ownedShards = new Set<number>();
   private job: CurrentJob | null = null;
   private batches: Subscription | null = null;
+  private summaries: Subscription | null = null;
   private batchStarts: number[] = [];
   private producer: Producer | null = null;
   private sent = 0;
-  /** Emissions run one at a time, in order, after the handlers that trigger them. */
-  private readonly emissions = serial();
+  /** Sends run one at a time, in order, after the handlers that trigger them. */
+  private readonly sends = serial();
   private readonly partials: PartialComputer;
 
   constructor(private readonly o: StatsWorkerOptions) {
@@ -65,23 +85,27 @@ class StatsWorker {
     const { transport, topics } = this.o;
     this.producer = await transport.producer();
     this.batchStarts = await transport.startOffsets(topics.batches);
-    const params = await transport.subscribe({
-      topic: topics.params,
-      group: null,
-      eachBatch: (b) => this.onBroadcasts(b),
+    const params = await transport.subscribe({ topic: topics.params, group: null, eachBatch: (b) => this.onBroadcasts(b) });
+    const group = this.o.group ?? stageGroup(topics, 'stats');
+    this.summaries = await transport.subscribe({
+      topic: topics.summaries,
+      group: `${group}-shards`,
+      fromBeginning: true,
+      onAssign: (shards) => this.onAssignShards(shards),
+      eachBatch: (b) => this.onChunks(b),
     });
     this.batches = await transport.subscribe({
       topic: topics.batches,
-      group: this.o.group ?? stageGroup(topics, 'stats'),
+      group,
       fromBeginning: true,
-      onAssign: (partitions) => this.onAssign(partitions),
+      onAssign: (partitions) => this.onAssignPartitions(partitions),
       eachBatch: (b) => this.onBatches(b),
     });
-    return [params, this.batches];
+    return [params, this.summaries, this.batches];
   }
 
   async close(): Promise<void> {
-    await this.emissions.idle();
+    await this.sends.idle();
     await this.partials.close();
     await this.producer?.close();
   }
@@ -90,36 +114,13 @@ class StatsWorker {
     this.o.log?.(`[stats ${this.o.workerId}] ${line}`);
   }
 
-  private onAssign(partitions: readonly number[]): void {
-    const next = new Set(partitions);
-    for (const p of next) if (!this.owned.has(p)) this.startPartition(p);
-    if (this.job !== null) for (const p of this.owned) if (!next.has(p)) this.job.summaries.delete(p);
-    this.owned = next;
-    this.log(`owns partitions ${[...next].sort((a, b) => a - b).join(',') || '(none)'}`);
-    this.scheduleEmit();
-  }
-
-  /** (Re)reads a partition from its start for the current job. */
-  private startPartition(p: number): void {
-    const job = this.job;
-    if (job !== null) {
-      const spec = job.broadcast.spec;
-      const summary = new PartitionSummary(spec.columns, spec.sourceStartOffsets[p] ?? 0, spec.sourceEndOffsets[p] ?? 0);
-      job.summaries.set(p, summary);
-      job.answered.delete(p);
-      // A partition with no rows in the job's snapshot is complete from the start.
-      if (summary.complete) this.partials.load(spec.job, p, summary.partitionData());
-    }
-    this.batches?.seek(p, this.batchStarts[p] ?? 0);
-  }
-
   private async onBroadcasts(batch: RecordBatch): Promise<void> {
     for (const record of batch.records) {
       let broadcast: FitBroadcast;
       try {
         broadcast = broadcastCodec.decode(record.value);
       } catch (err) {
-        this.log(`ignoring a broadcast at offset ${record.offset}: ${err instanceof Error ? err.message : String(err)}`);
+        this.log(`ignoring a broadcast at offset ${record.offset}: ${message(err)}`);
         continue;
       }
       if (broadcast.protocol !== FIT_PROTOCOL_VERSION) continue;
@@ -133,58 +134,151 @@ class StatsWorker {
         continue;
       }
       if (current !== null) this.partials.forget(current.broadcast.spec.job);
-      // A new job: rebuild every owned partition's summary for its snapshot.
       this.log(`job ${broadcast.spec.job}: building summaries`);
       this.batchStarts = await this.o.transport.startOffsets(this.o.topics.batches);
-      this.job = { broadcast, summaries: new Map(), answered: new Map() };
-      for (const p of this.owned) this.startPartition(p);
+      this.job = { broadcast, partitions: new Map(), shards: new Map(), answered: new Map() };
+      for (const s of this.ownedShards) this.startShard(s);
+      for (const p of this.ownedPartitions) this.startPartition(p);
     }
-    this.scheduleEmit();
+    this.scheduleAnswers();
+  }
+
+  // --- reader: input partitions → shard chunks -------------------------------------------
+
+  private onAssignPartitions(partitions: readonly number[]): void {
+    const next = new Set(partitions);
+    for (const p of next) if (!this.ownedPartitions.has(p)) this.startPartition(p);
+    if (this.job !== null) for (const p of this.ownedPartitions) if (!next.has(p)) this.job.partitions.delete(p);
+    this.ownedPartitions = next;
+    this.log(`reads partitions ${[...next].sort((a, b) => a - b).join(',') || '(none)'}`);
+  }
+
+  /** (Re)reads a partition from its start for the current job. */
+  private startPartition(p: number): void {
+    const job = this.job;
+    if (job !== null) {
+      const spec = job.broadcast.spec;
+      const summary = new PartitionSummary(spec.columns, spec.sourceStartOffsets[p] ?? 0, spec.sourceEndOffsets[p] ?? 0);
+      job.partitions.set(p, summary);
+      // A partition with no rows in the job's snapshot is complete from the start.
+      if (summary.complete) this.publishShards(job, p, summary);
+    }
+    this.batches?.seek(p, this.batchStarts[p] ?? 0);
   }
 
   private async onBatches(batch: RecordBatch): Promise<void> {
     const job = this.job;
     if (job === null) return;
-    const summary = job.summaries.get(batch.partition);
+    const summary = job.partitions.get(batch.partition);
     if (summary === undefined || summary.complete) return;
     for (const record of batch.records) {
-      const rows = rowBatchCodec.decode(record.value);
-      const outcome = summary.add(rows);
+      const outcome = summary.add(rowBatchCodec.decode(record.value));
       if (outcome === 'gap') {
         this.log(`partition ${batch.partition}: batch at offset ${record.offset} skips source offsets; re-reading the partition`);
         this.startPartition(batch.partition);
         return;
       }
       if (summary.complete) {
-        this.partials.load(job.broadcast.spec.job, batch.partition, summary.partitionData());
         this.log(`partition ${batch.partition}: summary complete (${summary.rows} rows)`);
+        this.publishShards(job, batch.partition, summary);
         break;
       }
     }
-    this.scheduleEmit();
   }
 
-  private scheduleEmit(): void {
-    this.emissions
-      .run(() => this.emit())
-      .catch((err: unknown) => this.log(`could not send partials: ${err instanceof Error ? err.message : String(err)}`));
+  /** Cuts a complete partition summary into value shards and sends each shard its chunks. */
+  private publishShards(job: CurrentJob, partition: number, summary: PartitionSummary): void {
+    const spec = job.broadcast.spec;
+    const records: OutRecord[] = [];
+    shardSummaries(summary.summaries()).forEach((shard, s) => {
+      for (const chunk of summaryChunks(spec.job, partition, s, shard)) {
+        records.push({
+          topic: this.o.topics.summaries,
+          partition: s,
+          key: summaryChunkKey(spec.job, partition, s, chunk.part),
+          value: summaryChunkCodec.encode(chunk),
+        });
+      }
+    });
+    // The summary is in the chunks now; a restart rebuilds it from `batches` if they are lost.
+    job.partitions.delete(partition);
+    this.schedule(async () => {
+      for (const record of records) await this.producer?.send([record]);
+    }, `could not publish the summary of partition ${partition}`);
   }
 
-  private async emit(): Promise<void> {
+  // --- shard owner: shard chunks → partials ------------------------------------------------
+
+  private onAssignShards(shards: readonly number[]): void {
+    const next = new Set(shards);
+    for (const s of next) if (!this.ownedShards.has(s)) this.startShard(s);
+    if (this.job !== null) {
+      for (const s of this.ownedShards) {
+        if (next.has(s)) continue;
+        this.job.shards.delete(s);
+        this.job.answered.delete(s);
+      }
+    }
+    this.ownedShards = next;
+    this.log(`owns value shards ${[...next].sort((a, b) => a - b).join(',') || '(none)'}`);
+    this.scheduleAnswers();
+  }
+
+  /** (Re)reads a shard's chunks from where the current job's begin. */
+  private startShard(s: number): void {
+    const job = this.job;
+    if (job === null) return;
+    job.shards.set(s, new ShardAssembly(job.broadcast.spec, s));
+    job.answered.delete(s);
+    this.summaries?.seek(s, job.broadcast.spec.summaryStartOffsets[s] ?? 0);
+  }
+
+  private async onChunks(batch: RecordBatch): Promise<void> {
+    const job = this.job;
+    const assembly = job?.shards.get(batch.partition);
+    if (job === null || assembly === undefined || assembly.complete) return;
+    for (const record of batch.records) {
+      if (summaryChunkJob(record.key) !== job.broadcast.spec.job) continue;
+      let added: boolean;
+      try {
+        added = assembly.add(summaryChunkCodec.decode(record.value));
+      } catch (err) {
+        this.log(`ignoring a summary chunk at ${batch.partition}/${record.offset}: ${message(err)}`);
+        continue;
+      }
+      if (added && assembly.complete) {
+        const summaries = assembly.summaries();
+        this.partials.load(job.broadcast.spec.job, batch.partition, new SummaryData(summaries));
+        this.log(`value shard ${batch.partition}: summary complete`);
+        break;
+      }
+    }
+    this.scheduleAnswers();
+  }
+
+  private scheduleAnswers(): void {
+    this.schedule(() => this.answer(), 'could not send partials');
+  }
+
+  private schedule(work: () => Promise<void>, what: string): void {
+    this.sends.run(work).catch((err: unknown) => this.log(`${what}: ${message(err)}`));
+  }
+
+  private async answer(): Promise<void> {
     const job = this.job;
     if (job === null || job.broadcast.request === null || this.producer === null) return;
     const { round, request, spec } = job.broadcast;
-    const due = [...this.owned]
+    const due = [...this.ownedShards]
       .sort((a, b) => a - b)
-      .filter((p) => job.summaries.get(p)?.complete === true && (job.answered.get(p) ?? -1) < round);
-    // Computed concurrently (on threads when there are any), sent in partition order.
-    const partials = await Promise.all(due.map((p) => this.partials.compute(spec.job, p, request)));
-    const records = due.map((p, i) => ({
+      .filter((s) => job.shards.get(s)?.complete === true && (job.answered.get(s) ?? -1) < round);
+    // Computed concurrently (on threads when there are any), sent in shard order.
+    const partials = await Promise.all(due.map((s) => this.partials.compute(spec.job, s, request)));
+    const records = due.map((s, i) => ({
       topic: this.o.topics.stats,
-      key: partialKey(spec.job, round, p),
-      value: partialCodec.encode({ protocol: FIT_PROTOCOL_VERSION, job: spec.job, round, partition: p, worker: this.o.workerId, partial: partials[i] as PartitionPartial }),
+      key: partialKey(spec.job, round, s),
+      value: partialCodec.encode({ protocol: FIT_PROTOCOL_VERSION, job: spec.job, round, shard: s, worker: this.o.workerId, partial: partials[i] }),
     }));
-    for (const p of due) job.answered.set(p, round);
+    for (const s of due) job.answered.set(s, round);
     if (records.length > 0) {
       await this.producer.send(records);
       this.sent += records.length;

@@ -4,9 +4,10 @@
  * The writer is a real Python producer, confluent-kafka (librdkafka) from a pinned venv that
  * tests/support/python-venv.sh makes (.ci/run makes it before the tests; here it is reused, or
  * made when missing). Each codec gets a fresh topic; KafkaTransport reads it back and every row
- * must arrive exactly once with identical bytes. Then `vgmflow fit --all-stages` ingests and
- * fits one compressed topic (lz4), and vgmflow's own producer writes each codec for
- * confluent-kafka to read back (the `compression` option of the Kafka transport).
+ * must arrive exactly once with identical bytes. Then `vgmflow fit --all-stages` fits every
+ * compressed topic, and other layouts of the same rows, to the embedded fit's model byte for
+ * byte; and vgmflow's own producer writes each codec for confluent-kafka to read back (the
+ * `compression` option of the Kafka transport).
  */
 import { execFile, execFileSync } from 'child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
@@ -138,23 +139,58 @@ describe('topics a Python producer (confluent-kafka) compressed', () => {
   });
 });
 
-it('`vgmflow fit --all-stages` ingests and fits an lz4-compressed topic', async () => {
-  ensureCliBuilt();
-  const procs = new Processes({ cwd: tmp, logDir: join(tmp, 'logs') });
-  try {
-    const prefix = uniqueName('kc-fit');
-    const topic = topics.get('lz4') ?? '';
-    const fit = procs.spawn('fit', [
-      'fit', '--brokers', brokers(), '--topic-prefix', prefix, '--topic', topic, '--partitions', String(PARTITIONS),
-      '--columns', COLUMNS, '--all-stages', '--model', join(tmp, 'model.json'),
+/**
+ * The model is a function of the rows alone (issue 11): the same rows, one per message or in
+ * blocks, from vgmflow or from confluent-kafka, over 1, 3 or 6 partitions, with any codec, give
+ * the embedded fit's model byte for byte.
+ */
+describe('the fitted model depends on the rows only', () => {
+  let procs: Processes;
+  let embedded = '';
+
+  /** `vgmflow fit --all-stages` of an existing topic → the model file's text. */
+  async function fitTopic(topic: string, partitions: number, name: string): Promise<string> {
+    const model = join(tmp, `${name}.json`);
+    const fit = procs.spawn(name, [
+      'fit', '--brokers', brokers(), '--topic-prefix', uniqueName(`kc-${name}`), '--topic', topic, '--partitions', String(partitions),
+      '--columns', COLUMNS, '--all-stages', '--model', model,
     ]);
     await fit.succeeded(180_000);
-    expect(fit.stderr).toContain(`published to ${prefix}.models`);
-    const model = JSON.parse(readFileSync(join(tmp, 'model.json'), 'utf8')) as { columns?: unknown[] };
-    expect(model.columns?.length).toBe(4);
-  } finally {
-    await procs.killAll();
+    return readFileSync(model, 'utf8');
   }
+
+  beforeAll(async () => {
+    ensureCliBuilt();
+    procs = new Processes({ cwd: tmp, logDir: join(tmp, 'logs') });
+    const model = join(tmp, 'embedded.json');
+    await procs.spawn('embedded', ['fit', csvPath, '--columns', COLUMNS, '--model', model]).succeeded(180_000);
+    embedded = readFileSync(model, 'utf8');
+    expect(JSON.parse(embedded).rows).toBe(ROWS);
+  });
+
+  afterAll(async () => {
+    await procs.killAll();
+  });
+
+  it.each([...COMPRESSIONS])(`confluent-kafka, one row per message keyed by row over ${PARTITIONS} partitions, compression %s`, async (compression) => {
+    expect(await fitTopic(topics.get(compression) ?? '', PARTITIONS, `python-${compression}`)).toBe(embedded);
+  });
+
+  it('confluent-kafka, 100-row blocks into one partition (lz4), and vgmflow produce, 250-row blocks over 6 partitions', async () => {
+    const oneTopic = uniqueName('kc-blocks');
+    const t = transport();
+    try {
+      await t.ensureTopics([{ name: oneTopic, partitions: 1, config: {} }]);
+    } finally {
+      await t.close();
+    }
+    await run(python, [join(SUPPORT, 'python', 'produce_csv.py'), brokers(), oneTopic, 'lz4', csvPath, '100'], { timeout: 120_000 });
+    expect(await fitTopic(oneTopic, 1, 'python-blocks')).toBe(embedded);
+
+    const prefix = uniqueName('kc-vgm-blocks');
+    await procs.spawn('produce', ['produce', csvPath, '--brokers', brokers(), '--topic-prefix', prefix, '--rows-per-message', '250']).succeeded(120_000);
+    expect(await fitTopic(`${prefix}.rows`, 6, 'vgmflow-blocks')).toBe(embedded);
+  });
 });
 
 describe('vgmflow\'s own producer with the `compression` option', () => {

@@ -24,6 +24,7 @@ import { partialCodec } from '../../topics/fit-messages';
 import { KafkaTransport } from '../../topics/kafka';
 import { modelRecordCodec } from '../../topics/model-record';
 import { topicNames, topicSpecs } from '../../topics/topology';
+import { SUMMARY_SHARDS } from '../../core/normalization/value-shard';
 import { expectAllClose, maxRelativeError } from '../support/close-to';
 import { ensureCliBuilt, Processes, ROOT, waitUntil, type Child } from '../support/processes';
 import { FIXTURE_DIR, type SklearnFixture } from '../support/sklearn-fixtures';
@@ -157,26 +158,29 @@ async function finishFit(run: FitRun, procs: Processes, timeoutMs = 180_000): Pr
   return { model: parseModel(text, run.modelPath), text, rounds: Number(done[2]), seconds: Number(done[1]) };
 }
 
-/** The partitions a stats worker said it owns last, or null before its first assignment. */
-function ownedBy(worker: Child): number[] | null {
-  const all = [...worker.stderr.matchAll(/owns partitions ([\d,]+|\(none\))/g)];
+/** What a stats worker said it owns last (`reads partitions …` or `owns value shards …`), or null before its first assignment. */
+function ownedBy(worker: Child, what: 'reads partitions' | 'owns value shards'): number[] | null {
+  const all = [...worker.stderr.matchAll(new RegExp(`${what} ([\\d,]+|\\(none\\))`, 'g'))];
   const last = all[all.length - 1];
   if (last === undefined) return null;
   return last[1] === '(none)' ? [] : last[1].split(',').map(Number);
 }
 
-/** Waits until the live workers share the partitions evenly (one consistent generation). */
+/** Whether the lists cover 0..total-1 exactly once, as evenly as the count allows. */
+function evenSplit(lists: readonly (number[] | null)[], total: number): boolean {
+  if (lists.some((l) => l === null)) return false;
+  const flat = (lists as number[][]).flat();
+  const sizes = (lists as number[][]).map((l) => l.length);
+  return new Set(flat).size === total && flat.length === total && Math.max(...sizes) - Math.min(...sizes) <= 1;
+}
+
+/** Waits until the live workers share the input partitions and the value shards evenly (one consistent generation). */
 async function waitForSplit(workers: readonly Child[], timeoutMs = 60_000): Promise<void> {
   await waitUntil(
-    () => {
-      const owned = workers.map(ownedBy);
-      if (owned.some((o) => o === null)) return false;
-      const lists = owned as number[][];
-      const union = new Set(lists.flat());
-      const share = PARTITIONS / workers.length;
-      return union.size === PARTITIONS && lists.every((l) => l.length === share) && lists.flat().length === PARTITIONS;
-    },
-    `${workers.length} stats workers to own ${PARTITIONS / workers.length} partitions each`,
+    () =>
+      evenSplit(workers.map((w) => ownedBy(w, 'reads partitions')), PARTITIONS) &&
+      evenSplit(workers.map((w) => ownedBy(w, 'owns value shards')), SUMMARY_SHARDS),
+    `${workers.length} stats workers to share ${PARTITIONS} partitions and ${SUMMARY_SHARDS} value shards`,
     timeoutMs,
     () => workers.map((w) => w.describe(10)).join(''),
   );
@@ -199,19 +203,19 @@ async function embeddedSliceModel(procs: Processes): Promise<{ model: Transforme
 interface PartialCount {
   /** Partial messages of the job on <prefix>.stats. */
   readonly total: number;
-  /** Distinct (round, partition) keys. */
+  /** Distinct (round, shard) keys. */
   readonly distinct: number;
   /** Highest round answered; rounds 0..maxRound ran. */
   readonly maxRound: number;
-  /** Partitions answered per round. */
-  readonly partitionsOfRound: Map<number, Set<number>>;
+  /** Value shards answered per round. */
+  readonly shardsOfRound: Map<number, Set<number>>;
   readonly byWorker: Map<string, number>;
 }
 
 async function countPartials(prefix: string, job: string): Promise<PartialCount> {
   const records = await withTransport((t) => readTopicToEnd(t, topicNames(prefix).stats, 2000));
   const keys = new Set<string>();
-  const partitionsOfRound = new Map<number, Set<number>>();
+  const shardsOfRound = new Map<number, Set<number>>();
   const byWorker = new Map<string, number>();
   let total = 0;
   let maxRound = -1;
@@ -219,25 +223,25 @@ async function countPartials(prefix: string, job: string): Promise<PartialCount>
     const p = partialCodec.decode(r.value);
     if (p.job !== job) continue;
     total++;
-    keys.add(`${p.round}/${p.partition}`);
+    keys.add(`${p.round}/${p.shard}`);
     maxRound = Math.max(maxRound, p.round);
-    const set = partitionsOfRound.get(p.round) ?? new Set<number>();
-    set.add(p.partition);
-    partitionsOfRound.set(p.round, set);
+    const set = shardsOfRound.get(p.round) ?? new Set<number>();
+    set.add(p.shard);
+    shardsOfRound.set(p.round, set);
     byWorker.set(p.worker, (byWorker.get(p.worker) ?? 0) + 1);
   }
-  return { total, distinct: keys.size, maxRound, partitionsOfRound, byWorker };
+  return { total, distinct: keys.size, maxRound, shardsOfRound, byWorker };
 }
 
-/** Every round 0..maxRound answered for every partition, exactly once per key. */
+/** Every round 0..maxRound answered for every value shard, exactly once per key. */
 function expectEveryRoundAnswered(c: PartialCount): void {
   expect(c.maxRound).toBeGreaterThan(10);
-  expect(c.distinct).toBe((c.maxRound + 1) * PARTITIONS);
-  for (let round = 0; round <= c.maxRound; round++) expect(c.partitionsOfRound.get(round)?.size).toBe(PARTITIONS);
+  expect(c.distinct).toBe((c.maxRound + 1) * SUMMARY_SHARDS);
+  for (let round = 0; round <= c.maxRound; round++) expect(c.shardsOfRound.get(round)?.size).toBe(SUMMARY_SHARDS);
 }
 
 const describeCount = (c: PartialCount): string =>
-  `${c.total} partial messages for ${c.maxRound + 1} rounds x ${PARTITIONS} partitions = ${c.distinct} distinct (${c.total - c.distinct} duplicates); by worker ${JSON.stringify(Object.fromEntries(c.byWorker))}`;
+  `${c.total} partial messages for ${c.maxRound + 1} rounds x ${SUMMARY_SHARDS} shards = ${c.distinct} distinct (${c.total - c.distinct} duplicates); by worker ${JSON.stringify(Object.fromEntries(c.byWorker))}`;
 
 // ---------------------------------------------------------------------------------------
 // Model comparison.
@@ -425,9 +429,9 @@ describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-
     const fit = await finishFit(run, procs);
     const identical = expectSameModel(fit.model, expected);
 
-    // The restarted worker rebuilt its partitions' summaries and answered rounds.
-    const owned = ownedBy(w1again) ?? [];
-    for (const p of owned) expect(w1again.stderr).toMatch(new RegExp(`partition ${p}: summary complete`));
+    // The restarted worker rebuilt its partitions' summaries and its shards' and answered rounds.
+    for (const p of ownedBy(w1again, 'reads partitions') ?? []) expect(w1again.stderr).toMatch(new RegExp(`partition ${p}: summary complete`));
+    for (const s of ownedBy(w1again, 'owns value shards') ?? []) expect(w1again.stderr).toMatch(new RegExp(`value shard ${s}: summary complete`));
     const count = await countPartials(prefix, job);
     expectEveryRoundAnswered(count);
     expect(count.total).toBeGreaterThanOrEqual(count.distinct);
@@ -471,18 +475,18 @@ describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-
     await run.child.waitFor(/^round 15 /m, { timeoutMs: 120_000 });
     await reduce.kill('SIGKILL');
     // With the reducer gone the job stays at its last broadcast round R; the workers answer R
-    // for all partitions.
+    // for all value shards.
     let stalled = -1;
     await waitUntil(
       async () => {
         const c = await countPartials(prefix, job);
         stalled = c.maxRound;
-        return c.partitionsOfRound.get(c.maxRound)?.size === PARTITIONS;
+        return c.shardsOfRound.get(c.maxRound)?.size === SUMMARY_SHARDS;
       },
-      'every partition to answer the last round broadcast before the reducer died',
+      'every value shard to answer the last round broadcast before the reducer died',
       60_000,
     );
-    // w1 answered round R for its partitions and dies; a new w1 rebuilds its partitions and
+    // w1 answered round R for its shards and dies; a new w1 rebuilds its partitions and shards and
     // (knowing nothing of what is on the stats topic) answers R again.
     await w1.kill('SIGKILL');
     const w1again = startStats(procs, prefix, stats, 'w1');
@@ -490,7 +494,7 @@ describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-
     await waitUntil(
       async () => {
         const c = await countPartials(prefix, job);
-        return (c.partitionsOfRound.get(stalled)?.size ?? 0) === PARTITIONS && c.total > c.distinct;
+        return (c.shardsOfRound.get(stalled)?.size ?? 0) === SUMMARY_SHARDS && c.total > c.distinct;
       },
       `recomputed partials of round ${stalled}`,
       60_000,

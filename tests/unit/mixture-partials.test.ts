@@ -26,7 +26,7 @@ import {
   nearestCentre,
   posteriorInto,
   resolvePriors,
-  SAMPLE_POINTS_PER_PARTITION,
+  SAMPLE_POINTS_PER_SHARD,
   summarise,
   unitPoints,
   type ComponentStats,
@@ -358,12 +358,12 @@ describe.each(fixtures.map((f, i) => [f.name, f, i] as const))('fitVbgmm of fixt
 
 describe('fitVbgmm with k-means++ initialisation', () => {
   // k-means++ seeds from each partition's seeding sample (core/mixture/sample.ts), which is
-  // the partition's summary itself up to SAMPLE_POINTS_PER_PARTITION distinct values and a
+  // the partition's summary itself up to SAMPLE_POINTS_PER_SHARD distinct values and a
   // coarsened one beyond. Below that size the merged sample is the whole column's summary
   // whatever the partitioning, so the fit must not depend on it.
   test('over partitions equals over one partition and over the raw rows (columns within the exact-sample size)', () => {
     const f = fixtures.find((x) => x.name === 'mixed_nonmodal') ?? fixtures[0];
-    expect(f.data.length).toBeLessThanOrEqual(SAMPLE_POINTS_PER_PARTITION);
+    expect(f.data.length).toBeLessThanOrEqual(SAMPLE_POINTS_PER_SHARD);
     const options: VbgmmOptions = { ...fixtureOptions(f), maxIter: MAX_ITER_CAP, nInit: 2 };
     const init: FitInit = { kind: 'kmeans', seed: 1234 };
     const single = fitVbgmm([summarise(f.data)], options, init);
@@ -384,7 +384,7 @@ describe('fitVbgmm with k-means++ initialisation', () => {
     // Two partitions, one above the exact-sample size, so one sample is coarsened.
     const rows = f.data;
     const parts = [summarise(rows.slice(0, 4500)), summarise(rows.slice(4500))];
-    expect(parts[0].values.length).toBeGreaterThan(SAMPLE_POINTS_PER_PARTITION);
+    expect(parts[0].values.length).toBeGreaterThan(SAMPLE_POINTS_PER_SHARD);
     const forward = fitVbgmm(parts, options, init);
     expectFitsClose(fitVbgmm([parts[1], parts[0]], options, init), forward, 'k-means init, partitions reversed', meanAbs(rows));
   });

@@ -21,8 +21,10 @@ Runs one stage of the pipeline as its own process, until SIGINT or SIGTERM.
   ingest   CSV rows from the input topic -> Arrow row batches (<prefix>.batches) and
            rejected rows with their reasons (<prefix>.dlq), exactly once (transactions).
            Needs --columns naming every column of a row, in order.
-  stats    a stats worker: owns some batches partitions (consumer group), answers each
-           fit round with partial statistics. Run as many as there are partitions to share.
+  stats    a stats worker: reads some batches partitions (consumer group --group) and
+           publishes their summaries by value shard on <prefix>.summaries; owns some of the
+           16 value shards (group <group>-shards) and answers each fit round with one
+           partial per shard. Run up to as many as there are partitions to share.
   reduce   the reducer: merges partials, broadcasts each round, publishes models.
            Run one.
   transform  encodes each row of <prefix>.batches with the latest model of --model-name on
@@ -53,7 +55,8 @@ Options:
   --columns <specs>       (ingest) every column in order, e.g.
                           "Amount:continuous,Tip:mixed(0),Network:categorical"
   --header                (ingest) a message may start with the header line: skip it
-  --group <id>            consumer group (default vgmflow-<prefix>-<stage>, e.g. vgmflow-vgm-ingest)
+  --group <id>            consumer group (default vgmflow-<prefix>-<stage>, e.g. vgmflow-vgm-ingest;
+                          stats workers also join <id>-shards)
   --worker-id <id>        (stats) name in logs (default: random)
 ${STATS_THREADS_HELP}
   --s3-bucket <bucket>    (reduce) also write each model to S3; (transform) also write Arrow

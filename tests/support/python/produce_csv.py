@@ -2,7 +2,10 @@
 one row per message (its text and "\\n"), key = the row's number, with the given compression.type:
 a producer as users run it, for tests/integration/kafka-compression.test.ts.
 
-    produce_csv.py BROKERS TOPIC COMPRESSION FILE
+    produce_csv.py BROKERS TOPIC COMPRESSION FILE [ROWS_PER_MESSAGE]
+
+With ROWS_PER_MESSAGE > 1, each message holds that many rows (their text and "\n" each),
+key = the number of its first row: the blocks a batching producer in the wild sends.
 
 linger.ms and batch.size make librdkafka put many rows in each record batch, so the batches
 are compressed (Kafka compresses whole batches). Prints "produced N rows" and exits 0 once
@@ -15,6 +18,7 @@ from confluent_kafka import Producer
 
 def main() -> int:
     brokers, topic, compression, path = sys.argv[1:5]
+    rows_per_message = int(sys.argv[5]) if len(sys.argv) > 5 else 1
     producer = Producer({
         "bootstrap.servers": brokers,
         "compression.type": compression,
@@ -32,10 +36,11 @@ def main() -> int:
     with open(path, "rb") as f:
         lines = f.read().split(b"\n")[1:]
     rows = [line for line in lines if line != b""]
-    for n, row in enumerate(rows):
+    for n in range(0, len(rows), rows_per_message):
+        value = b"".join(row + b"\n" for row in rows[n:n + rows_per_message])
         while True:
             try:
-                producer.produce(topic, value=row + b"\n", key=str(n).encode(), on_delivery=delivered)
+                producer.produce(topic, value=value, key=str(n).encode(), on_delivery=delivered)
                 break
             except BufferError:
                 producer.poll(0.1)

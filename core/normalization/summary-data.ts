@@ -8,7 +8,7 @@ import { splitModal, type ColumnSummary } from './column-summary';
 /** Which points of a numeric column a mixture is fitted to. */
 export type PointSet = 'all' | 'nonModal';
 
-export class PartitionData {
+export class SummaryData {
   private readonly splits = new Map<number, { modalCounts: number[]; nonModal: WeightedPoints }>();
 
   constructor(readonly summaries: readonly ColumnSummary[]) {}
