@@ -1,9 +1,9 @@
 /**
  * The embedded runner for a fit, streaming: the file is read in blocks of whole records, each
- * block parsed by the ingest stage's own pure function (ingestMessages: the same rows and the
- * same dead letters as on Kafka) and folded into one set of column summaries; the summaries
- * are cut into value shards and the fit machine runs its rounds over them on worker threads
- * (the stats stage's partial pool). No topic holds the rows, so memory is the summaries (the
+ * block parsed on a parse thread by the ingest stage's own pure function (ingestMessages: the
+ * same rows and the same dead letters as on Kafka) and folded into that thread's column
+ * summaries; the merged summaries are cut into value shards and the fit machine runs its
+ * rounds over them on worker threads (the stats stage's partial pool). No topic holds the rows, so memory is the summaries (the
  * distinct values) plus one block, whatever the number of rows; and since the model is a
  * function of the rows alone (ARCHITECTURE.md, "The fit round protocol"), it equals the model
  * of the same file fitted on Kafka, byte for byte.
@@ -11,16 +11,16 @@
 import { createReadStream } from 'node:fs';
 import { CsvParser } from '../../core/csv/csv';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
-import { ColumnSummaryBuilder } from '../../core/normalization/column-summary';
+import type { ColumnSummary } from '../../core/normalization/column-summary';
 import { TransformerFitMachine, type InitialMeans } from '../../core/normalization/fit-transformer';
 import type { TransformerModel, TransformerOptions } from '../../core/normalization/model';
 import { SummaryData } from '../../core/normalization/summary-data';
 import { shardSummaries } from '../../core/normalization/value-shard';
 import type { DeadLetterRecord } from '../../topics/dead-letter';
-import type { InRecord } from '../../topics/transport';
-import { ingestMessages } from '../../stages/ingest/ingest-batch';
 import { partialComputer } from '../../stages/stats/partial-pool';
 import { InputError } from './input-error';
+import type { BlockDeadLetter } from './parse-block';
+import { blockParser } from './parse-pool';
 import { assertReadable } from './read-table';
 
 export interface EmbeddedFitOptions {
@@ -29,7 +29,7 @@ export interface EmbeddedFitOptions {
   readonly columns: readonly ColumnSpec[];
   readonly options: TransformerOptions;
   readonly initialMeans: InitialMeans;
-  /** Worker threads computing the stats partials (0: this thread). Default 0. */
+  /** Worker threads that parse the blocks, then compute the stats partials (0: this thread). Default 0. */
   readonly statsThreads?: number;
   /**
    * Called for each rejected row as soon as it is read; throwing stops the fit with that
@@ -97,33 +97,49 @@ async function* recordBlocks(path: string): AsyncGenerator<Block, void, undefine
   if (block.raws.length > 0) yield block;
 }
 
-/** Reads, parses and summarises the file; calls `onDeadLetter` for each rejected row. */
-async function summariseFile(o: EmbeddedFitOptions): Promise<{ builders: ColumnSummaryBuilder[]; rowsRead: number; rowsDeadLettered: number }> {
-  const builders = o.columns.map((c) => new ColumnSummaryBuilder(c));
+/** A block's records back to back in a buffer of its own (so it can move to a thread), and where each ends. */
+function packBlock(block: Block): { bytes: Uint8Array; ends: Int32Array } {
+  const ends = new Int32Array(block.raws.length);
+  let total = 0;
+  block.raws.forEach((raw, i) => (ends[i] = total += raw.length));
+  const bytes = new Uint8Array(total);
+  block.raws.forEach((raw, i) => bytes.set(raw, i === 0 ? 0 : ends[i - 1]));
+  return { bytes, ends };
+}
+
+/**
+ * Reads the file, has its blocks parsed and summarised on the parse threads (a bounded number
+ * in flight), and calls `onDeadLetter` for each rejected row in file order.
+ */
+async function summariseFile(o: EmbeddedFitOptions): Promise<{ summaries: ColumnSummary[]; rowsRead: number; rowsDeadLettered: number }> {
+  const parser = blockParser(o.columns, o.statsThreads ?? 0);
   let rowsRead = 0;
   let rowsDeadLettered = 0;
-  let offset = 0;
-  for await (const block of recordBlocks(o.input)) {
-    // One message per record, so a dead letter's line is its record's (the file line) and a
-    // record is rejected alone, exactly as ingest treats a one-row message.
-    const messages: InRecord[] = block.raws.map((value) => ({ topic: o.input, partition: 0, offset: offset++, key: null, value, headers: {} }));
-    const first = offset - messages.length;
-    const result = ingestMessages(messages, o.columns);
-    for (const batch of result.batches) {
-      builders.forEach((builder, c) => {
-        const numbers = batch.numeric[c];
-        const text = batch.text[c];
-        if (numbers !== null) builder.addNumbers(numbers);
-        else if (text !== null) builder.addCategories(text);
-      });
-    }
-    for (const letter of result.deadLetters) {
+  const inFlight: { readonly lines: number[]; readonly deadLetters: Promise<BlockDeadLetter[]> }[] = [];
+  const settleOldest = async (): Promise<void> => {
+    const oldest = inFlight.shift();
+    if (oldest === undefined) return;
+    for (const letter of await oldest.deadLetters) {
       rowsDeadLettered++;
-      await o.onDeadLetter?.({ ...letter, fileLine: (block.lines[letter.offset - first] ?? 0) + letter.line - 1 });
+      // Each record was its own message: its line within the message is 1 unless it spans lines.
+      await o.onDeadLetter?.({ ...letter, fileLine: (oldest.lines[letter.offset] ?? 0) + letter.line - 1 });
     }
-    rowsRead += block.raws.length;
+  };
+  try {
+    for await (const block of recordBlocks(o.input)) {
+      const { bytes, ends } = packBlock(block);
+      const deadLetters = parser.parse(bytes, ends);
+      // Failures surface through settleOldest, in file order; until then they must not be unhandled.
+      deadLetters.catch(() => undefined);
+      inFlight.push({ lines: block.lines, deadLetters });
+      rowsRead += block.raws.length;
+      if (inFlight.length >= parser.parallelism) await settleOldest();
+    }
+    while (inFlight.length > 0) await settleOldest();
+    return { summaries: await parser.finish(), rowsRead, rowsDeadLettered };
+  } finally {
+    await parser.close();
   }
-  return { builders, rowsRead, rowsDeadLettered };
 }
 
 export async function embeddedFit(o: EmbeddedFitOptions): Promise<EmbeddedFitReport> {
@@ -132,7 +148,7 @@ export async function embeddedFit(o: EmbeddedFitOptions): Promise<EmbeddedFitRep
   const read = await summariseFile(o);
   if (read.rowsRead === 0) throw new InputError(`${o.input}: no data rows to fit`);
   if (read.rowsRead === read.rowsDeadLettered) throw new InputError(`${o.input}: no data rows to fit (every row was rejected)`);
-  const shards = shardSummaries(read.builders.map((b) => b.build()));
+  const shards = shardSummaries(read.summaries);
   log(`read ${read.rowsRead} rows (${read.rowsDeadLettered} rejected); fitting over ${shards.length} value shards`);
 
   const machine = new TransformerFitMachine(o.columns, o.options, o.initialMeans);
