@@ -1,8 +1,9 @@
 /**
  * The embedded runner for a fit: the pipeline's own stages (ingest, stats worker,
  * reducer, fit job) over in-memory topics in this process. The file is produced to the
- * input topic as `vgmflow produce` would write it to Kafka, so the same file with the
- * same partitions and rows per message gives the same model on both runners.
+ * input topic as `vgmflow produce` would write it to Kafka (blocks of whole records up to
+ * 1 MiB by default), so the same file with the same partitions and message layout gives the
+ * same model on both runners.
  */
 import { deadLetterCodec, type DeadLetterRecord } from '../../topics/dead-letter';
 import { MemoryTransport } from '../../topics/memory';
@@ -23,6 +24,7 @@ export interface EmbeddedFitOptions {
   readonly options: TransformerOptions;
   readonly initialMeans: InitialMeans;
   readonly partitions?: number;
+  /** Records per message instead of produce's default blocks of up to 1 MiB. */
   readonly rowsPerMessage?: number;
   /** Worker threads computing the stats partials (0: this thread). Default 0. */
   readonly statsThreads?: number;
@@ -73,7 +75,7 @@ export async function embeddedFit(o: EmbeddedFitOptions): Promise<EmbeddedFitRep
     }
     const deadLetters = (await readTopicToEnd(transport, topics.deadLetters, 1000))
       .map((r) => deadLetterCodec.decode(r.value))
-      .map((d) => ({ ...d, fileLine: (produced.messageLines[d.offset * partitions + d.partition] ?? 0) + d.line - 1 }))
+      .map((d) => ({ ...d, fileLine: produced.lines?.fileLine(d.offset * partitions + d.partition, d.line) ?? d.line }))
       .sort((a, b) => a.fileLine - b.fileLine);
     return { model: result.model, rowsRead: produced.rows, rowsFitted: result.rows, deadLetters, rounds: result.rounds };
   } finally {

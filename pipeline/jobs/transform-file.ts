@@ -8,7 +8,7 @@ import { BatchEncoder, type ColumnValues, type EncodeError } from '../../core/no
 import type { CellValue } from '../../core/normalization/column-summary';
 import { specsOfModel } from '../../core/normalization/model-specs';
 import { encodedColumnNames } from '../../core/normalization/layout';
-import { emptyRowIds, setFileRowId, type RowIds } from '../../core/normalization/row-id';
+import { emptyRowIds, setMessageRowId, type RowIds } from '../../core/normalization/row-id';
 import type { TransformerModel } from '../../core/normalization/model';
 import { deadLetterSink, type DeadLetter } from './dead-letters';
 import { EncodedLineFormat } from './encoded-line';
@@ -60,7 +60,7 @@ class RowChunk {
   /** Adds a row (cells in model column order, as the table reads them); returns its index. */
   add(row: TableRow): number {
     const i = this.length++;
-    setFileRowId(this.rowIds, i, row.rowNumber);
+    setMessageRowId(this.rowIds, i, row.message, row.rowInMessage);
     this.rows.push(row);
     row.cells.forEach((cell: CellValue, c) => {
       const numbers = this.numbers[c];

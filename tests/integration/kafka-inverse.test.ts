@@ -26,7 +26,7 @@ import { ColumnSummaryBuilder, type CellValue } from '../../core/normalization/c
 import { RowEncoder } from '../../core/normalization/encoder';
 import { fitTransformer } from '../../core/normalization/fit-transformer';
 import type { TransformerModel } from '../../core/normalization/model';
-import { fileRowId } from '../../core/normalization/row-id';
+import { messageRowId } from '../../core/normalization/row-id';
 import { deadLetterCodec } from '../../topics/dead-letter';
 import { DECODED_AVRO_CONTENT_TYPE, decodedColumnFields, decodedSchema, decodedSubject, decodedValue, type DecodedValue } from '../../topics/decoded-schema';
 import { KafkaTransport } from '../../topics/kafka';
@@ -238,7 +238,7 @@ describe('inverse stage on Kafka, Avro output', () => {
   function encodedLines(model: TransformerModel, cells: readonly CellValue[][], from: number, to: number): string[] {
     const encoder = new RowEncoder(model);
     const out: string[] = [];
-    for (let j = from; j < to; j++) out.push(Array.from(encoder.encode(cells[j] as CellValue[], fileRowId(j)).vector, formatNumber).join(','));
+    for (let j = from; j < to; j++) out.push(Array.from(encoder.encode(cells[j] as CellValue[], messageRowId(j)).vector, formatNumber).join(','));
     return out;
   }
 

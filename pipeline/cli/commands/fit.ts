@@ -22,7 +22,8 @@ Fits the transformer (a variational Gaussian mixture per numeric column, CTAB-GA
 settings) and writes the model as JSON.
 
 Embedded: reads a CSV file with a header line and runs the pipeline's stages in this
-process over in-memory topics (6 partitions, one row per message, like \`vgmflow produce\`).
+process over in-memory topics (6 partitions, messages of whole rows up to 1 MiB, like
+\`vgmflow produce\`).
 On Kafka: fits the rows of the input topic up to its end offsets when the job starts,
 after ingest has caught up with them; needs running ingest, stats and reduce stages
 (\`vgmflow stage …\`), or --all-stages to run them in this process. Prints each round.
