@@ -107,12 +107,12 @@ export class ProducedRecordPlacer {
   private skipHeader: boolean;
   private currentMessage = -1;
   private row = -1;
-  private readonly sink = (bytes: Uint8Array, line: number, lastLine: number): void => {
+  private readonly sink = (_bytes: Uint8Array, from: number, to: number, line: number, lastLine: number): void => {
     if (this.skipHeader) {
       this.skipHeader = false;
       return;
     }
-    this.blocks.place(bytes.length);
+    this.blocks.place(to - from);
     this.produced.push(line, lastLine, this.blocks.message);
   };
 

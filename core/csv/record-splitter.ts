@@ -26,11 +26,12 @@ const enum State {
 }
 
 /**
- * Receives each record: its bytes without the line terminator (cut at the size limit; a view
- * that is only valid during the call), the line it starts on, and the line its bytes end on
- * (the start line plus the line breaks in the bytes).
+ * Receives each record: its bytes without the line terminator (cut at the size limit) are
+ * bytes[from, to), valid only during the call; the line it starts on, and the line its bytes end
+ * on (the start line plus the line breaks in the bytes). A view per record would cost more than
+ * finding the record.
  */
-export type RecordSink = (bytes: Uint8Array, line: number, lastLine: number) => void;
+export type RecordSink = (bytes: Uint8Array, from: number, to: number, line: number, lastLine: number) => void;
 
 const EMPTY = new Uint8Array(0);
 
@@ -71,7 +72,9 @@ export class CsvRecordSplitter {
   }
 
   /** Feeds a chunk; `sink` gets the records it completes, in order. */
-  push(chunk: Uint8Array, sink: RecordSink): void {
+  push(input: Uint8Array, sink: RecordSink): void {
+    // A plain view: a Buffer's subarray costs far more than a Uint8Array's, once per record.
+    const chunk = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.length);
     const n = chunk.length;
     let recStart = 0;
     let i = 0;
@@ -92,7 +95,7 @@ export class CsvRecordSplitter {
             const crOk = nextCR < 0 || nextCR > nextLF || nextCR === nextLF - 1;
             if (nextCR === nextLF - 1) end = nextCR;
             if (quoteFree && crOk && end - i <= this.maxRecordBytes) {
-              sink(chunk.subarray(i, end), this.line, this.line);
+              sink(chunk, i, end, this.line, this.line);
               this.line++;
               this.lastWasCR = false;
               i = nextLF + 1;
@@ -217,11 +220,13 @@ export class CsvRecordSplitter {
 
   /** Ends the current record at `end` of `chunk` (its bytes from `from` there, after any earlier parts). */
   private emit(chunk: Uint8Array, from: number, end: number, sink: RecordSink): void {
-    let bytes: Uint8Array;
-    if (this.frozen !== null) bytes = this.frozen;
-    else if (this.parts.length === 0) bytes = chunk.subarray(from, end);
-    else bytes = concat([...this.parts, chunk.subarray(from, end)], this.partsBytes + (end - from));
-    sink(bytes, this.recordLine, this.frozen !== null ? this.frozenLastLine : this.line);
+    const lastLine = this.frozen !== null ? this.frozenLastLine : this.line;
+    if (this.frozen !== null) sink(this.frozen, 0, this.frozen.length, this.recordLine, lastLine);
+    else if (this.parts.length === 0) sink(chunk, from, end, this.recordLine, lastLine);
+    else {
+      const bytes = concat([...this.parts, chunk.subarray(from, end)], this.partsBytes + (end - from));
+      sink(bytes, 0, bytes.length, this.recordLine, lastLine);
+    }
     this.atRecordStart = true;
     this.parts = [];
     this.partsBytes = 0;
@@ -237,7 +242,7 @@ export class CsvRecordSplitter {
     const text = concat(this.parts, this.partsBytes);
     let cut = this.quoteOpenAt;
     while (cut < text.length && text[cut] !== CR && text[cut] !== LF) cut++;
-    sink(text.subarray(0, cut), this.recordLine, this.quoteOpenLine);
+    sink(text, 0, cut, this.recordLine, this.quoteOpenLine);
     const resumeLine = this.quoteOpenLine + 1;
     this.reset(resumeLine);
     if (cut >= text.length) {

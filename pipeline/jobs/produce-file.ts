@@ -79,31 +79,59 @@ class PipelinedSender {
   }
 }
 
-/** The bytes of the message being built: whole records joined by '\n'. */
+/**
+ * The bytes of the message being built: whole records joined by '\n'. Records that follow each
+ * other in the chunk with one '\n' between them (the usual case) are copied as one run.
+ */
 class MessageBuffer {
   private buffer = new Uint8Array(64 * 1024);
-  length = 0;
+  private length = 0;
   rows = 0;
+  // The pending run: bytes[runFrom, runTo) of runChunk, not copied yet.
+  private runChunk: Uint8Array | null = null;
+  private runFrom = 0;
+  private runTo = 0;
 
-  append(record: Uint8Array): void {
-    const needed = this.length + (this.rows > 0 ? 1 : 0) + record.length;
+  append(chunk: Uint8Array, from: number, to: number): void {
+    if (this.rows > 0 && chunk === this.runChunk && from === this.runTo + 1 && chunk[this.runTo] === NEWLINE) {
+      this.runTo = to;
+    } else {
+      this.flushRun();
+      if (this.rows > 0) this.reserve(1)[this.length++] = NEWLINE;
+      this.runChunk = chunk;
+      this.runFrom = from;
+      this.runTo = to;
+    }
+    this.rows++;
+  }
+
+  /** Copies the pending run: call before the chunk it is in changes. */
+  flushRun(): void {
+    const chunk = this.runChunk;
+    if (chunk === null) return;
+    const n = this.runTo - this.runFrom;
+    this.reserve(n).set(chunk.subarray(this.runFrom, this.runTo), this.length);
+    this.length += n;
+    this.runChunk = null;
+  }
+
+  /** The message's bytes (a copy), leaving the buffer empty. */
+  take(): Buffer {
+    this.flushRun();
+    const value = Buffer.from(this.buffer.subarray(0, this.length));
+    this.length = 0;
+    this.rows = 0;
+    return value;
+  }
+
+  private reserve(bytes: number): Uint8Array {
+    const needed = this.length + bytes;
     if (needed > this.buffer.length) {
       const grown = new Uint8Array(Math.max(needed, this.buffer.length * 2));
       grown.set(this.buffer.subarray(0, this.length));
       this.buffer = grown;
     }
-    if (this.rows > 0) this.buffer[this.length++] = NEWLINE;
-    this.buffer.set(record, this.length);
-    this.length += record.length;
-    this.rows++;
-  }
-
-  /** The message's bytes (a copy), leaving the buffer empty. */
-  take(): Buffer {
-    const value = Buffer.from(this.buffer.subarray(0, this.length));
-    this.length = 0;
-    this.rows = 0;
-    return value;
+    return this.buffer;
   }
 }
 
@@ -135,17 +163,17 @@ export async function produceFile(o: ProduceFileOptions): Promise<ProduceFileRep
     if (sender.add({ topic: o.topic, partition: messages % partitions, key: null, value: message.take() })) full = true;
     messages++;
   };
-  const onRecord = (bytes: Uint8Array, line: number, lastLine: number): void => {
+  const onRecord = (bytes: Uint8Array, from: number, to: number, line: number, lastLine: number): void => {
     if (expectHeader) {
       expectHeader = false;
-      header = headerFields(bytes);
+      header = headerFields(bytes.subarray(from, to));
       return;
     }
-    if (blocks.place(bytes.length)) {
+    if (blocks.place(to - from)) {
       closeMessage();
       lines?.startMessage();
     }
-    message.append(bytes);
+    message.append(bytes, from, to);
     lines?.addRecord(line, lastLine);
     rows++;
   };
@@ -154,6 +182,7 @@ export async function produceFile(o: ProduceFileOptions): Promise<ProduceFileRep
     const source = fromStdin ? (o.stdin ?? process.stdin) : createReadStream(o.input, { highWaterMark: READ_CHUNK_BYTES });
     for await (const chunk of source) {
       splitter.push(chunk as Buffer, onRecord);
+      message.flushRun();
       if (full) {
         full = false;
         await sender.flush();
@@ -161,6 +190,7 @@ export async function produceFile(o: ProduceFileOptions): Promise<ProduceFileRep
       }
     }
     splitter.end(onRecord);
+    message.flushRun();
     closeMessage();
     await sender.finish();
   } finally {
