@@ -8,6 +8,7 @@
 import { deadLetterCodec, type DeadLetterRecord } from '../../topics/dead-letter';
 import { MemoryTransport } from '../../topics/memory';
 import { DEFAULT_PARTITIONS, stageGroup, topicNames, topicSpecs } from '../../topics/topology';
+import type { MessageLimits } from '../../core/csv/message-layout';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
 import type { InitialMeans } from '../../core/normalization/fit-transformer';
 import type { TransformerModel, TransformerOptions } from '../../core/normalization/model';
@@ -24,8 +25,8 @@ export interface EmbeddedFitOptions {
   readonly options: TransformerOptions;
   readonly initialMeans: InitialMeans;
   readonly partitions?: number;
-  /** Records per message instead of produce's default blocks of up to 1 MiB. */
-  readonly rowsPerMessage?: number;
+  /** The produce layout to mirror; default produce's (blocks of up to 1 MiB). */
+  readonly messageLimits?: MessageLimits;
   /** Worker threads computing the stats partials (0: this thread). Default 0. */
   readonly statsThreads?: number;
   readonly log?: (line: string) => void;
@@ -51,7 +52,7 @@ export async function embeddedFit(o: EmbeddedFitOptions): Promise<EmbeddedFitRep
   const log = o.log ?? (() => undefined);
   try {
     await transport.ensureTopics(topicSpecs(topics, partitions));
-    const produced = await produceFile({ transport, topic: topics.rows, input: o.input, rowsPerMessage: o.rowsPerMessage, trackLines: true });
+    const produced = await produceFile({ transport, topic: topics.rows, input: o.input, ...o.messageLimits, trackLines: true });
     if (produced.rows === 0) throw new InputError(`${o.input}: no data rows to fit`);
     const stages = await startAllStages({ transport, topics, columns: o.columns, statsThreads: o.statsThreads, log });
     let result;

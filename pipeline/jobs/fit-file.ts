@@ -9,6 +9,7 @@ import { checkHeader, HeaderError, specsForHeader } from '../../core/csv/row-par
 import type { ColumnSpec } from '../../core/normalization/column-spec';
 import { DEFAULT_TRANSFORMER_OPTIONS, type InitialMeans } from '../../core/normalization/fit-transformer';
 import type { TransformerModel, TransformerOptions } from '../../core/normalization/model';
+import type { MessageLimits } from '../../core/csv/message-layout';
 import { embeddedFit } from './embedded-fit';
 import { DeadLetterFile } from './dead-letters';
 import { inferColumnTypes } from './infer-columns';
@@ -23,7 +24,8 @@ export interface FitFileOptions {
   /** Write rejected rows here and go on; without it the fit stops at the first bad row. */
   readonly deadLetterPath?: string;
   readonly partitions?: number;
-  readonly rowsPerMessage?: number;
+  /** The produce layout to mirror; default produce's (blocks of up to 1 MiB). */
+  readonly messageLimits?: MessageLimits;
   /** Worker threads computing the stats partials (0: this thread). Default 0. */
   readonly statsThreads?: number;
   readonly log?: (line: string) => void;
@@ -68,7 +70,7 @@ export async function fitFile(job: FitFileOptions): Promise<FitFileReport> {
     options: job.options ?? DEFAULT_TRANSFORMER_OPTIONS,
     initialMeans: job.initialMeans ?? {},
     partitions: job.partitions,
-    rowsPerMessage: job.rowsPerMessage,
+    messageLimits: job.messageLimits,
     statsThreads: job.statsThreads,
     log: job.log,
   });

@@ -177,9 +177,9 @@ describe('inverse stage on Kafka', () => {
     expect(at(base + 5)[0]?.reason).toMatch(/^inverse: undecodable Avro value: /);
 
     function input0(key: string): CellValue[] {
-      const [p, o] = key.split(':').map(Number);
-      expect([p, o]).toEqual([0, 0]);
-      // produce puts file row j on partition j mod 6 at offset floor(j / 6): 0:0 is row 0.
+      const [p, o, r] = key.split(':').map(Number);
+      expect([p, o, r]).toEqual([0, 0, 0]);
+      // produce puts message j on partition j mod 6 at offset floor(j / 6): 0:0:0 is the first row of the file.
       return cellsOf(lines[0] as string);
     }
   });

@@ -14,6 +14,7 @@ import { optionalColumns, requiredColumns } from '../columns-option';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings, type KafkaSettings } from '../kafka-options';
 import { describeModel } from '../report';
 import { STATS_THREADS_HELP, STATS_THREADS_OPTION, statsThreads } from '../stats-threads-option';
+import { MESSAGE_LAYOUT_HELP, MESSAGE_LAYOUT_OPTIONS, messageLimits } from '../message-layout-option';
 
 const HELP = `Usage: vgmflow fit <in.csv> --model <model.json> [options]          (embedded)
        vgmflow fit --brokers <list> [--topic <t>] --columns <specs> [options] (on Kafka)
@@ -47,6 +48,8 @@ Options:
   --all-stages            (Kafka) also run ingest, stats and reduce in this process
   --stats-workers <n>     (Kafka, with --all-stages) stats workers in this process (default 1)
 ${STATS_THREADS_HELP}
+  (file) the produce layout the embedded topics mirror (partitions and row ids follow it):
+${MESSAGE_LAYOUT_HELP}
   --s3-bucket <bucket>    (Kafka, with --all-stages) also write the model to S3 ($S3_BUCKET;
                           endpoint and credentials from $S3_ENDPOINT, $S3_ACCESS_KEY, $S3_SECRET_KEY)
   -h, --help              this help
@@ -78,6 +81,9 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: InitialMeans, seed: number): Promise<number> {
   if (args.positionals.length > 0) throw new UsageError('on Kafka the rows come from the input topic: give no file');
   if (stringOption(args, 'dead-letter') !== undefined) throw new UsageError(`--dead-letter is for files; on Kafka rejected rows go to ${kafka.topics.deadLetters}`);
+  for (const name of Object.keys(MESSAGE_LAYOUT_OPTIONS)) {
+    if (stringOption(args, name) !== undefined) throw new UsageError(`--${name} is for files; on Kafka the messages are on the input topic already`);
+  }
   const columns = requiredColumns(args);
   const job = stringOption(args, 'job') ?? `fit-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const modelName = stringOption(args, 'model-name') ?? DEFAULT_MODEL_NAME;
@@ -138,6 +144,7 @@ const OPTIONS: CommandOptions = {
   'all-stages': { type: 'boolean' },
   'stats-workers': { type: 'string' },
   ...STATS_THREADS_OPTION,
+  ...MESSAGE_LAYOUT_OPTIONS,
   's3-bucket': { type: 'string' },
   group: { type: 'string' },
 };
@@ -174,6 +181,7 @@ export const fitCommand: Command = {
       options: { ...DEFAULT_TRANSFORMER_OPTIONS, seed },
       deadLetterPath: stringOption(args, 'dead-letter'),
       statsThreads: statsThreads(args),
+      messageLimits: messageLimits(args),
     });
     await saveModelFile(modelPath, report.model);
     process.stderr.write(

@@ -1,8 +1,9 @@
 import { KafkaTransport } from '../../../topics/kafka';
 import { topicSpecs } from '../../../topics/topology';
-import { DEFAULT_MAX_MESSAGE_BYTES, type MessageLimits } from '../../../core/csv/message-layout';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../../../core/csv/message-layout';
 import { produceFile } from '../../jobs/produce-file';
-import { integerOption, parseCommandArgs, stringOption, type ParsedArgs } from '../args';
+import { parseCommandArgs } from '../args';
+import { MESSAGE_LAYOUT_HELP, MESSAGE_LAYOUT_OPTIONS, messageLimits } from '../message-layout-option';
 import { UsageError, type Command, type CommandOptions } from '../command';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings } from '../kafka-options';
 
@@ -17,27 +18,12 @@ the same way (and the embedded fit and transform give its rows the same ids). Cr
 the pipeline's topics when missing.
 
 Options:
-  --max-message-bytes <n> bytes per message at most (default ${DEFAULT_MAX_MESSAGE_BYTES}); ingest reads any size
-  --rows-per-message <n>  exactly n rows per message instead (e.g. 1: one row per message)
+${MESSAGE_LAYOUT_HELP}
   -h, --help              this help
 
 ${KAFKA_HELP}`;
 
-const OPTIONS: CommandOptions = { ...KAFKA_OPTIONS, 'rows-per-message': { type: 'string' }, 'max-message-bytes': { type: 'string' } };
-
-function messageLimits(args: ParsedArgs): MessageLimits {
-  const byRows = stringOption(args, 'rows-per-message') !== undefined;
-  const byBytes = stringOption(args, 'max-message-bytes') !== undefined;
-  if (byRows && byBytes) throw new UsageError('give --rows-per-message or --max-message-bytes, not both');
-  if (byRows) {
-    const rowsPerMessage = integerOption(args, 'rows-per-message', 1);
-    if (rowsPerMessage < 1) throw new UsageError('--rows-per-message must be at least 1');
-    return { rowsPerMessage };
-  }
-  const maxMessageBytes = integerOption(args, 'max-message-bytes', DEFAULT_MAX_MESSAGE_BYTES);
-  if (maxMessageBytes < 1) throw new UsageError('--max-message-bytes must be at least 1');
-  return { maxMessageBytes };
-}
+const OPTIONS: CommandOptions = { ...KAFKA_OPTIONS, ...MESSAGE_LAYOUT_OPTIONS };
 
 export const produceCommand: Command = {
   options: OPTIONS,
