@@ -398,7 +398,7 @@ describe('usage', () => {
     transform: ['model', 'out', 'dead-letter', 'brokers', 'registry-url', 'model-wait'],
     inverse: ['model', 'out', 'dead-letter', 'brokers', 'encoded-topic', 'output-format', 'model-wait'],
     demo: ['input', 'columns', 'out-dir'],
-    produce: ['brokers', 'topic', 'topic-prefix', 'partitions', 'rows-per-message'],
+    produce: ['brokers', 'topic', 'topic-prefix', 'partitions', 'rows-per-message', 'max-message-bytes'],
     stage: ['brokers', 'topic', 'topic-prefix', 'partitions', 'columns', 'header', 'group', 'worker-id', 's3-bucket', 'output-format'],
   };
 
