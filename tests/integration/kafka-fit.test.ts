@@ -206,7 +206,7 @@ async function embeddedFit(procs: Processes, file: string, extra: readonly strin
 }
 
 async function embeddedSliceModel(procs: Processes): Promise<{ model: TransformerModel; text: string }> {
-  embeddedSlice ??= await embeddedFit(procs, slice, SLICE_LAYOUT);
+  embeddedSlice ??= await embeddedFit(procs, slice);
   return embeddedSlice;
 }
 
