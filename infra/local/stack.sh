@@ -11,6 +11,10 @@
 #   stack.sh lib      fetch the binaries if needed (no service is started or stopped) and
 #                     print the lib dir and the java binary, tab-separated; the bench runs
 #                     Kafka's perf tools with `java -cp "<lib>/kafka/*:<lib>/kafka-tools/*"`
+#   stack.sh kill-broker   SIGKILL the Kafka broker only (a crash: no clean shutdown), and wait
+#                          until it is gone; its data, the registry and S3 stay
+#   stack.sh start-broker  start the broker again on the same data and ports; returns once it
+#                          answers a Metadata request (a no-op when it is already healthy)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -241,6 +245,16 @@ stop_all() {
   rm -f "$RUN_DIR"/*.pid
 }
 
+stop_services() { # $@ = services; all of them (and any orphan of ours) when they are all named
+  if (($# == ${#SERVICES[@]})); then stop_all; return; fi
+  local s pid pids=()
+  for s in "$@"; do
+    if pid="$(service_pid "$s")"; then pids+=("$pid"); fi
+  done
+  stop_pids "${pids[@]+"${pids[@]}"}"
+  for s in "$@"; do rm -f "$RUN_DIR/$s.pid"; done
+}
+
 check_port() { # $1 = port, $2 = the variable that sets it
   local why
   if ! why="$(node "$HERE/probe.js" port-free "$STACK_HOST" "$1" 2>&1)"; then
@@ -341,14 +355,15 @@ EOF
 
 log_of() { printf '%s/%s.log\n' "$STACK_LOG_DIR" "$1"; }
 
-wait_healthy() {
-  local deadline=$((SECONDS + STACK_START_TIMEOUT)) pending=("${SERVICES[@]}") s next why
+wait_healthy() { # $@ = the services to wait for (default: all); on failure they are stopped
+  local deadline=$((SECONDS + STACK_START_TIMEOUT)) pending=("${@:-${SERVICES[@]}}") s next why
+  local waited=("${pending[@]}")
   while ((${#pending[@]})); do
     next=()
     for s in "${pending[@]}"; do
       if ! service_pid "$s" >/dev/null; then
         tail -n 30 "$(log_of "$s")" >&2 || true
-        stop_all
+        stop_services "${waited[@]}"
         die "$s exited during start-up; see $(log_of "$s")"
       fi
       if probe "$s" 2>/dev/null; then
@@ -363,7 +378,7 @@ wait_healthy() {
       s="${pending[0]}"
       why="$(probe "$s" 2>&1 || true)"
       tail -n 30 "$(log_of "$s")" >&2 || true
-      stop_all
+      stop_services "${waited[@]}"
       die "$s not healthy after ${STACK_START_TIMEOUT} s ($why); see $(log_of "$s")"
     fi
     sleep 1
@@ -462,6 +477,45 @@ cmd_status() {
   return "$rc"
 }
 
+# A broker crash for the restart tests: SIGKILL, so that nothing is flushed or handed over
+# cleanly; the log dir stays as the crash left it, and start-broker recovers from it.
+cmd_kill_broker() {
+  local pid _
+  if ! pid="$(service_pid kafka)"; then
+    log "broker not running"
+    return 0
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && die "broker (pid $pid) still running 10 s after SIGKILL"
+  rm -f "$RUN_DIR/kafka.pid"
+  log "broker killed (pid $pid); data kept in $STACK_DATA_DIR/kafka"
+}
+
+cmd_start_broker() {
+  START_T0=$SECONDS
+  require_node
+  if healthy kafka; then
+    log "broker already running and healthy"
+    return 0
+  fi
+  [[ -f "$STACK_DATA_DIR/kafka/logs/meta.properties" ]] \
+    || die "no broker data in $STACK_DATA_DIR/kafka; start the whole stack with \`stack.sh up\`"
+  # A broker that runs but does not answer is stopped first, like `up` does with a sick stack.
+  stop_services kafka
+  JAVA_BIN="$(find_java 17 "${JAVA_HOME:-}")" || die "Java 17+ not found (looked at JAVA_HOME, PATH, /usr/lib/jvm)"
+  ensure_lib
+  check_port "$KAFKA_PORT" KAFKA_PORT
+  check_port "$KAFKA_CONTROLLER_PORT" KAFKA_CONTROLLER_PORT
+  if [[ -f "$(log_of kafka)" ]]; then mv -f "$(log_of kafka)" "$(log_of kafka).1"; fi
+  start_kafka
+  wait_healthy kafka
+  log "broker up again in $((SECONDS - START_T0)) s on $STACK_HOST:$KAFKA_PORT"
+}
+
 cmd_lib() {
   JAVA_BIN="$(find_java 17 "${JAVA_HOME:-}")" || die "Java 17+ not found (looked at JAVA_HOME, PATH, /usr/lib/jvm)"
   ensure_lib
@@ -480,16 +534,16 @@ cmd_clean() {
 main() {
   local cmd="${1:-}"
   case "$cmd" in
-    up|down|clean|lib)
+    up|down|clean|lib|kill-broker|start-broker)
       mkdir -p "$STACK_DIR"
       # One stack.sh at a time per stack dir: two concurrent `up`s would race for the ports.
       exec 9>"$STACK_DIR/.lock"
       flock -w 600 9 || die "another stack.sh holds $STACK_DIR/.lock"
-      "cmd_$cmd"
+      "cmd_${cmd//-/_}"
       ;;
     status) cmd_status ;;
     env) cat "$STACK_ENV_FILE" ;;
-    *) printf 'usage: %s up|down|status|clean|env|lib\n' "$0" >&2; exit 2 ;;
+    *) printf 'usage: %s up|down|status|clean|env|lib|kill-broker|start-broker\n' "$0" >&2; exit 2 ;;
   esac
 }
 

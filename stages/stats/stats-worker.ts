@@ -52,9 +52,14 @@ class StatsWorker {
   /** Emissions run one at a time, in order, after the handlers that trigger them. */
   private readonly emissions = serial();
   private readonly partials: PartialComputer;
+  /** Rejects when partials cannot be sent (the transport has given up): the worker cannot go on. */
+  readonly failed: Promise<never>;
+  private fail: (error: unknown) => void = () => undefined;
 
   constructor(private readonly o: StatsWorkerOptions) {
     this.partials = partialComputer(o.threads ?? 0);
+    this.failed = new Promise<never>((_, reject) => (this.fail = reject));
+    this.failed.catch(() => undefined);
   }
 
   get partialsSent(): number {
@@ -165,9 +170,9 @@ class StatsWorker {
   }
 
   private scheduleEmit(): void {
-    this.emissions
-      .run(() => this.emit())
-      .catch((err: unknown) => this.log(`could not send partials: ${err instanceof Error ? err.message : String(err)}`));
+    // A send that fails has outlasted the transport's retries: unanswered, the round would wait
+    // for ever, so the worker fails instead.
+    this.emissions.run(() => this.emit()).catch((err: unknown) => this.fail(err));
   }
 
   private async emit(): Promise<void> {
@@ -201,7 +206,8 @@ export async function runStatsWorker(options: StatsWorkerOptions): Promise<Stats
     await worker.close().catch(() => undefined);
     throw err;
   }
-  const done = Promise.all(subscriptions.map((s) => s.done)).then(() => undefined);
+  const done = Promise.race([Promise.all(subscriptions.map((s) => s.done)).then(() => undefined), worker.failed]);
+  worker.failed.catch(() => Promise.allSettled(subscriptions.map((s) => s.stop())));
   return {
     get partialsSent() {
       return worker.partialsSent;

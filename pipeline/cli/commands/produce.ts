@@ -36,7 +36,7 @@ export const produceCommand: Command = {
     if (kafka === null) throw new UsageError('--brokers is required');
     const rowsPerMessage = integerOption(args, 'rows-per-message', 1);
     if (rowsPerMessage < 1) throw new UsageError('--rows-per-message must be at least 1');
-    const transport = new KafkaTransport({ brokers: kafka.brokers });
+    const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs });
     try {
       await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));
       const started = Date.now();
