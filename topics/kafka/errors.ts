@@ -66,9 +66,18 @@ export function errorMessage(error: unknown): string {
  * The outage bound of one transport, and its log of outages: one line when the brokers stop
  * answering and one when they answer again, however many requests, consumers and producers
  * notice in between.
+ *
+ * An outage starts with the first failing attempt of any operation and ends with any success;
+ * an operation gives up once its own failures, or the outage, began longer ago than the bound.
+ * So an operation that starts when Kafka has been away for a while does not wait a whole bound
+ * again, and one that keeps failing while others succeed (a coordinator that does not load)
+ * still gives up.
  */
 export class Outages {
+  /** When the current outage began (the start of its first failing attempt); null: none. */
   private downSince: number | null = null;
+  /** Whether the current outage has been reported. */
+  private reported = false;
 
   constructor(
     /** How long a passing error may last before operations give up. */
@@ -79,31 +88,33 @@ export class Outages {
   ) {}
 
   /**
-   * Notes a passing failure of an operation failing since `since`; returns the error to give up
-   * with once that is longer ago than the bound. Until then, says that it waits once the operation
-   * has failed for a second: a first failure that the next try ends (a leader not yet elected for
-   * a new topic) is routine.
+   * Notes a passing failure of an operation failing since `since` (the start of its first failed
+   * attempt); returns the error to give up with once that, or the outage, is longer ago than the
+   * bound. Until then, says once that it waits when the outage has lasted a second: a failure
+   * that the next try ends (a leader not yet elected for a new topic) is routine.
    */
   failed(since: number, error: unknown): BrokerUnavailableError | null {
     const now = Date.now();
-    if (now - since < this.boundMs) {
-      if (this.downSince === null && now - since >= 1_000) {
-        this.downSince = since;
-        this.log(`[vgmflow] Kafka (${this.brokers}) is not answering: ${errorMessage(error)}; waiting up to ${this.boundMs / 1000} s for it`);
-      }
-      return null;
+    this.downSince = Math.min(this.downSince ?? since, since);
+    if (now - this.downSince >= this.boundMs) {
+      return new BrokerUnavailableError(
+        `Kafka (${this.brokers}) unreachable or failing for more than ${Math.round(this.boundMs / 1000)} s: ${errorMessage(error)}`,
+        { cause: error },
+      );
     }
-    return new BrokerUnavailableError(
-      `Kafka (${this.brokers}) unreachable or failing for more than ${Math.round(this.boundMs / 1000)} s: ${errorMessage(error)}`,
-      { cause: error },
-    );
+    if (!this.reported && now - this.downSince >= 1_000) {
+      this.reported = true;
+      this.log(`[vgmflow] Kafka (${this.brokers}) is not answering: ${errorMessage(error)}; waiting up to ${this.boundMs / 1000} s for it`);
+    }
+    return null;
   }
 
-  /** Notes a success. */
+  /** Notes a success: the outage, if any, is over. */
   answered(): void {
     if (this.downSince === null) return;
-    this.log(`[vgmflow] Kafka (${this.brokers}) answers again after ${((Date.now() - this.downSince) / 1000).toFixed(1)} s`);
+    if (this.reported) this.log(`[vgmflow] Kafka (${this.brokers}) answers again after ${((Date.now() - this.downSince) / 1000).toFixed(1)} s`);
     this.downSince = null;
+    this.reported = false;
   }
 
   /** A backoff that grows to 5 s, from the attempt number (0, 1, …). */
