@@ -67,8 +67,8 @@ export interface Transaction {
 export interface Producer {
   /**
    * Sends, retrying through a passing outage for up to the transport's outage bound (then
-   * BrokerUnavailableError). A retried send may write a record twice only where the transport
-   * cannot deduplicate it (Kafka's idempotent producer does, within one producer).
+   * BrokerUnavailableError). At least once: a record the broker took just before its answer
+   * was lost may be written twice. Use a transaction for exactly once.
    */
   send(records: readonly OutRecord[]): Promise<void>;
   /**

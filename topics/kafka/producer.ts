@@ -19,8 +19,11 @@
  * - Transactions commit offsets with TxnOffsetCommit without the consumer's generation (kafkajs
  *   has no KIP-447 group metadata): a zombie member is fenced by its transactional id, not by the
  *   group generation, so give each stage instance a stable transactional id.
- * - A plain producer (no transactional id) is idempotent, so that kafkajs's retries and ours
- *   through an outage write each record once; sends are retried through a passing outage.
+ * - A plain producer (no transactional id) is idempotent, so kafkajs's own retries of a request
+ *   write its records once. When kafkajs gives up on a request for a passing reason, the request
+ *   is sent again (as a new one) through the outage: it is written twice only if the broker had
+ *   written it and the answer was lost. The fit's topics take duplicates (partials are keyed,
+ *   broadcasts and model records are idempotent); `vgmflow produce` may then repeat a message.
  */
 import {
   Partitioners,
@@ -96,7 +99,10 @@ export class KafkaProducer implements Producer {
 
   async send(records: readonly OutRecord[]): Promise<void> {
     if (this.closed) throw new Error('producer is closed');
-    await this.outages.ride(() => sendInRequests(this.inner, records, this.compression));
+    // Request by request, so that a retry sends again only what did not get through.
+    for (const chunk of chunkRecords(records)) {
+      await this.outages.ride(() => this.inner.sendBatch({ topicMessages: topicMessages(chunk), acks: -1, compression: this.compression }));
+    }
   }
 
   transaction(work: (tx: Transaction) => Promise<void>): Promise<void> {
