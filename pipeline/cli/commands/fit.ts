@@ -82,7 +82,7 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
   const columns = requiredColumns(args);
   const job = stringOption(args, 'job') ?? `fit-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const modelName = stringOption(args, 'model-name') ?? DEFAULT_MODEL_NAME;
-  const transport = new KafkaTransport({ brokers: kafka.brokers, clientId: 'vgmflow-fit' });
+  const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs, clientId: 'vgmflow-fit' });
   try {
     await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));
     const s3 = s3SettingsFromEnv(stringOption(args, 's3-bucket'));

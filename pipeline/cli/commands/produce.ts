@@ -39,7 +39,7 @@ export const produceCommand: Command = {
     const kafka = kafkaSettings(args, true);
     if (kafka === null) throw new UsageError('--brokers is required');
     const limits = messageLimits(args);
-    const transport = new KafkaTransport({ brokers: kafka.brokers });
+    const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs });
     try {
       await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));
       const started = Date.now();
