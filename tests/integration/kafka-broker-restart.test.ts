@@ -170,7 +170,10 @@ suite(`the broker SIGKILLed and restarted mid-run${'control' in broker ? '' : ` 
     procs = new Processes({ cwd: dir, logDir: join(dir, 'logs') });
     const input = writeSlice(dir, sampleLines(ROWS));
     transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: uniqueName('restart-test'), log: () => undefined, brokerTimeoutMs: 300_000 });
-    for (const prefix of [calm, hit]) await succeeded(procs.spawn(`produce-${prefix}`, ['produce', input, ...kafkaArgs(prefix)]));
+    // One row per message: 30,000 rows make hundreds of row batches, so the transform is still
+    // mid-run when the broker goes (produce's default 1 MiB blocks hold them in a handful of
+    // batches, and the transform was done before the kill landed).
+    for (const prefix of [calm, hit]) await succeeded(procs.spawn(`produce-${prefix}`, ['produce', input, ...kafkaArgs(prefix), '--rows-per-message', '1']));
   });
 
   afterAll(async () => {
