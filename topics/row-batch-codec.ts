@@ -53,6 +53,7 @@ import {
   type Table,
 } from 'apache-arrow';
 import type { ColumnSpec } from '../core/normalization/column-spec';
+import { int64DataFromNumbers, numbersFromInt64 } from './arrow-columns';
 import type { Codec } from './codec';
 import {
   checkCoverage,
@@ -186,10 +187,8 @@ function encodeRowBatch(b: RowBatch): Uint8Array {
   checkBatch(b);
   const n = b.length;
   const fields: Field[] = [new Field(SOURCE_OFFSET_FIELD, new Int64(), false), new Field(ROW_IN_MESSAGE_FIELD, new Int32(), false)];
-  const offsets = new BigInt64Array(n);
-  for (let i = 0; i < n; i++) offsets[i] = BigInt(b.sourceOffsets[i] as number);
   const children: Data[] = [
-    makeData({ type: new Int64(), length: n, nullCount: 0, data: offsets }),
+    int64DataFromNumbers(b.sourceOffsets),
     makeData({ type: new Int32(), length: n, nullCount: 0, data: Int32Array.from(b.rowInMessage) }),
   ];
   b.columns.forEach((spec, c) => {
@@ -366,13 +365,15 @@ function decodeRowBatch(bytes: Uint8Array): RowBatch {
     const children = batch.data.children;
     const len = batch.numRows;
     children.forEach((d, k) => checkNoNulls(d, names[k] as string));
-    const offsets = (children[0] as Data).values as BigInt64Array;
-    for (let i = 0; i < len; i++) {
-      const o = offsets[i] as bigint;
-      if (o < BigInt(meta.coveredFrom) || o >= BigInt(meta.coveredTo)) {
+    // Read as doubles without a BigInt per row; a value of 2^53 or more is outside any coverage.
+    numbersFromInt64(children[0] as Data, sourceOffsets, at, (o) =>
+      fail(`${SOURCE_OFFSET_FIELD} ${o} is outside the batch's coverage [${meta.coveredFrom}, ${meta.coveredTo})`),
+    );
+    for (let i = at; i < at + len; i++) {
+      const o = sourceOffsets[i] as number;
+      if (o < meta.coveredFrom || o >= meta.coveredTo) {
         fail(`${SOURCE_OFFSET_FIELD} ${o} is outside the batch's coverage [${meta.coveredFrom}, ${meta.coveredTo})`);
       }
-      sourceOffsets[at + i] = Number(o);
     }
     const rows = (children[1] as Data).values as Int32Array;
     for (let i = 0; i < len; i++) {

@@ -12,6 +12,7 @@ import { InterruptedError, runUntilCaughtUp } from '../runners/until-caught-up';
 import { integerOption, type ParsedArgs } from './args';
 import { kafkaSettings, type KafkaSettings } from './kafka-options';
 import { fractionProgress } from './progress';
+import { modelStageTransport } from './stage-options';
 
 /** The options a model stage (transform, inverse) takes that a one-shot run fills in or reads. */
 export interface ModelStageOptions {
@@ -43,7 +44,7 @@ export async function runOneShotOnKafka<O extends ModelStageOptions, H extends R
   const kafka = kafkaSettings(args, true) as KafkaSettings;
   const waitSeconds = integerOption(args, 'model-wait', 30);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const transport = new KafkaTransport({ brokers: kafka.brokers, clientId: `vgmflow-${label}` });
+  const transport = new KafkaTransport({ brokers: kafka.brokers, clientId: `vgmflow-${label}`, ...modelStageTransport(args) });
   const controller = new AbortController();
   const interrupt = (): void => controller.abort();
   process.once('SIGINT', interrupt);

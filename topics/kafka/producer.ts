@@ -23,9 +23,9 @@ import { offsetsByTopic, topicMessages } from './records';
 import { chunkRecords } from './request-chunks';
 
 /** In order, one request at a time: a partition's records keep their order. */
-async function sendInRequests(sender: Pick<KafkaJsProducer, 'sendBatch'>, records: readonly OutRecord[], compression: CompressionTypes): Promise<void> {
+async function sendInRequests(sender: Pick<KafkaJsProducer, 'sendBatch'>, records: readonly OutRecord[], compression: CompressionTypes, maxBatchBytes: number): Promise<void> {
   if (records.length === 0) return;
-  for (const chunk of chunkRecords(records)) await sender.sendBatch({ topicMessages: topicMessages(chunk), acks: -1, compression });
+  for (const chunk of chunkRecords(records, maxBatchBytes)) await sender.sendBatch({ topicMessages: topicMessages(chunk), acks: -1, compression });
 }
 
 export class KafkaProducer implements Producer {
@@ -39,6 +39,7 @@ export class KafkaProducer implements Producer {
     private readonly kafka: Kafka,
     private readonly transactionalId: string | undefined,
     private readonly compression: CompressionTypes,
+    private readonly maxBatchBytes: number,
     private inner: KafkaJsProducer,
     private readonly onClose: (producer: KafkaProducer) => void,
   ) {}
@@ -47,10 +48,11 @@ export class KafkaProducer implements Producer {
     kafka: Kafka,
     transactionalId: string | undefined,
     compression: CompressionTypes,
+    maxBatchBytes: number,
     onClose: (producer: KafkaProducer) => void,
   ): Promise<KafkaProducer> {
     const inner = await KafkaProducer.connect(kafka, transactionalId);
-    return new KafkaProducer(kafka, transactionalId, compression, inner, onClose);
+    return new KafkaProducer(kafka, transactionalId, compression, maxBatchBytes, inner, onClose);
   }
 
   private static async connect(kafka: Kafka, transactionalId: string | undefined): Promise<KafkaJsProducer> {
@@ -78,7 +80,7 @@ export class KafkaProducer implements Producer {
 
   async send(records: readonly OutRecord[]): Promise<void> {
     if (this.closed) throw new Error('producer is closed');
-    await sendInRequests(this.inner, records, this.compression);
+    await sendInRequests(this.inner, records, this.compression, this.maxBatchBytes);
   }
 
   transaction(work: (tx: Transaction) => Promise<void>): Promise<void> {
@@ -108,7 +110,7 @@ export class KafkaProducer implements Producer {
     let failure: { error: unknown } | null = null;
     try {
       await work({
-        send: (records) => sendInRequests(tx, records, this.compression),
+        send: (records) => sendInRequests(tx, records, this.compression, this.maxBatchBytes),
         sendOffsets: async (group, offsets) => {
           if (offsets.length === 0) return;
           await tx.sendOffsets({ consumerGroupId: group, topics: offsetsByTopic(offsets) });

@@ -18,6 +18,7 @@ import { subscribeConsumer, type ConsumerSettings, type KafkaSubscription } from
 import { logCreator } from './logging';
 import { DEFAULT_TUNING, type KafkaTransportOptions } from './options';
 import { KafkaProducer } from './producer';
+import { MAX_REQUEST_PAYLOAD_BYTES } from './request-chunks';
 
 /** The Transport over Kafka; see the file comments of this folder for how kafkajs maps onto it. */
 export class KafkaTransport implements Transport {
@@ -25,6 +26,7 @@ export class KafkaTransport implements Transport {
   private readonly consumers: ConsumerSettings;
   private readonly admin: KafkaAdmin;
   private readonly compression: CompressionTypes;
+  private readonly maxBatchBytes: number;
   private readonly producers = new Set<KafkaProducer>();
   private readonly subscriptions = new Set<KafkaSubscription>();
   private closed = false;
@@ -33,6 +35,7 @@ export class KafkaTransport implements Transport {
     if (options.brokers.length === 0) throw new Error('KafkaTransport needs at least one broker');
     registerCompressionCodecs();
     this.compression = compressionType(options.compression ?? 'none');
+    this.maxBatchBytes = Math.max(1, options.maxBatchBytes ?? MAX_REQUEST_PAYLOAD_BYTES);
     const clientId = options.clientId ?? 'vgmflow';
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     this.kafka = new Kafka({
@@ -74,7 +77,7 @@ export class KafkaTransport implements Transport {
 
   async producer(options: { readonly transactionalId?: string } = {}): Promise<Producer> {
     this.checkOpen();
-    const producer = await KafkaProducer.create(this.kafka, options.transactionalId, this.compression, (p) => this.producers.delete(p));
+    const producer = await KafkaProducer.create(this.kafka, options.transactionalId, this.compression, this.maxBatchBytes, (p) => this.producers.delete(p));
     this.producers.add(producer);
     return producer;
   }
