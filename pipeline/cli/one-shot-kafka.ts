@@ -72,10 +72,17 @@ export async function runOneShotOnKafka<O extends ModelStageOptions, H extends R
       signal: controller.signal,
     }).finally(() => progress.done());
     const stats = handle.stats();
-    const seconds = (Date.now() - startedAt) / 1000;
+    const endedAt = Date.now();
+    const seconds = (endedAt - startedAt) / 1000;
+    // Where the time went: connecting, reading the model and joining the group, then the work.
+    const first = stats.firstInputAt ?? null;
+    const busy = first === null ? '' : (() => {
+      const work = Math.max((endedAt - first) / 1000, 1e-3);
+      return ` (first input after ${((first - startedAt) / 1000).toFixed(1)} s, then ${work.toFixed(1)} s at ${Math.round(stats.rows / work)} rows/s)`;
+    })();
     process.stderr.write(
       `${verb} ${stats.rows} rows (${stats.deadLettered} dead-lettered) from ${s.inputTopic} to ${s.outputTopic} ` +
-        `in ${seconds.toFixed(1)} s (${Math.round(stats.rows / Math.max(seconds, 1e-3))} rows/s), ` +
+        `in ${seconds.toFixed(1)} s (${Math.round(stats.rows / Math.max(seconds, 1e-3))} rows/s)${busy}, ` +
         `model ${modelName} version ${stats.modelVersion ?? '-'}; ${s.inputTopic} is read up to its end at the start for group ${g}\n`,
     );
     return 0;

@@ -41,6 +41,8 @@ export interface ExactlyOnceCounters {
   readonly rows: number;
   readonly deadLettered: number;
   readonly transactions: number;
+  /** When the first input batch arrived (ms since the epoch), null before: where the stage's own work starts. */
+  readonly firstInputAt: number | null;
 }
 
 export interface ExactlyOnceStageOptions {
@@ -131,7 +133,8 @@ export async function runExactlyOnceStage(o: ExactlyOnceStageOptions): Promise<E
   let rows = 0;
   let deadLettered = 0;
   let transactions = 0;
-  const counters = (): ExactlyOnceCounters => ({ rows, deadLettered, transactions });
+  let firstInputAt: number | null = null;
+  const counters = (): ExactlyOnceCounters => ({ rows, deadLettered, transactions, firstInputAt });
 
   // Per owned partition: the group's position, where the next batch's input starts. Forgotten
   // on every reassignment (another member may have moved it), then read again.
@@ -194,6 +197,7 @@ export async function runExactlyOnceStage(o: ExactlyOnceStageOptions): Promise<E
 
   const handleBatch = async (batch: RecordBatch): Promise<void> => {
     if (batch.records.length === 0) return;
+    firstInputAt ??= Date.now();
     await gate.enter();
     const commits: Promise<void>[] = [];
     try {

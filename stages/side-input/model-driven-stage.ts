@@ -135,7 +135,7 @@ export async function runModelDrivenStage(o: ModelDrivenStageOptions): Promise<M
   );
   done.catch(() => undefined);
 
-  const counters = (): ExactlyOnceCounters => (stage as ExactlyOnceStage | null)?.counters() ?? { rows: 0, deadLettered: 0, transactions: 0 };
+  const counters = (): ExactlyOnceCounters => (stage as ExactlyOnceStage | null)?.counters() ?? { rows: 0, deadLettered: 0, transactions: 0, firstInputAt: null };
   return { stop, done, started, counters };
 }
 
