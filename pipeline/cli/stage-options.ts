@@ -14,26 +14,28 @@ import type { Transport } from '../../topics/transport';
 import type { KafkaTransportOptions } from '../../topics/kafka/options';
 import { COMPRESSIONS, type Compression } from '../../topics/kafka/compression';
 import { s3Client, s3SettingsFromEnv } from '../../topics/s3/model-sink';
-import { stringOption, type ParsedArgs } from './args';
+import { integerOption, stringOption, type ParsedArgs } from './args';
+import { availableParallelism } from 'node:os';
 import { UsageError } from './command';
 import type { KafkaSettings } from './kafka-options';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /**
- * The Kafka transport settings of the transform and inverse stages. Fetches: a block is one
- * message of up to a few MiB, and every fetch ends in a transaction, so fetches of several
- * blocks per partition share its round trips (kafkajs's defaults are 1 MiB per partition, 10
- * MiB in all). Sends: blocks go out in record batches of up to 8 MiB per partition instead of
- * 512 KiB (the stages create their output topics with 16 MiB messages); per-row output keeps
- * the small batches a topic with Kafka's default 1 MiB limit takes.
+ * The Kafka transport settings of the transform and inverse stages writing blocks. Fetches: a
+ * block is one message of up to a few MiB, and every fetch ends in a transaction, so fetches
+ * of several blocks per partition share its round trips (kafkajs's defaults are 1 MiB per
+ * partition, 10 MiB in all). Sends: blocks go out in record batches of up to 8 MiB per
+ * partition instead of 512 KiB (the stages create their output topics with 16 MiB messages).
+ * Per-row output keeps kafkajs's fetches and the small batches a topic with Kafka's default
+ * 1 MiB limit takes: a large fetch there means hundreds of thousands of row objects at once.
  */
 export function modelStageTransport(args: ParsedArgs): Pick<KafkaTransportOptions, 'consumer' | 'maxBatchBytes' | 'compression'> {
   const consumer = { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 48 * 1024 * 1024 };
   const compression = stringOption(args, 'compression') ?? DEFAULT_OUTPUT_COMPRESSION;
   if (!(COMPRESSIONS as readonly string[]).includes(compression)) throw new UsageError(`--compression must be one of ${COMPRESSIONS.join(', ')}, not "${compression}"`);
   const blocks = (stringOption(args, 'output-format') ?? 'block') === 'block';
-  return { consumer, compression: compression as Compression, ...(blocks ? { maxBatchBytes: 8 * 1024 * 1024 } : {}) };
+  return blocks ? { consumer, compression: compression as Compression, maxBatchBytes: 8 * 1024 * 1024 } : { compression: compression as Compression };
 }
 
 /** What the transform and inverse stages compress their output record batches with, unless told. */
@@ -49,6 +51,7 @@ export const MODEL_STAGE_OPTIONS: Options = {
 
 export const TRANSFORM_STAGE_OPTIONS: Options = {
   ...MODEL_STAGE_OPTIONS,
+  'encode-threads': { type: 'string' },
   's3-bucket': { type: 'string' },
   'output-format': { type: 'string' },
   vector: { type: 'boolean' },
@@ -86,6 +89,19 @@ function lazyRegistryFromArgs(args: ParsedArgs): (() => Client) | undefined {
   return () => (client ??= registryClient(url));
 }
 
+/**
+ * `--encode-threads`: worker threads that encode the row batches in the block format (a batch
+ * is the same bits whichever thread encodes it). The default is none: on the 2-core
+ * development machine, under the load of other work, 1 or 2 threads made a 1M-row transform
+ * slower (a thread's start and cold JIT cost about 1 s of CPU; measured, see the README).
+ */
+export const ENCODE_THREADS_HELP = `  --encode-threads <n>    worker threads that encode row batches into blocks (default 0: the
+                          main thread; ${availableParallelism()} cores here)`;
+
+function encodeThreads(args: ParsedArgs): number {
+  return integerOption(args, 'encode-threads', 0);
+}
+
 function prefixOf(args: ParsedArgs): string {
   return stringOption(args, 'topic-prefix') ?? 'vgm';
 }
@@ -107,6 +123,7 @@ export function transformOptionsFromArgs(args: ParsedArgs, kafka: KafkaSettings,
     modelName: stringOption(args, 'model-name') ?? DEFAULT_MODEL_NAME,
     outputFormat: format as TransformedFormat,
     vector,
+    threads: encodeThreads(args),
     registry,
     s3: s3 === null ? undefined : { client: s3Client(s3), bucket: s3.bucket, prefix: s3.prefix },
     group: stringOption(args, 'group'),

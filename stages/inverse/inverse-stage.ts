@@ -227,9 +227,9 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
     transactionalId: o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`,
     onInputPosition: o.onInputPosition,
     onProgress: (c) => o.onProgress?.(progress(c)),
-    // Every partition's batches at once, their units sharing transactions (group commit);
-    // per-row output keeps transactions to the size of the Avro transform's.
-    partitionsAtOnce: partitions,
+    // Block output: every partition's batches at once, their units sharing transactions
+    // (group commit). Per-row output keeps one batch at a time, as the Avro transform does.
+    partitionsAtOnce: output === 'block' ? partitions : 1,
     maxGroupRows: output === 'block' ? 2_000_000 : 50_000,
     log,
     install: async (job, model) => {

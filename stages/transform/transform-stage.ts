@@ -31,19 +31,20 @@ import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@confluentinc/schemaregistry';
 import { registerAvroWriter, type AvroWireWriter } from '../../topics/avro-wire';
-import { encodedRecord, recordPlace } from '../../topics/codec';
+import { recordPlace } from '../../topics/codec';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
 import type { RowBatch } from '../../topics/row-batch';
 import { rowBatchCodec, RowBatchDecodeError } from '../../topics/row-batch-codec';
 import { ensureBucket, putObject } from '../../topics/s3/model-sink';
 import { DEFAULT_MODEL_NAME, stageGroup, type TopicNames } from '../../topics/topology';
-import { ARROW_FILE_CONTENT_TYPE, transformedArrowFile, transformedBlockCodec, type TransformedBlock } from '../../topics/transformed-block';
+import { ARROW_FILE_CONTENT_TYPE, ARROW_STREAM_CONTENT_TYPE, transformedArrowFile } from '../../topics/transformed-block';
 import { transformedSchema, transformedSubject } from '../../topics/transformed-schema';
-import { rowIdKey } from '../../core/normalization/row-id';
 import type { InRecord, OutRecord, RecordBatch, Transport } from '../../topics/transport';
 import type { TransactionUnit } from '../runner/exactly-once-stage';
 import type { RowStageHandle, StageProgress } from '../runner/stage-handle';
 import { ensureOutputsLikeInput, runModelDrivenStage } from '../side-input/model-driven-stage';
+import { blockRowBytes, undecodableBatch, type BlockRecordOptions, type EncodedRecordBlocks } from './block-record';
+import { blockEncoders, type BlockEncoders } from './encode-pool';
 import { transformContext, transformedAvroValues, transformedObjectKey, transformRowBatch, type TransformContext } from './transform-batch';
 
 /** Rows (and dead letters) per transaction in the Avro format, whose records are per row. */
@@ -95,6 +96,11 @@ export interface TransformOptions {
   readonly maxTransactionRows?: number;
   /** Largest block in bytes of column data (format 'block'). Default 8 MiB. */
   readonly maxBlockBytes?: number;
+  /**
+   * Worker threads that encode the row batches (format 'block'); 0 (the default) encodes in
+   * the stage's thread. The output is the same bits either way.
+   */
+  readonly threads?: number;
   /** How long the models topic may be quiet before the latest model seen counts as current. Default 2000. */
   readonly modelIdleMs?: number;
   readonly log?: (line: string) => void;
@@ -123,68 +129,26 @@ interface EncodedPart {
   readonly deadLettered: number;
 }
 
-/** Column bytes of one row of a block in `ctx`'s layout (row ids, alpha and mode or category, vector). */
-function blockRowBytes(ctx: TransformContext): number {
-  let bytes = 16;
-  for (const c of ctx.layout.columns) bytes += c.type === 'categorical' ? 4 : 12;
-  return bytes + (ctx.layout.vector ? 8 * ctx.layout.width : 0);
+/** A record's blocks, dead letters and file as what the transaction sends. */
+function blockPart(o: TransformOptions, ctx: TransformContext, record: InRecord, encoded: EncodedRecordBlocks): EncodedPart {
+  const headers = { 'content-type': ARROW_STREAM_CONTENT_TYPE, 'model-version': ctx.modelVersion, 'model-name': ctx.layout.modelName };
+  const records: OutRecord[] = encoded.blocks.map((b) => ({ topic: o.transformedTopic, partition: record.partition, key: b.key, value: b.value, headers }));
+  for (const d of encoded.deadLetters) records.push(deadLetterOutRecord(o.topics.deadLetters, d));
+  return { records, file: encoded.file, rows: encoded.rows, deadLettered: encoded.deadLetters.length };
 }
 
-/** A block cut into blocks of at most `maxRows` rows, in row order. */
-function cutBlock(block: TransformedBlock, maxRows: number): TransformedBlock[] {
-  const n = block.rows.length;
-  if (n <= maxRows) return [block];
-  const width = block.layout.width;
-  const parts: TransformedBlock[] = [];
-  for (let from = 0; from < n; from += maxRows) {
-    const to = Math.min(n, from + maxRows);
-    const { rowIds, alpha, position } = block.rows;
-    parts.push({
-      layout: block.layout,
-      rows: {
-        length: to - from,
-        rowIds: { partition: rowIds.partition.subarray(from, to), offset: rowIds.offset.subarray(from, to), rowInMessage: rowIds.rowInMessage.subarray(from, to) },
-        alpha: alpha.map((a) => (a === null ? null : a.subarray(from, to))),
-        position: position.map((p) => p.subarray(from, to)),
-      },
-      vectors: block.vectors === null ? null : block.vectors.subarray(from * width, to * width),
-    });
-  }
-  return parts;
-}
-
-/** The key of a block: the row id of its first row. */
-function blockKey(block: TransformedBlock): string {
-  const ids = block.rows.rowIds;
-  return rowIdKey({ partition: ids.partition[0] as number, offset: ids.offset[0] as number, rowInMessage: ids.rowInMessage[0] as number });
-}
-
-/** One record of the batches topic → its blocks or Avro records, dead letters and Arrow file. */
-function encodeRecord(o: TransformOptions, model: ActiveModel, record: InRecord, maxBlockRows: number): EncodedPart {
-  const { ctx, writer } = model;
+/** One record of the batches topic → its Avro records (one per row), dead letters and Arrow file. */
+function avroPart(o: TransformOptions, ctx: TransformContext, writer: AvroWireWriter, record: InRecord): EncodedPart {
   let rowBatch: RowBatch;
   try {
     rowBatch = rowBatchCodec.decode(record.value);
   } catch (err) {
     if (!(err instanceof RowBatchDecodeError)) throw err;
-    const d = { raw: '', reason: `transform: ${err.message}`, topic: record.topic, partition: record.partition, offset: record.offset, line: 0 };
-    return { records: [deadLetterOutRecord(o.topics.deadLetters, d)], file: null, rows: 0, deadLettered: 1 };
+    return { records: [deadLetterOutRecord(o.topics.deadLetters, undecodableBatch(record, err))], file: null, rows: 0, deadLettered: 1 };
   }
   const { block, deadLetters } = transformRowBatch(ctx, rowBatch);
-  const records: OutRecord[] = [];
-  const headers = { 'model-version': ctx.modelVersion, 'model-name': ctx.layout.modelName };
-  if (block.rows.length > 0) {
-    if (writer === null) {
-      for (const part of cutBlock(block, maxBlockRows)) {
-        records.push(encodedRecord(transformedBlockCodec, o.transformedTopic, blockKey(part), part, { partition: record.partition, headers }));
-      }
-    } else {
-      const avroHeaders = { 'content-type': TRANSFORMED_CONTENT_TYPE, ...headers };
-      for (const r of transformedAvroValues(ctx, block)) {
-        records.push({ topic: o.transformedTopic, partition: record.partition, key: r.key, value: writer.write(r.value), headers: avroHeaders });
-      }
-    }
-  }
+  const headers = { 'content-type': TRANSFORMED_CONTENT_TYPE, 'model-version': ctx.modelVersion, 'model-name': ctx.layout.modelName };
+  const records: OutRecord[] = transformedAvroValues(ctx, block).map((r) => ({ topic: o.transformedTopic, partition: record.partition, key: r.key, value: writer.write(r.value), headers }));
   for (const d of deadLetters) records.push(deadLetterOutRecord(o.topics.deadLetters, d));
   const file = o.s3 !== undefined && block.rows.length > 0 ? { key: transformedObjectKey(o.s3.prefix, ctx.modelVersion, rowBatch), body: transformedArrowFile(block) } : null;
   return { records, file, rows: block.rows.length, deadLettered: deadLetters.length };
@@ -207,7 +171,12 @@ function putFiles(s3: TransformS3 | undefined, files: ReadonlyArray<{ readonly k
  * One RecordBatch of the batches topic → transaction units: normally one for the whole batch;
  * a very large one is cut between row batches so that a transaction stays of bounded size.
  */
-async function* transformUnits(o: TransformOptions, model: ActiveModel, batch: RecordBatch, maxRows: number, maxBlockRows: number): AsyncGenerator<TransactionUnit> {
+async function* transformUnits(o: TransformOptions, model: ActiveModel, encoders: BlockEncoders, batch: RecordBatch, maxRows: number): AsyncGenerator<TransactionUnit> {
+  const { ctx, writer } = model;
+  // Blocks: every record of the batch handed to the encoders at once (they may be threads),
+  // their results taken in input order.
+  const blocks = writer === null ? batch.records.map((r) => encoders.encode(r, r.value)) : [];
+  blocks.forEach((p) => p.catch(() => undefined));
   let records: OutRecord[] = [];
   let files: Array<{ key: string; body: Uint8Array }> = [];
   let rows = 0;
@@ -216,7 +185,7 @@ async function* transformUnits(o: TransformOptions, model: ActiveModel, batch: R
     const record = batch.records[i] as InRecord;
     // Between row batches, let the transaction on the wire (group commit) and other I/O move on.
     if (i > 0) await nextTick();
-    const part = encodeRecord(o, model, record, maxBlockRows);
+    const part = writer === null ? blockPart(o, ctx, record, await (blocks[i] as Promise<EncodedRecordBlocks>)) : avroPart(o, ctx, writer, record);
     records.push(...part.records);
     if (part.file !== null) files.push(part.file);
     rows += part.rows;
@@ -248,10 +217,14 @@ export async function runTransform(o: TransformOptions): Promise<TransformHandle
   if (o.s3 !== undefined) await ensureBucket(o.s3.client, o.s3.bucket);
 
   let active: ActiveModel | null = null;
+  // Blocks are encoded here or on threads; Avro records in this thread, with the writer.
+  const encoders = blockEncoders(format === 'block' ? Math.max(0, o.threads ?? 0) : 0);
   const install = async (job: string, model: TransformContext['model']): Promise<void> => {
     if (active !== null && active.ctx.modelVersion === job) return;
     const ctx = transformContext(model, job, { modelName, vector: o.vector === true });
     const writer = registry === null ? null : await registerAvroWriter(registry, transformedSubject(transformedTopic), transformedSchema(model));
+    const blockOptions: BlockRecordOptions = { maxBlockRows: Math.max(1, Math.floor(maxBlockBytes / blockRowBytes(ctx))), s3Prefix: o.s3?.prefix ?? null };
+    encoders.use({ model, modelVersion: job, modelName, vector: o.vector === true }, blockOptions);
     active = { ctx, writer };
     const form = writer === null ? `blocks${ctx.layout.vector ? ' with vectors' : ''}` : `Avro, schema id ${writer.schemaId}`;
     log(`model ${modelName} version ${job} in use (${form}, ${ctx.encoder.width} encoded values per row)`);
@@ -268,16 +241,27 @@ export async function runTransform(o: TransformOptions): Promise<TransformHandle
     transactionalId: o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`,
     onInputPosition: o.onInputPosition,
     onProgress: (c) => o.onProgress?.(progress(c)),
-    // Every partition's batches at once, their units sharing transactions (group commit).
-    partitionsAtOnce: partitions,
+    // Blocks: every partition's batches at once, their units sharing transactions (group
+    // commit). Per-row Avro keeps one batch at a time: each holds a record object per row.
+    partitionsAtOnce: format === 'block' ? partitions : 1,
     maxGroupRows: maxRows,
     log,
     install,
     process: (batch) => {
       if (active === null) throw new Error(`transform: a batch of ${recordPlace(batch.records[0] as InRecord)} arrived before a model was known`);
-      const maxBlockRows = Math.max(1, Math.floor(maxBlockBytes / blockRowBytes(active.ctx)));
-      return transformUnits(o, active, batch, maxRows, maxBlockRows);
+      return transformUnits(o, active, encoders, batch, maxRows);
     },
   });
-  return { stop: stage.stop, done: stage.done, started: stage.started, stats: () => progress(stage.counters()) };
+  // The encoding threads end with the stage, however it ends.
+  const closeEncoders = (): Promise<void> => encoders.close();
+  const done = stage.done.then(closeEncoders, async (err: unknown) => {
+    await closeEncoders();
+    throw err;
+  });
+  done.catch(() => undefined);
+  const stop = async (): Promise<void> => {
+    await stage.stop();
+    await closeEncoders();
+  };
+  return { stop, done, started: stage.started, stats: () => progress(stage.counters()) };
 }

@@ -264,7 +264,8 @@ describe('transform stage on Kafka', () => {
  * Exactly once across a crash, in each output format: `vgmflow stage transform` as its own
  * process, fed small row batches while it runs, SIGKILLed mid-way and restarted (same
  * transactional id); every row is then in the transformed topic exactly once (read_committed:
- * one Avro record, or one row of one block) and in exactly one S3 file.
+ * one Avro record, or one row of one block, encoded on two worker threads) and in exactly one S3
+ * file, bit-exact to RowEncoder.
  */
 describe.each(['avro', 'block'] as const)('vgmflow stage transform --output-format %s, SIGKILLed and restarted', (format) => {
   const dir = mkdtempSync(join(tmpdir(), `vgm-transform-kill-${format}-`));
@@ -310,7 +311,12 @@ describe.each(['avro', 'block'] as const)('vgmflow stage transform --output-form
   }
 
   const startStage = (): Child =>
-    procs.spawn('transform', ['stage', 'transform', '--brokers', stack.kafkaBrokers.join(','), '--topic-prefix', prefix, '--output-format', format, '--registry-url', stack.schemaRegistryUrl, '--s3-bucket', bucket, '--transactional-id', `${prefix}-tx`]);
+    procs.spawn('transform', [
+      'stage', 'transform', '--brokers', stack.kafkaBrokers.join(','), '--topic-prefix', prefix, '--output-format', format,
+      '--registry-url', stack.schemaRegistryUrl, '--s3-bucket', bucket, '--transactional-id', `${prefix}-tx`,
+      // Blocks are encoded on worker threads here: the same bits as in the stage's thread.
+      ...(format === 'block' ? ['--encode-threads', '2'] : []),
+    ]);
   const rowsOf = (child: Child): number => stageProgress(child, 'transform').rows;
 
   beforeAll(async () => {

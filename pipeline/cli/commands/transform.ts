@@ -5,7 +5,7 @@ import type { Command } from '../command';
 import { FILE_OPTIONS, fileOrKafkaCommand, runModelFileJob } from '../file-or-kafka';
 import { KAFKA_HELP, KAFKA_OPTIONS } from '../kafka-options';
 import { ONE_SHOT_HELP, ONE_SHOT_OPTIONS, runOneShotOnKafka } from '../one-shot-kafka';
-import { TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
+import { ENCODE_THREADS_HELP, TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
 
 const HELP = `Usage: vgmflow transform <in.csv> --model <model.json> --out <encoded.csv> [options]
        vgmflow transform --brokers <list> [options]
@@ -41,6 +41,7 @@ Kafka options (with --brokers):
                           block (default): one Arrow IPC stream per row batch;
                           avro: one Avro vgmflow.Transformed record per row (needs the registry)
   --vector                blocks also carry each row's research-layout vector
+${ENCODE_THREADS_HELP}
   --registry-url <url>    Confluent-compatible Schema Registry base URL (or $SCHEMA_REGISTRY_URL),
                           for --output-format avro
   --transformed-topic <name>
