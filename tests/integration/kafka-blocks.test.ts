@@ -86,7 +86,8 @@ describe('the block format on Kafka', () => {
 
   beforeAll(async () => {
     model = await produceAndFitSlice(dir, lines, prefix, job);
-    transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'kb-test', log: (l) => logs.push(l) });
+    // lz4 record batches, as the CLI writes blocks by default: the readers below decompress them.
+    transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'kb-test', compression: 'lz4', log: (l) => logs.push(l) });
     const s3 = s3Client();
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     transform = await runTransform({

@@ -47,8 +47,8 @@ Kafka options (with --brokers):
   --output-format <block|csv|avro>
                           write decoded rows as blocks (default), CSV text, or Avro
                           vgmflow.Decoded records (Confluent wire format; needs --registry-url)
-  --compression <codec>   compress the output's record batches: none (default), gzip, snappy,
-                          lz4 or zstd (any Kafka client reads them)
+  --compression <codec>   compress the output's record batches: none, gzip, snappy, lz4 or zstd
+                          (any Kafka client reads them); default lz4 for blocks, none otherwise
   --registry-url <url>    Schema Registry base URL, to read Avro input and write Avro output
                           (or $SCHEMA_REGISTRY_URL; without it Avro messages are dead-lettered)
   --model-name <name>     the model to decode with (default: default)

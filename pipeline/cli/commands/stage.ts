@@ -76,8 +76,8 @@ ${STATS_THREADS_HELP}
                           (default 0: the main thread)
   --transformed-topic <name>
                           (transform) the output topic (default: <prefix>.transformed)
-  --compression <codec>   (transform, inverse) compress the output's record batches: none
-                          (default), gzip, snappy, lz4 or zstd
+  --compression <codec>   (transform, inverse) compress the output's record batches: none,
+                          gzip, snappy, lz4 or zstd (default lz4 for blocks, none otherwise)
   --registry-url <url>    (transform, inverse) Confluent-compatible Schema Registry base URL
                           (default $SCHEMA_REGISTRY_URL; required for --output-format avro; for
                           inverse without it Avro input values are dead-lettered)

@@ -46,8 +46,8 @@ ${ENCODE_THREADS_HELP}
                           for --output-format avro
   --transformed-topic <name>
                           the output topic (default: <prefix>.transformed)
-  --compression <codec>   compress the output's record batches: none (default), gzip, snappy,
-                          lz4 or zstd (any Kafka client reads them)
+  --compression <codec>   compress the output's record batches: none, gzip, snappy, lz4 or zstd
+                          (any Kafka client reads them); default lz4 for blocks, none otherwise
   --model-name <name>     the model to encode with (default: default)
   --s3-bucket <bucket>    also write Arrow files to s3://<bucket>/vgmflow/transformed/ ($S3_BUCKET;
                           endpoint and credentials from $S3_ENDPOINT, $S3_ACCESS_KEY,
