@@ -53,6 +53,7 @@ import {
   type Table,
 } from 'apache-arrow';
 import type { ColumnSpec } from '../core/normalization/column-spec';
+import { int64DataFromNumbers, numbersFromInt64 } from './arrow-columns';
 import type { Codec } from './codec';
 import {
   checkCoverage,
@@ -222,33 +223,13 @@ function metadataJson(b: RowBatch): string {
   return JSON.stringify(meta);
 }
 
-/** Whether this machine stores integers little-endian, as Arrow's IPC format does. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** Offsets (integers below 2^53, checked) as Int64 values, written as 32-bit halves rather than one BigInt each. */
-function int64Column(values: Float64Array): BigInt64Array {
-  const out = new BigInt64Array(values.length);
-  if (!LITTLE_ENDIAN) {
-    for (let i = 0; i < values.length; i++) out[i] = BigInt(values[i] as number);
-    return out;
-  }
-  const halves = new Uint32Array(out.buffer);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
-    halves[2 * i] = v >>> 0;
-    halves[2 * i + 1] = Math.floor(v / 0x100000000);
-  }
-  return out;
-}
-
 /** Encodes a batch as an Arrow IPC stream with exactly one record batch (see the schema above). */
 function encodeRowBatch(b: RowBatch): Uint8Array {
   checkBatch(b);
   const n = b.length;
   const fields: Field[] = [new Field(SOURCE_OFFSET_FIELD, new Int64(), false), new Field(ROW_IN_MESSAGE_FIELD, new Int32(), false)];
-  const offsets = int64Column(b.sourceOffsets);
   const children: Data[] = [
-    makeData({ type: new Int64(), length: n, nullCount: 0, data: offsets }),
+    int64DataFromNumbers(b.sourceOffsets),
     makeData({ type: new Int32(), length: n, nullCount: 0, data: Int32Array.from(b.rowInMessage) }),
   ];
   b.columns.forEach((spec, c) => {
@@ -426,16 +407,15 @@ function decodeRowBatch(bytes: Uint8Array): RowBatch {
     const children = batch.data.children;
     const len = batch.numRows;
     children.forEach((d, k) => checkNoNulls(d, names[k] as string));
-    const offsets = (children[0] as Data).values as BigInt64Array;
-    const halves = new Uint32Array(offsets.buffer, offsets.byteOffset, 2 * len);
-    for (let i = 0; i < len; i++) {
-      // Offsets are below 2^53: read as two 32-bit halves instead of one BigInt per row.
-      const high = halves[2 * i + 1] as number;
-      const o = !LITTLE_ENDIAN ? Number(offsets[i] as bigint) : high < 0x200000 ? high * 0x100000000 + (halves[2 * i] as number) : -1;
-      if (!(o >= meta.coveredFrom && o < meta.coveredTo)) {
-        fail(`${SOURCE_OFFSET_FIELD} ${offsets[i] as bigint} is outside the batch's coverage [${meta.coveredFrom}, ${meta.coveredTo})`);
+    // Read as doubles without a BigInt per row; a value of 2^53 or more is outside any coverage.
+    numbersFromInt64(children[0] as Data, sourceOffsets, at, (o) =>
+      fail(`${SOURCE_OFFSET_FIELD} ${o} is outside the batch's coverage [${meta.coveredFrom}, ${meta.coveredTo})`),
+    );
+    for (let i = at; i < at + len; i++) {
+      const o = sourceOffsets[i] as number;
+      if (o < meta.coveredFrom || o >= meta.coveredTo) {
+        fail(`${SOURCE_OFFSET_FIELD} ${o} is outside the batch's coverage [${meta.coveredFrom}, ${meta.coveredTo})`);
       }
-      sourceOffsets[at + i] = o;
     }
     const rows = (children[1] as Data).values as Int32Array;
     for (let i = 0; i < len; i++) {

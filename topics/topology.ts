@@ -84,14 +84,18 @@ const LARGE = { 'max.message.bytes': String(16 * 1024 * 1024) };
 /** Retain forever: a fit job's result must stay a function of the topic's rows. */
 const KEEP = { 'retention.ms': '-1', ...LARGE };
 const COMPACT = { 'cleanup.policy': 'compact', ...LARGE };
-/** Stage outputs: kept, default message size (the producer splits sends below 1 MiB). */
-export const OUTPUT_TOPIC_CONFIG: Readonly<Record<string, string>> = { 'retention.ms': '-1' };
+/**
+ * Stage outputs: kept, messages up to 16 MiB: a block (one message per input row batch,
+ * topics/transformed-block.ts) outgrows Kafka's 1 MiB default; per-row records are far smaller.
+ */
+export const OUTPUT_TOPIC_CONFIG: Readonly<Record<string, string>> = { 'retention.ms': '-1', ...LARGE };
 
 /**
  * The contract of a topic every pipeline has: what its values are (the codec), how many
  * partitions it has (the pipeline's count; one per value shard for the summaries; one for the
- * fit's control topics, whose order matters), and its configs. The stage outputs (transformed, decoded) are created by their
- * stages like their input; their values are Avro or CSV, chosen per stage.
+ * fit's control topics, whose order matters), and its configs. The stage outputs (transformed,
+ * decoded) are created by their stages like their input; their values are blocks (Arrow IPC
+ * streams), Avro or CSV, chosen per stage.
  */
 export interface TopicContract {
   readonly role: Exclude<keyof TopicNames, 'prefix' | 'transformed' | 'encoded' | 'decoded'>;

@@ -119,6 +119,11 @@ export interface SubscribeOptions {
    * committed offsets, it also counts the trailing commit markers of a transactional topic.
    */
   readonly onPosition?: (partition: number, nextOffset: number) => void;
+  /**
+   * How many partitions' batches may be handed to `eachBatch` at once (each partition's still
+   * one at a time, in offset order). Default 1. A transport may hand over fewer.
+   */
+  readonly partitionsAtOnce?: number;
 }
 
 export interface Subscription {

@@ -8,7 +8,7 @@
  * RowDecoder (./decoder) is this decoder over a batch of one vector.
  */
 import { columnOffsets, encodedWidth } from './layout';
-import { mixtureParams, type ColumnModel, type TransformerModel } from './model';
+import { mixtureParams, type ColumnModel, type NumericColumnModel, type TransformerModel } from './model';
 import type { CellValue } from './column-summary';
 
 // Bound once: a global lookup per call is an order of magnitude slower inside vm contexts
@@ -93,6 +93,56 @@ export class BatchDecoder {
     return { length: rows, values, categories, rejected, rejections };
   }
 
+  /**
+   * Decodes `rows` rows given per model column as the transformed block carries them: alpha
+   * (numeric columns; null for categorical ones) and the one-hot position of the mode or
+   * category. The same values as decode() of the research-layout vectors of those rows, bit for
+   * bit (the position is what the vector's arg-max gives). A row with a position outside its
+   * column's one-hot, or a numeric alpha that is not a finite number, is rejected.
+   */
+  decodeModes(alpha: readonly (Float64Array | null)[], position: readonly Int32Array[], rows: number): DecodedBatch {
+    const columns = this.model.columns;
+    if (alpha.length !== columns.length || position.length !== columns.length) {
+      throw new DecodeError(`expected ${columns.length} columns, got ${alpha.length} alpha and ${position.length} position arrays`);
+    }
+    const rejected = new Uint8Array(rows);
+    const reasons = new Map<number, string>();
+    const reject = (r: number, reason: string): void => {
+      if (rejected[r] !== 0) return;
+      rejected[r] = 1;
+      reasons.set(r, reason);
+    };
+    columns.forEach((column, c) => {
+      const positions = position[c] as Int32Array;
+      const alphas = alpha[c];
+      if (positions.length < rows) throw new DecodeError(`column ${column.name}: ${positions.length} positions for ${rows} rows`);
+      const count = column.type === 'categorical' ? column.categories.length : column.modes.length;
+      for (let r = 0; r < rows; r++) {
+        const p = positions[r] as number;
+        if (!(p >= 0 && p < count)) reject(r, `column ${column.name}: one-hot position ${p} is outside 0…${count - 1}`);
+      }
+      if (column.type === 'categorical') return;
+      if (alphas === null || alphas === undefined || alphas.length < rows) throw new DecodeError(`column ${column.name}: no alpha for each of ${rows} rows`);
+      for (let r = 0; r < rows; r++) if (!isFinite(alphas[r])) reject(r, `column ${column.name}: alpha ${alphas[r]} is not a finite number`);
+    });
+    const rejections: DecodeRejection[] = [...reasons].sort(([a], [b]) => a - b).map(([row, reason]) => ({ row, error: new DecodeError(reason) }));
+    const values: (Float64Array | null)[] = [];
+    const categories: (Int32Array | null)[] = [];
+    columns.forEach((column, c) => {
+      const positions = position[c] as Int32Array;
+      if (column.type === 'categorical') {
+        const out = new Int32Array(rows);
+        for (let r = 0; r < rows; r++) if (rejected[r] === 0) out[r] = positions[r] as number;
+        values.push(null);
+        categories.push(out);
+        return;
+      }
+      values.push(this.decodeModeColumn(column, c, alpha[c] as Float64Array, positions, rows, rejected));
+      categories.push(null);
+    });
+    return { length: rows, values, categories, rejected, rejections };
+  }
+
   /** Row `row` of a decoded batch as cells: numbers for numeric columns, text for categorical. */
   cellsAt(decoded: DecodedBatch, row: number): CellValue[] {
     return this.model.columns.map((column, c) => {
@@ -100,6 +150,36 @@ export class BatchDecoder {
       if (column.type === 'categorical' && category) return column.categories[category[row] as number] as string;
       return (decoded.values[c] as Float64Array)[row] as number;
     });
+  }
+
+  private decodeModeColumn(column: NumericColumnModel, c: number, alphas: Float64Array, positions: Int32Array, rows: number, rejected: Uint8Array): Float64Array {
+    const out = new Float64Array(rows);
+    const means = this.means[c] as Float64Array;
+    const scales = this.scales[c] as Float64Array;
+    const { modes, min, max } = column;
+    // Per one-hot position: the component's scale and mean, or NaN for a modal value's slot.
+    const slotScale = Float64Array.from(modes, (s) => (s.kind === 'component' ? (scales[s.component] as number) : NaN));
+    const slotMean = Float64Array.from(modes, (s) => (s.kind === 'component' ? (means[s.component] as number) : NaN));
+    const slotValue = Float64Array.from(modes, (s) => (s.kind === 'modal' ? s.value : NaN));
+    let clipped = 0;
+    for (let r = 0; r < rows; r++) {
+      if (rejected[r] !== 0) continue;
+      const p = positions[r] as number;
+      const scale = slotScale[p] as number;
+      if (scale !== scale) {
+        out[r] = slotValue[p] as number;
+        continue;
+      }
+      const x = (alphas[r] as number) * scale + (slotMean[p] as number);
+      if (x < min || x > max) {
+        clipped++;
+        out[r] = x < min ? min : max;
+      } else {
+        out[r] = x;
+      }
+    }
+    this.clipped[c] = (this.clipped[c] as number) + clipped;
+    return out;
   }
 
   private decodeColumn(

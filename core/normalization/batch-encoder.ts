@@ -11,16 +11,19 @@
  * are made in one call (counterUniformsInto) and every result lands in a typed array.
  * RowEncoder (./encoder) is this encoder over a batch of one row.
  */
-import { logProbTerms, type LogProbTerms } from '../mixture';
+// From the defining modules, not the '../mixture' index: its re-exports are getters, a cost on
+// every call in the per-row loop.
+import { logProbTerms, weightedLogProbInto, type LogProbTerms } from '../mixture/e-step';
+import { logSumExp } from '../mixture/special-functions';
 import { counterUniformsInto } from '../random/philox';
 import { columnOffsets, encodedWidth } from './layout';
 import { mixtureParams, type CategoricalColumnModel, type NumericColumnModel, type TransformerModel } from './model';
-import { drawFrom, selectionProbabilitiesInto } from './mode-usage';
+import { drawFrom, SELECTION_FLOOR } from './mode-usage';
 import { modeLane, type RowIds } from './row-id';
 
 // Bound once: a global `Math` lookup per call is an order of magnitude slower inside
 // vm contexts such as jest's.
-const { abs, sqrt } = Math;
+const { abs, exp, sqrt } = Math;
 
 /** The research code clips alpha to ±0.99 before writing it. */
 export const RESEARCH_ALPHA_CLIP = 0.99;
@@ -301,10 +304,23 @@ export class BatchEncoder {
       draws++;
     }
     counterUniformsInto(this.model.options.seed, b.stream, b.index, b.lane, draws, b.uniform);
+    const { terms, kept, scratch, probabilities } = plan;
+    const k = terms.k;
+    const keptCount = kept.length;
     for (let d = 0; d < draws; d++) {
       const x = b.x[d] as number;
-      selectionProbabilitiesInto(plan.terms, plan.kept, x, plan.scratch, plan.probabilities);
-      const draw = drawFrom(plan.probabilities, plan.kept.length, b.uniform[d] as number);
+      // selectionProbabilitiesInto, with the posterior's exp taken for the kept components
+      // only: the same operations on the same numbers for those, so the same bits.
+      weightedLogProbInto(terms, x, scratch, 0);
+      const norm = logSumExp(scratch, 0, k);
+      let total = 0;
+      for (let i = 0; i < keptCount; i++) {
+        const p = exp((scratch[kept[i] as number] as number) - norm) + SELECTION_FLOOR;
+        probabilities[i] = p;
+        total += p;
+      }
+      for (let i = 0; i < keptCount; i++) probabilities[i] = (probabilities[i] as number) / total;
+      const draw = drawFrom(probabilities, keptCount, b.uniform[d] as number);
       const component = plan.kept[draw] as number;
       const alpha = exactAlpha(x, plan.means[component] as number, plan.scales[component] as number);
       if (abs(alpha) > RESEARCH_ALPHA_CLIP) this.beyondResearchClip[column]++;

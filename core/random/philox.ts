@@ -17,34 +17,36 @@ const W1 = 0xbb67ae85;
 
 export type Words4 = [number, number, number, number];
 
-/** High and low 32-bit halves of the 64-bit product a·b, without BigInt. */
-function mulHiLo(a: number, b: number, out: Uint32Array, at: number): void {
-  const al = a & 0xffff;
-  const ah = a >>> 16;
-  const bl = b & 0xffff;
-  const bh = b >>> 16;
-  const ll = al * bl;
-  const lh = al * bh;
-  const hl = ah * bl;
-  const hh = ah * bh;
-  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  out[at] = (hh + (lh >>> 16) + (hl >>> 16) + floor(mid / 65536)) >>> 0;
-  out[at + 1] = imul(a, b) >>> 0;
-}
+// The multipliers in 16-bit halves, for the 64-bit products below.
+const M0_LO = M0 & 0xffff;
+const M0_HI = M0 >>> 16;
+const M1_LO = M1 & 0xffff;
+const M1_HI = M1 >>> 16;
 
-const product = new Uint32Array(4);
 /** Output words of the last philoxInto call: no array allocated per draw. */
 const words = new Uint32Array(4);
 
-/** Ten rounds on the counter (c0..c3) with the key (k0, k1); the 4 output words go to `words`. */
+/**
+ * Ten rounds on the counter (c0..c3) with the key (k0, k1); the 4 output words go to `words`.
+ * The high word of each 32×32-bit product is put together from 16-bit partial products (each
+ * exact in a double), the low word is Math.imul's; all in locals, as this runs once per draw.
+ */
 function philoxInto(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): void {
   for (let round = 0; round < 10; round++) {
-    mulHiLo(M0, c0, product, 0);
-    mulHiLo(M1, c2, product, 2);
-    const hi0 = product[0];
-    const lo0 = product[1];
-    const hi1 = product[2];
-    const lo1 = product[3];
+    const a = c0 & 0xffff;
+    const b = c0 >>> 16;
+    const ll0 = M0_LO * a;
+    const lh0 = M0_LO * b;
+    const hl0 = M0_HI * a;
+    const hi0 = (M0_HI * b + (lh0 >>> 16) + (hl0 >>> 16) + (((ll0 >>> 16) + (lh0 & 0xffff) + (hl0 & 0xffff)) >>> 16)) >>> 0;
+    const lo0 = imul(M0, c0) >>> 0;
+    const c = c2 & 0xffff;
+    const d = c2 >>> 16;
+    const ll1 = M1_LO * c;
+    const lh1 = M1_LO * d;
+    const hl1 = M1_HI * c;
+    const hi1 = (M1_HI * d + (lh1 >>> 16) + (hl1 >>> 16) + (((ll1 >>> 16) + (lh1 & 0xffff) + (hl1 & 0xffff)) >>> 16)) >>> 0;
+    const lo1 = imul(M1, c2) >>> 0;
     c0 = (hi1 ^ c1 ^ k0) >>> 0;
     c1 = lo1;
     c2 = (hi0 ^ c3 ^ k1) >>> 0;

@@ -12,6 +12,7 @@ import { InterruptedError, runUntilCaughtUp } from '../runners/until-caught-up';
 import { integerOption, type ParsedArgs } from './args';
 import { kafkaSettings, type KafkaSettings } from './kafka-options';
 import { fractionProgress } from './progress';
+import { modelStageTransport } from './stage-options';
 
 /** The options a model stage (transform, inverse) takes that a one-shot run fills in or reads. */
 export interface ModelStageOptions {
@@ -43,7 +44,7 @@ export async function runOneShotOnKafka<O extends ModelStageOptions, H extends R
   const kafka = kafkaSettings(args, true) as KafkaSettings;
   const waitSeconds = integerOption(args, 'model-wait', 30);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs, clientId: `vgmflow-${label}` });
+  const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs, clientId: `vgmflow-${label}`, ...modelStageTransport(args) });
   const controller = new AbortController();
   const interrupt = (): void => controller.abort();
   process.once('SIGINT', interrupt);
@@ -71,10 +72,17 @@ export async function runOneShotOnKafka<O extends ModelStageOptions, H extends R
       signal: controller.signal,
     }).finally(() => progress.done());
     const stats = handle.stats();
-    const seconds = (Date.now() - startedAt) / 1000;
+    const endedAt = Date.now();
+    const seconds = (endedAt - startedAt) / 1000;
+    // Where the time went: connecting, reading the model and joining the group, then the work.
+    const first = stats.firstInputAt ?? null;
+    const busy = first === null ? '' : (() => {
+      const work = Math.max((endedAt - first) / 1000, 1e-3);
+      return ` (first input after ${((first - startedAt) / 1000).toFixed(1)} s, then ${work.toFixed(1)} s at ${Math.round(stats.rows / work)} rows/s)`;
+    })();
     process.stderr.write(
       `${verb} ${stats.rows} rows (${stats.deadLettered} dead-lettered) from ${s.inputTopic} to ${s.outputTopic} ` +
-        `in ${seconds.toFixed(1)} s (${Math.round(stats.rows / Math.max(seconds, 1e-3))} rows/s), ` +
+        `in ${seconds.toFixed(1)} s (${Math.round(stats.rows / Math.max(seconds, 1e-3))} rows/s)${busy}, ` +
         `model ${modelName} version ${stats.modelVersion ?? '-'}; ${s.inputTopic} is read up to its end at the start for group ${g}\n`,
     );
     return 0;

@@ -1,14 +1,18 @@
 /**
- * The inverse stage: an encoded topic (default `<prefix>.encoded`: generated rows) →
- * `<prefix>.decoded` (one decoded row per message: CSV text by default, or with `output:
- * 'avro'` an Avro vgmflow.Decoded record, topics/decoded-schema.ts) + `<prefix>.dlq` (rows
- * that cannot be decoded, with reasons), exactly once.
+ * The inverse stage: an encoded topic (default `<prefix>.encoded`: generated rows; or
+ * `<prefix>.transformed`) → `<prefix>.decoded` + `<prefix>.dlq` (rows that cannot be decoded,
+ * with reasons), exactly once. The decoded topic holds, per `output`:
+ *   - 'block' (the default): one message per input message, its decoded rows column by column
+ *     as an Arrow IPC stream (topics/decoded-block.ts; key: the input key, else
+ *     `<partition>:<offset>` of the input);
+ *   - 'csv': one CSV line per row; 'avro': one Avro vgmflow.Decoded record per row
+ *     (topics/decoded-schema.ts), keys as inverse-batch.ts says.
  *
- * Input values, told apart per message by the first byte (./inverse-batch.ts
- * `encodedFormat`): Avro in vgmflow.Transformed (Confluent wire format, magic byte 0; decoded
- * with the Schema Registry, only `vector` is used) or CSV text in the research layout (one or
- * more rows per message, numbers only, no header). `format` forces one reading for every
- * message instead.
+ * Input values, told apart per message by their content-type header and first bytes
+ * (./inverse-batch.ts `encodedFormat`): blocks of the transformed topic (Arrow IPC streams),
+ * Avro in vgmflow.Transformed (Confluent wire format, magic byte 0; decoded with the Schema
+ * Registry, only `vector` is used) or CSV text in the research layout (one or more rows per
+ * message, numbers only, no header). `format` forces one reading for every message instead.
  *
  * The model is a side input, as in the transform stage (stages/transform/transform-stage.ts):
  * the models topic is read from the start (broadcast), the latest record of the model name is
@@ -19,16 +23,17 @@
  * installed, as the transform stage does: a model with other columns registers a new version
  * of the subject and its rows carry the new schema id; a refit of the same columns reuses the id.
  *
- * For each RecordBatch of one encoded partition ONE transaction sends the decoded rows (to the
- * decoded partition equal to the encoded partition; key: the input key, or
- * `${partition}:${offset}:${row}`, see inverse-batch.ts), the dead letters (to the dead-letter
+ * For each RecordBatch of one encoded partition ONE transaction sends the decoded output (to
+ * the decoded partition equal to the encoded partition), the dead letters (to the dead-letter
  * partition of their source) and commits the group's offset past the RecordBatch. The registry
  * is called when a model is put in use, never per row (topics/avro-wire.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@confluentinc/schemaregistry';
-import { avroWireReader, AvroWireFormatError, registerAvroWriter, type AvroWireWriter } from '../../topics/avro-wire';
-import { recordPlace } from '../../topics/codec';
+import { avroWireReader, AvroWireFormatError, registerAvroWriter, type AvroWireReader, type AvroWireWriter } from '../../topics/avro-wire';
+import { encodedRecord, recordPlace } from '../../topics/codec';
+import { decodedBlockCodec } from '../../topics/decoded-block';
+import { transformedBlockCodec, TransformedBlockError, type TransformedBlock } from '../../topics/transformed-block';
 import { isUnknownSchemaError } from '../../topics/registry';
 import { deadLetterOutRecord } from '../../topics/dead-letter';
 import { DECODED_AVRO_CONTENT_TYPE, decodedColumnFields, decodedSchema, decodedSubject, decodedValue, type DecodedColumnField } from '../../topics/decoded-schema';
@@ -37,13 +42,27 @@ import type { InRecord, OutRecord, RecordBatch, Transport } from '../../topics/t
 import type { TransactionUnit } from '../runner/exactly-once-stage';
 import type { RowStageHandle, StageProgress } from '../runner/stage-handle';
 import { ensureOutputsLikeInput, runModelDrivenStage } from '../side-input/model-driven-stage';
-import { encodedFormat, inverseContext, inverseMessage, type EncodedFormat, type EncodedMessage, type InverseContext } from './inverse-batch';
+import {
+  decodedBlockOf,
+  decodedBlockOfRows,
+  decodedRowsOf,
+  ENCODED_FORMATS,
+  encodedFormat,
+  inverseBlock,
+  inverseContext,
+  inverseMessage,
+  type DecodedRow,
+  type EncodedFormat,
+  type EncodedMessage,
+  type InverseContext,
+} from './inverse-batch';
 
 /** Content type of a decoded CSV value (the default output). */
 export const DECODED_CONTENT_TYPE = 'text/csv';
 
-/** How decoded rows are written: CSV text (default) or Avro vgmflow.Decoded in Confluent wire format. */
-export type DecodedOutput = 'csv' | 'avro';
+/** How decoded rows are written: blocks (default), CSV text, or Avro vgmflow.Decoded in Confluent wire format. */
+export type DecodedOutput = 'block' | 'csv' | 'avro';
+export const DECODED_OUTPUTS: readonly DecodedOutput[] = ['block', 'csv', 'avro'];
 
 export type InverseProgress = StageProgress;
 
@@ -56,9 +75,9 @@ export interface InverseOptions {
   readonly decodedTopic: string;
   /** Which model of the models topic to use. Default DEFAULT_MODEL_NAME. */
   readonly modelName?: string;
-  /** Schema Registry client, needed to read Avro values (not for CSV-only input) and for Avro output. */
-  readonly registry?: Client;
-  /** The decoded values: 'csv' (default) or 'avro' (needs `registry`). */
+  /** Schema Registry client, needed to read Avro values (not for block or CSV input) and for Avro output. */
+  readonly registry?: Client | (() => Client);
+  /** The decoded values: 'block' (default), 'csv' or 'avro' (needs `registry`). */
   readonly output?: DecodedOutput;
   /** Read every message as this format instead of by its first byte. */
   readonly format?: EncodedFormat;
@@ -97,28 +116,45 @@ interface ActiveModel {
 
 export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
   const { transport, topics, encodedTopic, decodedTopic } = o;
-  const output = o.output ?? 'csv';
-  if (output !== 'csv' && output !== 'avro') throw new Error(`inverse: output must be 'csv' or 'avro', not ${JSON.stringify(output)}`);
+  const output = o.output ?? 'block';
+  if (!DECODED_OUTPUTS.includes(output)) throw new Error(`inverse: output must be 'block', 'csv' or 'avro', not ${JSON.stringify(output)}`);
+  if (o.format !== undefined && !ENCODED_FORMATS.includes(o.format)) throw new Error(`inverse: format must be 'block', 'avro' or 'csv', not ${JSON.stringify(o.format)}`);
   // Checked before any topic is touched: without a registry no row could be written.
-  const outputRegistry: Client | null = output === 'avro' ? (o.registry ?? null) : null;
+  // A function is called on first use only (a stage that never meets Avro never loads the client).
+  const registryOf = (): Client | null => (o.registry === undefined ? null : typeof o.registry === 'function' ? o.registry() : o.registry);
+  const outputRegistry: Client | null = output === 'avro' ? registryOf() : null;
   if (output === 'avro' && outputRegistry === null) throw new Error('inverse: Avro output needs a Schema Registry client (registry)');
   const modelName = o.modelName ?? DEFAULT_MODEL_NAME;
   const group = o.group ?? stageGroup(o.topics, 'inverse');
   const log = (line: string): void => o.log?.(`[inverse] ${line}`);
 
   await transport.ensureTopics([{ name: encodedTopic, partitions: o.partitions ?? DEFAULT_PARTITIONS, config: OUTPUT_TOPIC_CONFIG }]);
-  await ensureOutputsLikeInput(transport, 'inverse', encodedTopic, decodedTopic, topics.deadLetters);
-  const reader = o.registry === undefined ? null : avroWireReader(o.registry, `${encodedTopic}-value`);
+  const partitions = await ensureOutputsLikeInput(transport, 'inverse', encodedTopic, decodedTopic, topics.deadLetters);
+  let avroReader: AvroWireReader | null = null;
+  const reader = (): AvroWireReader | null => {
+    const registry = avroReader === null ? registryOf() : null;
+    if (registry !== null) avroReader = avroWireReader(registry, `${encodedTopic}-value`);
+    return avroReader;
+  };
 
   let active: ActiveModel | null = null;
   const progress = (c: Omit<StageProgress, 'modelVersion'>): InverseProgress => ({ ...c, modelVersion: active?.ctx.modelVersion ?? null });
 
-  const readMessage = async (record: InRecord): Promise<EncodedMessage> => {
-    const format = o.format ?? encodedFormat(record.value);
+  const readMessage = async (record: InRecord): Promise<EncodedMessage | { readonly kind: 'block'; readonly block: TransformedBlock }> => {
+    const format = o.format ?? encodedFormat(record.value, record.headers);
+    if (format === 'block') {
+      try {
+        return { kind: 'block', block: transformedBlockCodec.decode(record.value) };
+      } catch (err) {
+        if (!(err instanceof TransformedBlockError)) throw err;
+        return { kind: 'unreadable', reason: err.message };
+      }
+    }
     if (format === 'csv') return { kind: 'csv', text: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength).toString('utf8') };
-    if (reader === null) return { kind: 'unreadable', reason: 'an Avro value, but no Schema Registry is configured' };
+    const avro = reader();
+    if (avro === null) return { kind: 'unreadable', reason: 'an Avro value, but no Schema Registry is configured' };
     try {
-      const value: unknown = await reader.read(record.value);
+      const value: unknown = await avro.read(record.value);
       const vector = typeof value === 'object' && value !== null ? (value as { vector?: unknown }).vector : undefined;
       return { kind: 'vector', vector };
     } catch (err) {
@@ -129,7 +165,7 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
 
   /** The model's context and, for Avro output, its schema registered under the decoded subject (as transform does). */
   const activate = async (job: string, model: InverseContext['model']): Promise<ActiveModel> => {
-    const ctx = inverseContext(model, job);
+    const ctx = inverseContext(model, job, modelName);
     if (outputRegistry === null) return { ctx, avro: null };
     // One writer per model: a newer model with other columns registers and writes its own schema.
     const writer = await registerAvroWriter(outputRegistry, decodedSubject(decodedTopic), decodedSchema(model));
@@ -140,15 +176,38 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
   /** One RecordBatch of the encoded topic → one transaction of decoded rows and dead letters. */
   async function* inverseUnits(model: ActiveModel, batch: RecordBatch): AsyncGenerator<TransactionUnit> {
     const { ctx, avro } = model;
-    const headers = { 'content-type': avro === null ? DECODED_CONTENT_TYPE : DECODED_AVRO_CONTENT_TYPE, 'model-version': ctx.modelVersion };
+    const blockHeaders = { 'model-version': ctx.modelVersion, 'model-name': modelName };
+    const rowHeaders = { 'content-type': avro === null ? DECODED_CONTENT_TYPE : DECODED_AVRO_CONTENT_TYPE, ...blockHeaders };
     const records: OutRecord[] = [];
     let rows = 0;
     let deadLettered = 0;
-    for (const record of batch.records) {
-      const result = inverseMessage(ctx, record, await readMessage(record));
-      for (const r of result.rows) {
+    const perRow = (decoded: readonly DecodedRow[]): void => {
+      for (const r of decoded) {
         const value = avro === null ? Buffer.from(r.csv, 'utf8') : avro.writer.write(decodedValue(ctx.model, ctx.modelVersion, r, avro.fields));
-        records.push({ topic: decodedTopic, partition: batch.partition, key: r.key, value, headers });
+        records.push({ topic: decodedTopic, partition: batch.partition, key: r.key, value, headers: rowHeaders });
+      }
+    };
+    for (const record of batch.records) {
+      const blockKey = record.key ?? `${record.partition}:${record.offset}`;
+      const message = await readMessage(record);
+      if (message.kind === 'block') {
+        const result = inverseBlock(ctx, record, message.block);
+        const kept = result.decoded.length - result.decoded.rejections.length;
+        if (output === 'block') {
+          if (kept > 0) records.push(encodedRecord(decodedBlockCodec, decodedTopic, blockKey, decodedBlockOf(ctx, result.decoded, result.rowIds), { partition: batch.partition, headers: blockHeaders }));
+        } else {
+          perRow(decodedRowsOf(ctx, result.decoded, result.rowIds));
+        }
+        for (const d of result.deadLetters) records.push(deadLetterOutRecord(topics.deadLetters, d));
+        rows += kept;
+        deadLettered += result.deadLetters.length;
+        continue;
+      }
+      const result = inverseMessage(ctx, record, message);
+      if (output === 'block') {
+        if (result.rows.length > 0) records.push(encodedRecord(decodedBlockCodec, decodedTopic, blockKey, decodedBlockOfRows(ctx, record, result.rows), { partition: batch.partition, headers: blockHeaders }));
+      } else {
+        perRow(result.rows);
       }
       for (const d of result.deadLetters) records.push(deadLetterOutRecord(topics.deadLetters, d));
       rows += result.rows.length;
@@ -168,6 +227,10 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
     transactionalId: o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`,
     onInputPosition: o.onInputPosition,
     onProgress: (c) => o.onProgress?.(progress(c)),
+    // Block output: every partition's batches at once, their units sharing transactions
+    // (group commit). Per-row output keeps one batch at a time, as the Avro transform does.
+    partitionsAtOnce: output === 'block' ? partitions : 1,
+    maxGroupRows: output === 'block' ? 2_000_000 : 50_000,
     log,
     install: async (job, model) => {
       const next = await activate(job, model);

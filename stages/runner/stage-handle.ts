@@ -16,6 +16,8 @@ export interface StageProgress {
   readonly transactions: number;
   /** The model version (fit job id) in use; null for a stage without a model, or before one. */
   readonly modelVersion: string | null;
+  /** When the first input batch arrived (ms since the epoch); null before. */
+  readonly firstInputAt?: number | null;
 }
 
 /** A row stage: ingest, transform, inverse (they share the exactly-once runner). */

@@ -31,6 +31,9 @@ export interface ModelDrivenStageOptions {
   readonly transactionalId: string;
   readonly onInputPosition?: (partition: number, nextOffset: number) => void;
   readonly onProgress?: (counters: ExactlyOnceCounters) => void;
+  /** See ExactlyOnceStageOptions. */
+  readonly partitionsAtOnce?: number;
+  readonly maxGroupRows?: number;
   readonly log: (line: string) => void;
   /** Puts a model in use; never runs while a batch is processed. */
   install(job: string, model: TransformerModel): Promise<void>;
@@ -74,6 +77,8 @@ export async function runModelDrivenStage(o: ModelDrivenStageOptions): Promise<M
       process: (batch) => o.process(batch),
       onPosition: o.onInputPosition,
       onProgress: o.onProgress,
+      partitionsAtOnce: o.partitionsAtOnce,
+      maxGroupRows: o.maxGroupRows,
     });
     s.done.catch((err: unknown) => fail(err));
     o.log(`consuming ${o.inputTopic} (group ${o.group})`);
@@ -130,7 +135,7 @@ export async function runModelDrivenStage(o: ModelDrivenStageOptions): Promise<M
   );
   done.catch(() => undefined);
 
-  const counters = (): ExactlyOnceCounters => (stage as ExactlyOnceStage | null)?.counters() ?? { rows: 0, deadLettered: 0, transactions: 0 };
+  const counters = (): ExactlyOnceCounters => (stage as ExactlyOnceStage | null)?.counters() ?? { rows: 0, deadLettered: 0, transactions: 0, firstInputAt: null };
   return { stop, done, started, counters };
 }
 

@@ -47,9 +47,17 @@ const HELP = `Usage: npm run bench -- [options]
                             messages of whole rows up to 1 MiB)
   --max-file-rows <n>       above this size the embedded (file) steps and the Python anchors
                             are skipped; the Kafka steps stream (default 5000000)
+  --kafka-formats <list>    the Kafka transform and inverse runs, of block, block-none, avro
+                            (default all three): blocks as the CLI writes them by default
+                            (lz4-compressed record batches), blocks in uncompressed batches,
+                            the per-row formats (Avro transformed, CSV decoded)
   --tiny                    CI: one tiny size (2000 rows), every correctness check on
   -h, --help
 `;
+
+/** The Kafka transform and inverse runs the bench can make, each to topics of its own. */
+const KAFKA_FORMATS = ['block', 'block-none', 'avro'] as const;
+type KafkaFormat = (typeof KAFKA_FORMATS)[number];
 
 interface Options {
   sizes: number[];
@@ -58,6 +66,7 @@ interface Options {
   out: string;
   rowsPerMessage: number | null;
   maxFileRows: number;
+  kafkaFormats: KafkaFormat[];
   tiny: boolean;
 }
 
@@ -78,6 +87,7 @@ function options(argv: string[]): Options {
       out: { type: 'string' },
       'rows-per-message': { type: 'string' },
       'max-file-rows': { type: 'string' },
+      'kafka-formats': { type: 'string' },
       tiny: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -91,6 +101,8 @@ function options(argv: string[]): Options {
   if (only !== null && only !== 'fit' && only !== 'transform' && only !== 'kafka') throw new Error('--only takes fit, transform or kafka');
   const data = (values.data ?? 'amount,distinct,table').split(',').map((d) => d.trim());
   for (const d of data) if (d !== 'amount' && d !== 'distinct' && d !== 'table') throw new Error(`--data takes amount, distinct and table, not ${d}`);
+  const kafkaFormats = (values['kafka-formats'] ?? KAFKA_FORMATS.join(',')).split(',').map((f) => f.trim());
+  for (const f of kafkaFormats) if (!(KAFKA_FORMATS as readonly string[]).includes(f)) throw new Error(`--kafka-formats takes ${KAFKA_FORMATS.join(', ')}, not ${f}`);
   const tiny = values.tiny === true;
   const sizesText = values.rows ?? values.sizes ?? (tiny ? '2000' : '20000,200000');
   return {
@@ -100,6 +112,7 @@ function options(argv: string[]): Options {
     out: resolve(values.out ?? join(ROOT, 'out/bench')),
     rowsPerMessage: values['rows-per-message'] === undefined ? null : parseCount(values['rows-per-message']),
     maxFileRows: parseCount(values['max-file-rows'] ?? '5000000'),
+    kafkaFormats: kafkaFormats as KafkaFormat[],
     tiny,
   };
 }
@@ -510,23 +523,58 @@ async function onKafka(n: number, o: Options): Promise<void> {
     record({ step: 'ingest + fit, Kafka', data: 'amount', rows: n, bytes, seconds: fit.seconds, rssMB: fit.rssMB[0], anchor: ceil.consumer,
       ok: count === n, check: `model counts ${count} rows (k-means init, --all-stages)` });
 
-    const transform = await run([['node', VGMFLOW, 'transform', ...k]]);
-    const encodedRows = countFrom(transform.stderr, /encoded (\d+) rows/);
-    const encodedDead = countFrom(transform.stderr, /encoded \d+ rows \((\d+) dead-lettered\)/);
-    record({ step: 'transform, Kafka', data: 'amount', rows: n, bytes, seconds: transform.seconds, rssMB: transform.rssMB[0], anchor: ceil.consumer,
-      ok: encodedRows === n && encodedDead === 0, check: `${encodedRows} rows encoded, ${encodedDead} dead-lettered` });
-
-    const inverse = await run([['node', VGMFLOW, 'inverse', ...k, '--encoded-topic', `${prefix}.transformed`]]);
-    const decodedRows = countFrom(inverse.stderr, /decoded (\d+) rows/);
-    const decodedDead = countFrom(inverse.stderr, /decoded \d+ rows \((\d+) dead-lettered\)/);
-    record({ step: 'inverse, Kafka', data: 'amount', rows: n, bytes, seconds: inverse.seconds, rssMB: inverse.rssMB[0], anchor: ceil.consumer,
-      ok: decodedRows === n && decodedDead === 0, check: `${decodedRows} rows decoded, ${decodedDead} dead-lettered` });
+    for (const format of o.kafkaFormats) await transformAndInverse(k, prefix, format, n, bytes, ceil.consumer);
   } finally {
     // The stack is shared: leave no topic of this run behind.
     const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`));
     if (mine.length > 0) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
     await admin.disconnect();
   }
+}
+
+/** The CLI options of a Kafka format's transform and inverse, and the topics they write. */
+function formatRuns(prefix: string, format: KafkaFormat): { transform: string[]; inverse: string[]; label: string } {
+  const transformed = `${prefix}.transformed-${format}`;
+  const own = (stage: string): string[] => ['--group', `${prefix}-${stage}-${format}`];
+  switch (format) {
+    case 'block':
+      return { label: 'block (lz4 batches)', transform: ['--transformed-topic', transformed, ...own('t')], inverse: ['--encoded-topic', transformed, '--decoded-topic', `${prefix}.decoded-${format}`, ...own('i')] };
+    case 'block-none':
+      return {
+        label: 'block, uncompressed batches',
+        transform: ['--transformed-topic', transformed, '--compression', 'none', ...own('t')],
+        inverse: ['--encoded-topic', transformed, '--decoded-topic', `${prefix}.decoded-${format}`, '--compression', 'none', ...own('i')],
+      };
+    case 'avro':
+      return {
+        label: 'Avro / CSV per row',
+        transform: ['--transformed-topic', transformed, '--output-format', 'avro', ...own('t')],
+        inverse: ['--encoded-topic', transformed, '--decoded-topic', `${prefix}.decoded-${format}`, '--output-format', 'csv', ...own('i')],
+      };
+  }
+}
+
+/** `vgmflow transform --brokers` then `vgmflow inverse --brokers` of its output, in one format. */
+async function transformAndInverse(k: string[], prefix: string, format: KafkaFormat, n: number, bytes: number, anchor: Anchor): Promise<void> {
+  const f = formatRuns(prefix, format);
+  const transform = await run([['node', VGMFLOW, 'transform', ...k, ...f.transform]]);
+  const encodedRows = countFrom(transform.stderr, /encoded (\d+) rows/);
+  const encodedDead = countFrom(transform.stderr, /encoded \d+ rows \((\d+) dead-lettered\)/);
+  record({ step: `transform, Kafka, ${f.label}`, data: 'amount', rows: n, bytes, seconds: transform.seconds, rssMB: transform.rssMB[0], anchor,
+    ok: encodedRows === n && encodedDead === 0, check: `${encodedRows} rows encoded, ${encodedDead} dead-lettered; ${stageSeconds(transform.stderr)}` });
+
+  const inverse = await run([['node', VGMFLOW, 'inverse', ...k, ...f.inverse]]);
+  const decodedRows = countFrom(inverse.stderr, /decoded (\d+) rows/);
+  const decodedDead = countFrom(inverse.stderr, /decoded \d+ rows \((\d+) dead-lettered\)/);
+  record({ step: `inverse, Kafka, ${f.label}`, data: 'amount', rows: n, bytes, seconds: inverse.seconds, rssMB: inverse.rssMB[0], anchor,
+    ok: decodedRows === n && decodedDead === 0, check: `${decodedRows} rows decoded, ${decodedDead} dead-lettered; ${stageSeconds(inverse.stderr)}` });
+}
+
+/** What the one-shot command says of its own time: from its start (after Node and the modules loaded) and from its first input. */
+function stageSeconds(stderr: string): string {
+  const total = /rows \(\d+ dead-lettered\) from \S+ to \S+ in ([\d.]+) s/.exec(stderr);
+  const busy = /first input after ([\d.]+) s, then ([\d.]+) s at (\d+) rows\/s/.exec(stderr);
+  return `the command: ${total?.[1] ?? '?'} s after its start` + (busy === null ? '' : `, first input after ${busy[1]} s, then ${busy[2]} s at ${Number(busy[3]).toLocaleString('en-US')} rows/s`);
 }
 
 // ---- report ------------------------------------------------------------------------------

@@ -167,7 +167,7 @@ describe('vgmflow stage inverse, SIGKILLed and restarted', () => {
   }
 
   const startStage = (): Child =>
-    procs.spawn('inverse', ['stage', 'inverse', '--brokers', stackConfig().kafkaBrokers.join(','), '--topic-prefix', prefix, '--transactional-id', `${prefix}-tx`]);
+    procs.spawn('inverse', ['stage', 'inverse', '--brokers', stackConfig().kafkaBrokers.join(','), '--topic-prefix', prefix, '--output-format', 'csv', '--transactional-id', `${prefix}-tx`]);
 
   beforeAll(async () => {
     // The CLI as users run it: bin/vgmflow.js over dist/, rebuilt first if a source is newer.

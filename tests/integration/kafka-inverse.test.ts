@@ -72,12 +72,14 @@ describe('inverse stage on Kafka', () => {
     model = await produceAndFitSlice(dir, lines, prefix, job);
     transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'ki-test', log: (l) => logs.push(l) });
     registry = schemaRegistryClient();
-    transform = await runTransform({ transport, topics, transformedTopic: transformed, registry, modelIdleMs: 500, log: (l) => logs.push(l) });
+    // The per-row formats (Avro in, CSV out); tests/integration/kafka-blocks.test.ts covers blocks.
+    transform = await runTransform({ transport, topics, transformedTopic: transformed, outputFormat: 'avro', registry, modelIdleMs: 500, log: (l) => logs.push(l) });
     inverse = await runInverse({
       transport,
       topics,
       encodedTopic: transformed,
       decodedTopic: decoded,
+      output: 'csv',
       registry,
       modelIdleMs: 500,
       log: (l) => logs.push(l),

@@ -5,7 +5,8 @@
  * (SIGINT) mid-way exits 130 and the next run goes on, every row exactly once; beside a
  * running stage of its group, or without a model, the command gives up with a clear error
  * instead of hanging. The tests run in order: the later ones read what the first wrote to the
- * transformed topic.
+ * transformed topic. They use the per-row formats (Avro transformed, CSV decoded), which count
+ * one record per row; tests/integration/kafka-blocks.test.ts covers the block format.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,7 +71,7 @@ describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
   });
 
   it('transform --brokers encodes every row once and exits; a second run finds nothing new', async () => {
-    const first = procs.spawn('transform', ['transform', ...kafka, '--registry-url', schemaRegistryUrl]);
+    const first = procs.spawn('transform', ['transform', ...kafka, '--output-format', 'avro', '--registry-url', schemaRegistryUrl]);
     const exit = await first.exited;
     expect({ code: exit.code, stderr: first.stderr }).toMatchObject({ code: 0 });
     expect(first.stderr).toMatch(new RegExp(`encoded ${ROWS} rows \\(0 dead-lettered\\) from ${topics.batches} to ${transformed}`));
@@ -87,14 +88,14 @@ describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
     }
     expect(ids.size).toBe(ROWS);
 
-    const second = procs.spawn('transform', ['transform', ...kafka, '--registry-url', schemaRegistryUrl]);
+    const second = procs.spawn('transform', ['transform', ...kafka, '--output-format', 'avro', '--registry-url', schemaRegistryUrl]);
     expect((await second.exited).code).toBe(0);
     expect(second.stderr).toMatch(/encoded 0 rows \(0 dead-lettered\)/);
     expect(await readTopicToEnd(transport, transformed, 1000)).toHaveLength(ROWS);
   });
 
   it('inverse --brokers decodes the transformed topic back to the input rows, each once', async () => {
-    const run = procs.spawn('inverse', ['inverse', ...kafka, '--encoded-topic', transformed, '--registry-url', schemaRegistryUrl]);
+    const run = procs.spawn('inverse', ['inverse', ...kafka, '--encoded-topic', transformed, '--output-format', 'csv', '--registry-url', schemaRegistryUrl]);
     expect((await run.exited).code).toBe(0);
     expect(run.stderr).toMatch(new RegExp(`decoded ${ROWS} rows \\(0 dead-lettered\\) from ${transformed} to ${decoded}`));
 
@@ -136,7 +137,7 @@ describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
     }
     await producer.close();
 
-    const args = ['inverse', ...kafka, '--encoded-topic', encodedTopic, '--decoded-topic', decodedTopic];
+    const args = ['inverse', ...kafka, '--encoded-topic', encodedTopic, '--decoded-topic', decodedTopic, '--output-format', 'csv'];
     const first = procs.spawn('inverse-interrupted', args);
     await first.waitFor(/consuming/, { timeoutMs: 60_000 });
     // Interrupt as soon as the first transaction has written decoded rows.

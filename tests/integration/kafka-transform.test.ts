@@ -1,8 +1,10 @@
 /**
- * The transform stage on the real stack: `vgmflow produce` a 1000-row slice of the sample,
- * `vgmflow fit --all-stages` it, run the transform stage, then check the transformed topic
- * (read_committed, decoded with Confluent's AvroDeserializer) and the Arrow files on S3
- * against RowEncoder's encoding of the same rows with the same row ids, bit for bit.
+ * The transform stage on the real stack, in both output formats: `vgmflow produce` a 1000-row
+ * slice of the sample, `vgmflow fit --all-stages` it, run the transform stage, then check the
+ * transformed topic (read_committed; Avro decoded with Confluent's AvroDeserializer, blocks with
+ * apache-arrow and, in kafka-blocks-python.test.ts, with pyarrow) and the Arrow files on S3
+ * against RowEncoder's encoding of the same rows with the same row ids, and against the
+ * embedded transform of the same file, bit for bit. Then a SIGKILL mid-run in each format.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,8 +14,9 @@ import { AvroDeserializer, SerdeType, type SchemaRegistryClient } from '@conflue
 import { tableFromIPC, type Vector } from 'apache-arrow';
 import { readTopicToEnd } from '../../pipeline/runners/read-topic';
 import { runTransform, type TransformHandle } from '../../stages/transform/transform-stage';
-import { encodeTransformedArrow, transformContext, transformRowBatch, transformedObjectKey } from '../../stages/transform/transform-batch';
-import { MessageBlocks } from '../../core/csv/message-layout';
+import { blockVectors, transformContext, transformedAvroValues, transformRowBatch, transformedObjectKey } from '../../stages/transform/transform-batch';
+import { ARROW_STREAM_CONTENT_TYPE, transformedArrowFile, transformedBlockCodec } from '../../topics/transformed-block';
+import { producedRowKeys } from '../support/produced-rows';
 import type { CellValue } from '../../core/normalization/column-summary';
 import { RowDecoder } from '../../core/normalization/decoder';
 import { RowEncoder } from '../../core/normalization/encoder';
@@ -93,6 +96,7 @@ describe('transform stage on Kafka', () => {
       topics,
       transformedTopic: transformed,
       modelName: 'default',
+      outputFormat: 'avro',
       registry,
       s3: { client: s3, bucket, prefix: 'vgmflow/transformed' },
       // Small, so that large RecordBatches are split into several transactions too.
@@ -210,15 +214,11 @@ describe('transform stage on Kafka', () => {
       const value = (await deserializer.deserialize(transformed, Buffer.from(record.value))) as TransformedValue;
       byKey.set(record.key as string, value.vector);
     }
-    // `vgmflow produce` put data row n in message j (whole rows up to the bound), at partition
-    // j mod 6, offset ⌊j/6⌋ of a new topic, as its row k of that message.
-    const blocks = new MessageBlocks({ maxMessageBytes: MAX_MESSAGE_BYTES });
-    const partitions = new Set<number>();
+    // Where `vgmflow produce` put data row n (whole rows up to the bound, six partitions).
+    const keys = producedRowKeys(lines, { maxMessageBytes: MAX_MESSAGE_BYTES });
+    const partitions = new Set(keys.map((key) => key.split(':')[0]));
     embedded.forEach((line, n) => {
-      blocks.place(Buffer.byteLength(lines[n] as string));
-      const j = blocks.message;
-      partitions.add(j % 6);
-      const kafka = byKey.get(`${j % 6}:${Math.floor(j / 6)}:${blocks.rowInMessage}`);
+      const kafka = byKey.get(keys[n] as string);
       if (kafka === undefined) throw new Error(`row ${n} is not on the transformed topic`);
       expect(sameBits(line.split(',').map(Number), kafka)).toBe(true);
     });
@@ -257,27 +257,29 @@ describe('transform stage on Kafka', () => {
     // The pure parts agree with what went out: the same Arrow bytes for the same rows.
     const ctx = transformContext(model, `${job}-v2`);
     const result = transformRowBatch(ctx, batch);
-    expect(result.rows.map((r) => r.key)).toEqual([`0:${base}:0`]);
+    expect(transformedAvroValues(ctx, result.block).map((r) => r.key)).toEqual([`0:${base}:0`]);
     expect(result.deadLetters).toHaveLength(1);
     const s3 = s3Client();
     const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: transformedObjectKey('vgmflow/transformed', `${job}-v2`, batch) }));
     const bytes = await (res.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
-    expect(Buffer.from(bytes).equals(Buffer.from(encodeTransformedArrow(ctx, result.rows)))).toBe(true);
+    expect(Buffer.from(bytes).equals(Buffer.from(transformedArrowFile(result.block)))).toBe(true);
     s3.destroy();
   });
 });
 
 /**
- * Exactly once across a crash: `vgmflow stage transform` as its own process, fed small row
- * batches while it runs, SIGKILLed mid-way and restarted (same transactional id); every row is
- * then in the transformed topic exactly once (read_committed) and in exactly one S3 file.
+ * Exactly once across a crash, in each output format: `vgmflow stage transform` as its own
+ * process, fed small row batches while it runs, SIGKILLed mid-way and restarted (same
+ * transactional id); every row is then in the transformed topic exactly once (read_committed:
+ * one Avro record, or one row of one block, encoded on two worker threads) and in exactly one S3
+ * file, bit-exact to RowEncoder.
  */
-describe('vgmflow stage transform, SIGKILLed and restarted', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vgm-transform-kill-'));
-  const prefix = uniqueName('ktk');
+describe.each(['avro', 'block'] as const)('vgmflow stage transform --output-format %s, SIGKILLed and restarted', (format) => {
+  const dir = mkdtempSync(join(tmpdir(), `vgm-transform-kill-${format}-`));
+  const prefix = uniqueName(`ktk-${format}`);
   const topics = topicNames(prefix);
   const transformed = topicNames(prefix).transformed;
-  const bucket = uniqueName('ktk-arrow');
+  const bucket = uniqueName(`ktk-${format}-arrow`);
   const lines = sampleLines(ROWS);
   const PARTITIONS = 6;
   const MESSAGES_PER_BATCH = 3;
@@ -316,7 +318,12 @@ describe('vgmflow stage transform, SIGKILLed and restarted', () => {
   }
 
   const startStage = (): Child =>
-    procs.spawn('transform', ['stage', 'transform', '--brokers', stack.kafkaBrokers.join(','), '--topic-prefix', prefix, '--registry-url', stack.schemaRegistryUrl, '--s3-bucket', bucket, '--transactional-id', `${prefix}-tx`]);
+    procs.spawn('transform', [
+      'stage', 'transform', '--brokers', stack.kafkaBrokers.join(','), '--topic-prefix', prefix, '--output-format', format,
+      '--registry-url', stack.schemaRegistryUrl, '--s3-bucket', bucket, '--transactional-id', `${prefix}-tx`,
+      // Blocks are encoded on worker threads here: the same bits as in the stage's thread.
+      ...(format === 'block' ? ['--encode-threads', '2'] : []),
+    ]);
   const rowsOf = (child: Child): number => stageProgress(child, 'transform').rows;
 
   beforeAll(async () => {
@@ -374,12 +381,25 @@ describe('vgmflow stage transform, SIGKILLed and restarted', () => {
     const registry = schemaRegistryClient();
     const deserializer = new AvroDeserializer(registry, SerdeType.VALUE, {});
     const seen = new Set<string>();
-    for (const record of await readTopicToEnd(transport, transformed)) {
-      const key = record.key as string;
+    const see = (key: string, vector: ArrayLike<number>): void => {
       expect(seen.has(key)).toBe(false);
       seen.add(key);
-      const value = (await deserializer.deserialize(transformed, Buffer.from(record.value))) as TransformedValue;
-      expect(sameBits(value.vector, expected.get(key) ?? [])).toBe(true);
+      expect(sameBits(vector, expected.get(key) ?? [])).toBe(true);
+    };
+    for (const record of await readTopicToEnd(transport, transformed)) {
+      if (format === 'avro') {
+        const value = (await deserializer.deserialize(transformed, Buffer.from(record.value))) as TransformedValue;
+        see(record.key as string, value.vector);
+        continue;
+      }
+      expect(record.headers['content-type']).toBe(ARROW_STREAM_CONTENT_TYPE);
+      const block = transformedBlockCodec.decode(record.value);
+      const vectors = blockVectors(block);
+      const width = block.layout.width;
+      const ids = block.rows.rowIds;
+      for (let i = 0; i < block.rows.length; i++) {
+        see(`${ids.partition[i]}:${ids.offset[i]}:${ids.rowInMessage[i]}`, vectors.subarray(i * width, (i + 1) * width));
+      }
     }
     await registry.close();
     expect(seen.size).toBe(ROWS);
@@ -460,9 +480,13 @@ describe('transform stage without a model yet', () => {
     await h.started;
     await waitUntil(() => h.stats().rows >= lines.length, 'the waiting batch', 60_000);
     expect(h.stats()).toMatchObject({ rows: lines.length, deadLettered: 0, modelVersion: 'wait-1' });
+    // The default format: one block for the one row batch.
     const records = await readTopicToEnd(transport, transformed);
-    expect(records).toHaveLength(lines.length);
-    expect(new Set(records.map((r) => r.key)).size).toBe(lines.length);
+    expect(records).toHaveLength(1);
     expect(records.every((r) => r.partition === 2)).toBe(true);
+    const block = transformedBlockCodec.decode((records[0] as { value: Uint8Array }).value);
+    expect(block.layout.modelVersion).toBe('wait-1');
+    expect(block.rows.length).toBe(lines.length);
+    expect(new Set(Array.from(block.rows.rowIds.offset)).size).toBe(lines.length);
   });
 });

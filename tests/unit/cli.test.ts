@@ -427,7 +427,13 @@ describe('usage', () => {
     expectOneLineError(vgmflow('inverse', slice, '--brokers', '127.0.0.1:1'), ['with --brokers the input is a topic', slice], 2);
     expectOneLineError(vgmflow('transform', '--brokers', '127.0.0.1:1', '--model', modelPath), ['--model is for files'], 2);
     expectOneLineError(vgmflow('transform'), ['missing the input CSV file (or --brokers'], 2);
-    expectOneLineError(vgmflow('inverse', '--brokers', '127.0.0.1:1', '--output-format', 'parquet'), ['--output-format must be csv or avro'], 2);
+    expectOneLineError(vgmflow('inverse', '--brokers', '127.0.0.1:1', '--output-format', 'parquet'), ['--output-format must be block, csv or avro'], 2);
+    expectOneLineError(vgmflow('transform', '--brokers', '127.0.0.1:1', '--output-format', 'csv'), ['--output-format must be block or avro'], 2);
+    expectOneLineError(
+      spawnSync(process.execPath, [BIN, 'transform', '--brokers', '127.0.0.1:1', '--output-format', 'avro'], { encoding: 'utf8', env: { ...process.env, SCHEMA_REGISTRY_URL: '' } }),
+      ['--output-format avro needs --registry-url'],
+      2,
+    );
     expectOneLineError(
       spawnSync(process.execPath, [BIN, 'inverse', '--brokers', '127.0.0.1:1', '--output-format', 'avro'], { encoding: 'utf8', env: { ...process.env, SCHEMA_REGISTRY_URL: '' } }),
       ['--output-format avro needs --registry-url'],

@@ -182,9 +182,13 @@ describe('Avro output needs a registry', () => {
     });
 
     it.each([
-      [['stage', 'inverse', '--brokers', '127.0.0.1:1', '--output-format', 'json'], '--output-format must be csv or avro, not "json"'],
+      [['stage', 'inverse', '--brokers', '127.0.0.1:1', '--output-format', 'json'], '--output-format must be block, csv or avro, not "json"'],
       [['stage', 'inverse', '--brokers', '127.0.0.1:1', '--output-format', 'avro'], '--output-format avro needs --registry-url (or set SCHEMA_REGISTRY_URL)'],
-      [['stage', 'transform', '--brokers', '127.0.0.1:1', '--output-format', 'avro'], '--output-format is an option of the inverse stage only'],
+      [['stage', 'transform', '--brokers', '127.0.0.1:1', '--output-format', 'avro'], '--output-format avro needs --registry-url (or set SCHEMA_REGISTRY_URL)'],
+      [['stage', 'transform', '--brokers', '127.0.0.1:1', '--output-format', 'csv'], '--output-format must be block or avro, not "csv"'],
+      [['stage', 'transform', '--brokers', '127.0.0.1:1', '--output-format', 'avro', '--vector'], '--vector is for the block format'],
+      [['stage', 'reduce', '--brokers', '127.0.0.1:1', '--output-format', 'block'], '--output-format is an option of the transform and inverse stages only'],
+      [['stage', 'transform', '--brokers', '127.0.0.1:1', '--compression', 'brotli'], '--compression must be one of none, gzip, snappy, lz4, zstd, not "brotli"'],
     ])('%j is a usage error', async (argv, message) => {
       expect(await main(argv)).toBe(2);
       expect(stderr.join('')).toContain(`vgmflow stage: ${message}`);

@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
 import { COMMANDS } from '../../pipeline/main';
-import { topicNames, topicSpecs } from '../../topics/topology';
+import { OUTPUT_TOPIC_CONFIG, topicNames, topicSpecs } from '../../topics/topology';
 
 const DIR = join(__dirname, '..', '..', 'infra', 'k8s');
 
@@ -80,9 +80,9 @@ describe('infra/k8s manifests', () => {
     const names = topicNames('vgm');
     const expected = [
       ...topicSpecs(names, 6),
-      { name: topicNames('vgm').transformed, partitions: 6, config: { 'retention.ms': '-1' } },
-      { name: topicNames('vgm').encoded, partitions: 6, config: { 'retention.ms': '-1' } },
-      { name: topicNames('vgm').decoded, partitions: 6, config: { 'retention.ms': '-1' } },
+      { name: topicNames('vgm').transformed, partitions: 6, config: OUTPUT_TOPIC_CONFIG },
+      { name: topicNames('vgm').encoded, partitions: 6, config: OUTPUT_TOPIC_CONFIG },
+      { name: topicNames('vgm').decoded, partitions: 6, config: OUTPUT_TOPIC_CONFIG },
     ];
     const declared = ofKind('KafkaTopic').map((t) => {
       const spec = t.spec as { topicName: string; partitions: number; config: Record<string, string> };

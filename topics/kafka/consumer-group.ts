@@ -156,7 +156,7 @@ export class KafkaSubscription implements Subscription {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
+        partitionsConsumedConcurrently: Math.max(1, this.options.partitionsAtOnce ?? 1),
         eachBatch: (payload) => this.handleBatch(payload),
       });
     })();
@@ -357,6 +357,7 @@ export async function subscribeConsumer(
       rebalanceTimeout: tuning.rebalanceTimeout,
       maxWaitTimeInMs: tuning.maxWaitTimeInMs,
       ...(tuning.maxBytesPerPartition === undefined ? {} : { maxBytesPerPartition: tuning.maxBytesPerPartition }),
+      ...(tuning.maxBytes === undefined ? {} : { maxBytes: tuning.maxBytes }),
       readUncommitted: options.readCommitted === false,
       allowAutoTopicCreation: false,
       // The subscription restarts a crashed consumer itself (see the file comment).

@@ -22,6 +22,9 @@ function isRoutine(entry: LogEntry): boolean {
   // and rides it out or fails with the reason (./errors, ./consumer-group).
   if (namespace === 'Connection' && log.message.startsWith('Connection error')) return true;
   if (namespace === 'BrokerPool' && log.message.startsWith('Failed to connect to seed broker')) return true;
+  // A broker connection that drops while the pool connects or refreshes metadata: retried, or
+  // failed as above.
+  if (namespace === 'BrokerPool' && (log.message.startsWith('Closed connection') || log.message.startsWith('Failed to connect to broker, reconnecting'))) return true;
   if (namespace === 'Consumer' && log.message.startsWith('Crash: ')) return true;
   return false;
 }

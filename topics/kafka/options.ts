@@ -17,6 +17,8 @@ export interface KafkaConsumerTuning {
   readonly maxWaitTimeInMs?: number;
   /** kafkajs default 1 MiB. */
   readonly maxBytesPerPartition?: number;
+  /** Bytes of one fetch over all partitions; kafkajs default 10 MiB. */
+  readonly maxBytes?: number;
 }
 
 export interface KafkaTransportOptions {
@@ -51,16 +53,22 @@ export interface KafkaTransportOptions {
    * give-up comes up to that much later. Default 120000.
    */
   readonly brokerTimeoutMs?: number;
+  /**
+   * Payload bytes per partition in one produce request (one record batch). Default 512 KiB,
+   * safe for topics with Kafka's default 1 MiB max.message.bytes; a producer that writes only
+   * to topics with larger messages (the stage outputs, topics/topology.ts) may send more.
+   */
+  readonly maxBatchBytes?: number;
   /** Further kafkajs client settings (ssl, sasl, timeouts, retry). */
   readonly kafka?: Omit<KafkaConfig, 'brokers' | 'clientId' | 'logLevel' | 'logCreator'>;
 }
 
-/** Consumer tuning with every default filled in (maxBytesPerPartition keeps kafkajs's own). */
-export type ConsumerTuning = Required<Omit<KafkaConsumerTuning, 'maxBytesPerPartition'>> & KafkaConsumerTuning;
+/** Consumer tuning with every default filled in (maxBytesPerPartition and maxBytes keep kafkajs's own). */
+export type ConsumerTuning = Required<Omit<KafkaConsumerTuning, 'maxBytesPerPartition' | 'maxBytes'>> & KafkaConsumerTuning;
 
 export const DEFAULT_BROKER_TIMEOUT_MS = 120_000;
 
-export const DEFAULT_TUNING: Required<Omit<KafkaConsumerTuning, 'maxBytesPerPartition'>> = {
+export const DEFAULT_TUNING: Required<Omit<KafkaConsumerTuning, 'maxBytesPerPartition' | 'maxBytes'>> = {
   sessionTimeout: 10_000,
   heartbeatInterval: 1_000,
   rebalanceTimeout: 20_000,

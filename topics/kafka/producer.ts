@@ -39,9 +39,9 @@ import { offsetsByTopic, topicMessages } from './records';
 import { chunkRecords } from './request-chunks';
 
 /** In order, one request at a time: a partition's records keep their order. */
-async function sendInRequests(sender: Pick<KafkaJsProducer, 'sendBatch'>, records: readonly OutRecord[], compression: CompressionTypes): Promise<void> {
+async function sendInRequests(sender: Pick<KafkaJsProducer, 'sendBatch'>, records: readonly OutRecord[], compression: CompressionTypes, maxBatchBytes: number): Promise<void> {
   if (records.length === 0) return;
-  for (const chunk of chunkRecords(records)) await sender.sendBatch({ topicMessages: topicMessages(chunk), acks: -1, compression });
+  for (const chunk of chunkRecords(records, maxBatchBytes)) await sender.sendBatch({ topicMessages: topicMessages(chunk), acks: -1, compression });
 }
 
 export class KafkaProducer implements Producer {
@@ -57,6 +57,7 @@ export class KafkaProducer implements Producer {
     private readonly kafka: Kafka,
     private readonly transactionalId: string | undefined,
     private readonly compression: CompressionTypes,
+    private readonly maxBatchBytes: number,
     private readonly outages: Outages,
     private inner: KafkaJsProducer,
     private readonly onClose: (producer: KafkaProducer) => void,
@@ -66,11 +67,12 @@ export class KafkaProducer implements Producer {
     kafka: Kafka,
     transactionalId: string | undefined,
     compression: CompressionTypes,
+    maxBatchBytes: number,
     outages: Outages,
     onClose: (producer: KafkaProducer) => void,
   ): Promise<KafkaProducer> {
     const inner = await outages.ride(() => KafkaProducer.connect(kafka, transactionalId));
-    return new KafkaProducer(kafka, transactionalId, compression, outages, inner, onClose);
+    return new KafkaProducer(kafka, transactionalId, compression, maxBatchBytes, outages, inner, onClose);
   }
 
   private static async connect(kafka: Kafka, transactionalId: string | undefined): Promise<KafkaJsProducer> {
@@ -100,7 +102,7 @@ export class KafkaProducer implements Producer {
   async send(records: readonly OutRecord[]): Promise<void> {
     if (this.closed) throw new Error('producer is closed');
     // Request by request, so that a retry sends again only what did not get through.
-    for (const chunk of chunkRecords(records)) {
+    for (const chunk of chunkRecords(records, this.maxBatchBytes)) {
       await this.outages.ride(() => this.inner.sendBatch({ topicMessages: topicMessages(chunk), acks: -1, compression: this.compression }));
     }
   }
@@ -130,7 +132,7 @@ export class KafkaProducer implements Producer {
       const tx: KafkaJsTransaction = await this.inner.transaction();
       try {
         await work({
-          send: (records) => sendInRequests(tx, records, this.compression),
+          send: (records) => sendInRequests(tx, records, this.compression, this.maxBatchBytes),
           sendOffsets: async (group, offsets) => {
             if (offsets.length === 0) return;
             await tx.sendOffsets({ consumerGroupId: group, topics: offsetsByTopic(offsets) });

@@ -20,6 +20,7 @@ import { Outages } from './errors';
 import { logCreator } from './logging';
 import { DEFAULT_BROKER_TIMEOUT_MS, DEFAULT_TUNING, type KafkaTransportOptions } from './options';
 import { KafkaProducer } from './producer';
+import { MAX_REQUEST_PAYLOAD_BYTES } from './request-chunks';
 
 /** The Transport over Kafka; see the file comments of this folder for how kafkajs maps onto it. */
 export class KafkaTransport implements Transport {
@@ -28,6 +29,7 @@ export class KafkaTransport implements Transport {
   private readonly admin: KafkaAdmin;
   private readonly compression: CompressionTypes;
   private readonly outages: Outages;
+  private readonly maxBatchBytes: number;
   private readonly producers = new Set<KafkaProducer>();
   private readonly subscriptions = new Set<KafkaSubscription>();
   private closed = false;
@@ -36,6 +38,7 @@ export class KafkaTransport implements Transport {
     if (options.brokers.length === 0) throw new Error('KafkaTransport needs at least one broker');
     registerCompressionCodecs();
     this.compression = compressionType(options.compression ?? 'none');
+    this.maxBatchBytes = Math.max(1, options.maxBatchBytes ?? MAX_REQUEST_PAYLOAD_BYTES);
     const clientId = options.clientId ?? 'vgmflow';
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     const boundMs = options.brokerTimeoutMs ?? DEFAULT_BROKER_TIMEOUT_MS;
@@ -81,7 +84,7 @@ export class KafkaTransport implements Transport {
 
   async producer(options: { readonly transactionalId?: string } = {}): Promise<Producer> {
     this.checkOpen();
-    const producer = await KafkaProducer.create(this.kafka, options.transactionalId, this.compression, this.outages, (p) => this.producers.delete(p));
+    const producer = await KafkaProducer.create(this.kafka, options.transactionalId, this.compression, this.maxBatchBytes, this.outages, (p) => this.producers.delete(p));
     this.producers.add(producer);
     return producer;
   }

@@ -23,13 +23,15 @@ On Kafka (--brokers): decodes the messages of the encoded topic (default
 output) that the inverse consumer group (default vgmflow-<prefix>-inverse) has not
 decoded yet, up to the end of the topic when the command starts, then exits. It runs
 the inverse stage (the same code, group and transactions as \`vgmflow stage inverse\`,
-which does this for ever): the latest model of --model-name on <prefix>.models, one CSV
-line (or with --output-format avro one Avro record) per row to <prefix>.decoded
-(exactly once), rows that cannot be decoded to <prefix>.dlq with the reason. A message
-is Avro vgmflow.Transformed (Confluent wire format; needs the registry) or CSV text in
-the research layout (one or more rows, no header), told apart by its first byte unless
---format says which. Ctrl-C stops it cleanly; the next run goes on from what was
-committed.
+which does this for ever): the latest model of --model-name on <prefix>.models; to
+<prefix>.decoded, exactly once, one block per input message (an Arrow IPC stream of the
+rows' ids and decoded columns; see the README), or with --output-format csv one CSV line
+per row, or with --output-format avro one Avro record per row; rows that cannot be
+decoded to <prefix>.dlq with the reason. A message is a block of the transformed topic
+(an Arrow IPC stream), Avro vgmflow.Transformed (Confluent wire format; needs the
+registry) or CSV text in the research layout (one or more rows, no header), told apart
+by its content-type header and first bytes unless --format says which. Ctrl-C stops it
+cleanly; the next run goes on from what was committed.
 
 File options:
   --model <file>          the model written by \`vgmflow fit\` (required)
@@ -40,10 +42,13 @@ File options:
 Kafka options (with --brokers):
   --encoded-topic <name>  the input topic (default: <prefix>.encoded)
   --decoded-topic <name>  the output topic (default: <prefix>.decoded)
-  --format <avro|csv>     read every message as this format (default: by its first byte)
-  --output-format <csv|avro>
-                          write decoded rows as CSV text (default) or as Avro vgmflow.Decoded
-                          records (Confluent wire format; needs --registry-url)
+  --format <block|avro|csv>
+                          read every message as this format (default: by its header and bytes)
+  --output-format <block|csv|avro>
+                          write decoded rows as blocks (default), CSV text, or Avro
+                          vgmflow.Decoded records (Confluent wire format; needs --registry-url)
+  --compression <codec>   compress the output's record batches: none, gzip, snappy, lz4 or zstd
+                          (any Kafka client reads them); default lz4 for blocks, none otherwise
   --registry-url <url>    Schema Registry base URL, to read Avro input and write Avro output
                           (or $SCHEMA_REGISTRY_URL; without it Avro messages are dead-lettered)
   --model-name <name>     the model to decode with (default: default)

@@ -13,7 +13,7 @@ import { UsageError, type Command, type CommandOptions } from '../command';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings } from '../kafka-options';
 import { requiredColumns } from '../columns-option';
 import { STATS_THREADS_HELP, STATS_THREADS_OPTION, statsThreads } from '../stats-threads-option';
-import { INVERSE_STAGE_OPTIONS, inverseOptionsFromArgs, TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
+import { INVERSE_STAGE_OPTIONS, inverseOptionsFromArgs, modelStageTransport, TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
 
 const HELP = `Usage: vgmflow stage <ingest|stats|reduce|transform|inverse> --brokers <list> [options]
 
@@ -29,27 +29,35 @@ Runs one stage of the pipeline as its own process, until SIGINT or SIGTERM.
            Run one.
   transform  encodes each row of <prefix>.batches with the latest model of --model-name on
            <prefix>.models (a newer model replaces it while running; batches wait until a
-           model exists): one Avro record per row to <prefix>.transformed (Confluent wire
-           format, schema vgmflow.Transformed registered under <prefix>.transformed-value),
-           rows the model cannot encode to <prefix>.dlq, exactly once (transactions); with
-           --s3-bucket also one Arrow IPC file per row batch at s3://<bucket>/vgmflow/
-           transformed/<model version>/part-<source partition>-<first source offset>.arrow.
+           model exists) to <prefix>.transformed: by default one block per row batch (an
+           Arrow IPC stream: row ids, alpha and mode per numeric column, category per
+           categorical column, with --vector the research-layout vector; see the README),
+           with --output-format avro one Avro record per row (Confluent wire format, schema
+           vgmflow.Transformed registered under <prefix>.transformed-value); rows the model
+           cannot encode to <prefix>.dlq, exactly once (transactions); with --s3-bucket also
+           one Arrow IPC file per row batch at s3://<bucket>/vgmflow/transformed/<model
+           version>/part-<source partition>-<first source offset>.arrow.
            Run as many as you like (consumer group), each with its own --transactional-id.
   inverse  decodes each row of the encoded topic (default <prefix>.encoded) with the latest
-           model of --model-name on <prefix>.models (swapped while running, as for transform):
-           one CSV line per row (the model's columns in order, numbers shortest round-trip,
-           a mixed column's missing value as an empty cell) to <prefix>.decoded, or with
+           model of --model-name on <prefix>.models (swapped while running, as for transform)
+           to <prefix>.decoded: by default one block per input message (an Arrow IPC stream:
+           row ids and the decoded columns, a mixed column's missing value as null), with
+           --output-format csv one CSV line per row (the model's columns in order, numbers
+           shortest round-trip, a mixed column's missing value as an empty cell), with
            --output-format avro one Avro record per row in Confluent wire format (schema
            vgmflow.Decoded: key, model_version, then one field per column in model order:
            double, null or double for mixed (null = the missing value), string for
-           categorical; registered under <decoded topic>-value, needs the registry). Key =
-           the input key of a one-row message, else <partition>:<offset>:<row>; rows that cannot
-           be decoded (wrong width, non-finite numbers, unreadable Avro) to <prefix>.dlq with
+           categorical; registered under <decoded topic>-value, needs the registry). Key of a
+           per-row record = the input key of a one-row message, a block row's row id, else
+           <partition>:<offset>:<row>; rows that cannot be decoded (wrong width, non-finite
+           numbers, modes outside the one-hot, unreadable Avro or blocks) to <prefix>.dlq with
            the reason, exactly once (one transaction per input batch, group vgmflow-<prefix>-inverse).
-           An input value is Avro vgmflow.Transformed (Confluent wire format, first byte 0;
-           only "vector" is used; needs the registry) or CSV text in the research layout (one
-           or more rows per message, numbers only, no header), told apart per message by its
-           first byte unless --format says which. Read <prefix>.transformed to round-trip.
+           An input value is a block of the transformed topic (Arrow IPC stream), Avro
+           vgmflow.Transformed (Confluent wire format, first byte 0; only "vector" is used;
+           needs the registry) or CSV text in the research layout (one or more rows per
+           message, numbers only, no header), told apart per message by its content-type
+           header and first bytes unless --format says which. Read <prefix>.transformed to
+           round-trip.
 
 Options:
   --columns <specs>       (ingest) every column in order, e.g.
@@ -63,16 +71,23 @@ ${STATS_THREADS_HELP}
                           files to S3 ($S3_BUCKET); the endpoint and credentials come from
                           $S3_ENDPOINT, $S3_ACCESS_KEY, $S3_SECRET_KEY, $S3_REGION
   --model-name <name>     (transform, inverse) the model to encode / decode with (default: default)
+  --output-format <format>
+                          (transform) block (default) or avro; (inverse) block (default), csv
+                          or avro. Avro needs --registry-url
+  --vector                (transform) blocks also carry the research-layout vector
+  --encode-threads <n>    (transform) worker threads that encode row batches into blocks
+                          (default 0: the main thread)
+  --transformed-topic <name>
+                          (transform) the output topic (default: <prefix>.transformed)
+  --compression <codec>   (transform, inverse) compress the output's record batches: none,
+                          gzip, snappy, lz4 or zstd (default lz4 for blocks, none otherwise)
   --registry-url <url>    (transform, inverse) Confluent-compatible Schema Registry base URL
-                          (default $SCHEMA_REGISTRY_URL; required for transform and for
-                          inverse --output-format avro; for inverse without it Avro input
-                          values are dead-lettered)
+                          (default $SCHEMA_REGISTRY_URL; required for --output-format avro; for
+                          inverse without it Avro input values are dead-lettered)
   --encoded-topic <name>  (inverse) the input topic (default: <prefix>.encoded)
   --decoded-topic <name>  (inverse) the output topic (default: <prefix>.decoded)
-  --format <avro|csv>     (inverse) read every value as this format (default: by its first byte)
-  --output-format <csv|avro>
-                          (inverse) write decoded rows as CSV text (default) or as Avro
-                          vgmflow.Decoded records (needs --registry-url)
+  --format <block|avro|csv>
+                          (inverse) read every value as this format (default: by header and bytes)
   --transactional-id <id> (ingest, transform, inverse) Kafka transactional id of this instance (default: random).
                           Give each instance a stable one: a restarted instance then fences
                           its predecessor and aborts its open transaction at once, instead of
@@ -117,11 +132,12 @@ export const stageCommand: Command = {
     if (name !== 'ingest' && name !== 'stats' && name !== 'reduce' && name !== 'transform' && name !== 'inverse') {
       throw new UsageError(`unknown stage "${name}" (ingest, stats, reduce, transform or inverse)`);
     }
-    if (stringOption(args, 'output-format') !== undefined && name !== 'inverse') throw new UsageError('--output-format is an option of the inverse stage only');
+    if (stringOption(args, 'output-format') !== undefined && name !== 'inverse' && name !== 'transform') throw new UsageError('--output-format is an option of the transform and inverse stages only');
     const kafka = kafkaSettings(args, true);
     if (kafka === null) throw new UsageError('--brokers is required');
     const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-    const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs, clientId: `vgmflow-${name}` });
+    const modelStage = name === 'transform' || name === 'inverse' ? modelStageTransport(args) : {};
+    const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs, clientId: `vgmflow-${name}`, ...modelStage });
     try {
       // Built before anything connects, so that a usage error shows first.
       const transformOptions = name === 'transform' ? transformOptionsFromArgs(args, kafka, transport, log) : null;

@@ -5,10 +5,10 @@ import type { Command } from '../command';
 import { FILE_OPTIONS, fileOrKafkaCommand, runModelFileJob } from '../file-or-kafka';
 import { KAFKA_HELP, KAFKA_OPTIONS } from '../kafka-options';
 import { ONE_SHOT_HELP, ONE_SHOT_OPTIONS, runOneShotOnKafka } from '../one-shot-kafka';
-import { TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
+import { ENCODE_THREADS_HELP, TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
 
 const HELP = `Usage: vgmflow transform <in.csv> --model <model.json> --out <encoded.csv> [options]
-       vgmflow transform --brokers <list> --registry-url <url> [options]
+       vgmflow transform --brokers <list> [options]
 
 Encodes rows with a fitted model: per numeric column its alpha and the one-hot of its
 sampled mode, per categorical column its one-hot, in input column order. The mode of
@@ -22,11 +22,13 @@ On Kafka (--brokers): encodes the row batches of <prefix>.batches that the trans
 consumer group (default vgmflow-<prefix>-transform) has not encoded yet, up to the end
 of the topic when the command starts, then exits. It runs the transform stage (the same
 code, group and transactions as \`vgmflow stage transform\`, which does this for ever):
-the latest model of --model-name on <prefix>.models, one Avro record per row to
-<prefix>.transformed (exactly once), rejected rows to <prefix>.dlq, and with --s3-bucket
-Arrow files on S3. Rows reach <prefix>.batches through the ingest stage (\`vgmflow fit
---brokers --all-stages\` runs one, or \`vgmflow stage ingest\`). Ctrl-C stops it cleanly;
-the next run goes on from what was committed.
+the latest model of --model-name on <prefix>.models; to <prefix>.transformed, exactly
+once, one block per row batch (an Arrow IPC stream of the rows' ids, alpha and mode per
+numeric column, category per categorical column; see the README) or with
+--output-format avro one Avro record per row through the Schema Registry; rejected rows
+to <prefix>.dlq, and with --s3-bucket Arrow files on S3. Rows reach <prefix>.batches
+through the ingest stage (\`vgmflow fit --brokers --all-stages\` runs one, or \`vgmflow
+stage ingest\`). Ctrl-C stops it cleanly; the next run goes on from what was committed.
 
 File options:
   --model <file>          the model written by \`vgmflow fit\` (required)
@@ -35,7 +37,17 @@ File options:
                           transform stops at the first bad row
 
 Kafka options (with --brokers):
-  --registry-url <url>    Confluent-compatible Schema Registry base URL (or $SCHEMA_REGISTRY_URL)
+  --output-format <block|avro>
+                          block (default): one Arrow IPC stream per row batch;
+                          avro: one Avro vgmflow.Transformed record per row (needs the registry)
+  --vector                blocks also carry each row's research-layout vector
+${ENCODE_THREADS_HELP}
+  --registry-url <url>    Confluent-compatible Schema Registry base URL (or $SCHEMA_REGISTRY_URL),
+                          for --output-format avro
+  --transformed-topic <name>
+                          the output topic (default: <prefix>.transformed)
+  --compression <codec>   compress the output's record batches: none, gzip, snappy, lz4 or zstd
+                          (any Kafka client reads them); default lz4 for blocks, none otherwise
   --model-name <name>     the model to encode with (default: default)
   --s3-bucket <bucket>    also write Arrow files to s3://<bucket>/vgmflow/transformed/ ($S3_BUCKET;
                           endpoint and credentials from $S3_ENDPOINT, $S3_ACCESS_KEY,
@@ -46,7 +58,6 @@ ${ONE_SHOT_HELP}
   -h, --help              this help
 
 ${KAFKA_HELP}`;
-
 
 function transformOneFile(args: ParsedArgs, input: string): Promise<number> {
   return runModelFileJob(args, input, 'transform', transformFile, (r, output, seconds) =>
