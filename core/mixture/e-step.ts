@@ -145,6 +145,7 @@ export function eStepStats(points: WeightedPoints, params: VbgmmParams): Compone
     const end = Math.min(n, start + BLOCK);
     const values = points.values.subarray(start, end);
     const counts = points.counts.subarray(start, end);
+    const spread = points.spread?.subarray(start, end);
     const resp = responsibilityBlock((end - start) * k);
     let entropyTerm = 0;
     for (let i = 0; i < values.length; i++) {
@@ -152,7 +153,7 @@ export function eStepStats(points: WeightedPoints, params: VbgmmParams): Compone
       weightedLogProbInto(terms, values[i], resp, row);
       entropyTerm += counts[i] * normaliseRow(resp, row, k, scratch);
     }
-    acc = componentStatsCombine.merge(acc, statsFromResponsibilities(values, counts, resp, k, entropyTerm));
+    acc = componentStatsCombine.merge(acc, statsFromResponsibilities(values, counts, resp, k, entropyTerm, spread));
   }
   return acc;
 }

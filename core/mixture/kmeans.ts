@@ -25,12 +25,12 @@ export function nearestCentre(x: number, centres: Float64Array): number {
   return best;
 }
 
-/** The statistic of a hard assignment of every point to its nearest centre. */
+/** The statistic of a hard assignment of every point (a binned point: all its rows) to its nearest centre. */
 export function hardAssignmentStats(points: WeightedPoints, centres: Float64Array): ComponentStats {
   const k = centres.length;
   const resp = new Float64Array(points.values.length * k);
   for (let i = 0; i < points.values.length; i++) resp[i * k + nearestCentre(points.values[i], centres)] = 1;
-  return statsFromResponsibilities(points.values, points.counts, resp, k, 0);
+  return statsFromResponsibilities(points.values, points.counts, resp, k, 0, points.spread);
 }
 
 /** A Lloyd step's partial: rows and value sum per centre. Merged by addition. */

@@ -3,6 +3,8 @@
  * Identical values have identical responsibilities, so every statistic of the fit is
  * the same over the summary as over the rows, at the cost of the number of distinct
  * values instead of the number of rows (ARCHITECTURE.md, "The fit round protocol").
+ * A binned summary (binned-points.ts) is weighted points too: each point a bin's mean,
+ * with the spread of the bin's rows around it and the exact range of all the rows.
  */
 import { mergeOnly } from '../combine';
 
@@ -11,6 +13,22 @@ export interface WeightedPoints {
   readonly values: Float64Array;
   /** How many rows hold each value; same length as `values`, every entry > 0. */
   readonly counts: Float64Array;
+  /**
+   * Binned points: per point, Σ (x − value)² over the rows it stands for, which the M-step and
+   * the moments add to the centred second moments. Absent for exact points (all 0).
+   */
+  readonly spread?: Float64Array;
+  /** Binned points: the exact least and greatest row (the values are bin means, inside them). */
+  readonly range?: { readonly min: number; readonly max: number };
+}
+
+/** The least row a summary stands for (its range's, or its first value). */
+export function pointsMin(points: WeightedPoints): number {
+  return points.range?.min ?? (points.values.length === 0 ? Infinity : points.values[0]);
+}
+
+export function pointsMax(points: WeightedPoints): number {
+  return points.range?.max ?? (points.values.length === 0 ? -Infinity : points.values[points.values.length - 1]);
 }
 
 /** Total number of rows the summary stands for. */
@@ -21,40 +39,39 @@ export function totalCount(points: WeightedPoints): number {
 }
 
 /**
- * Merges two summaries of distinct ascending values into one: equal values add their counts.
- * Linear, and exact (counts are whole numbers).
+ * Merges two summaries of distinct ascending values into one: equal values add their counts
+ * (and spreads: points with the same value have no spread between them). Linear, and exact for
+ * exact points (counts are whole numbers).
  */
 export function mergeSortedPoints(a: WeightedPoints, b: WeightedPoints): WeightedPoints {
-  if (a.values.length === 0) return b;
-  if (b.values.length === 0) return a;
+  if (a.values.length === 0 && a.range === undefined) return b;
+  if (b.values.length === 0 && b.range === undefined) return a;
   const values = new Float64Array(a.values.length + b.values.length);
   const counts = new Float64Array(values.length);
+  const withSpread = a.spread !== undefined || b.spread !== undefined;
+  const spread = withSpread ? new Float64Array(values.length) : null;
+  const spreadOf = (p: WeightedPoints, i: number): number => (p.spread === undefined ? 0 : p.spread[i]);
   let i = 0;
   let j = 0;
   let n = 0;
-  while (i < a.values.length && j < b.values.length) {
-    const x = a.values[i];
-    const y = b.values[j];
-    if (x < y) {
-      values[n] = x;
-      counts[n++] = a.counts[i++];
-    } else if (y < x) {
-      values[n] = y;
-      counts[n++] = b.counts[j++];
-    } else {
-      values[n] = x;
-      counts[n++] = a.counts[i++] + b.counts[j++];
-    }
+  while (i < a.values.length || j < b.values.length) {
+    const fromA = j === b.values.length || (i < a.values.length && a.values[i] <= b.values[j]);
+    const fromB = i === a.values.length || (j < b.values.length && b.values[j] <= a.values[i]);
+    values[n] = fromA ? a.values[i] : b.values[j];
+    counts[n] = (fromA ? a.counts[i] : 0) + (fromB ? b.counts[j] : 0);
+    if (spread !== null) spread[n] = (fromA ? spreadOf(a, i) : 0) + (fromB ? spreadOf(b, j) : 0);
+    if (fromA) i++;
+    if (fromB) j++;
+    n++;
   }
-  for (; i < a.values.length; i++, n++) {
-    values[n] = a.values[i];
-    counts[n] = a.counts[i];
-  }
-  for (; j < b.values.length; j++, n++) {
-    values[n] = b.values[j];
-    counts[n] = b.counts[j];
-  }
-  return n === values.length ? { values, counts } : { values: values.slice(0, n), counts: counts.slice(0, n) };
+  const whole = n === values.length;
+  const out: WeightedPoints = {
+    values: whole ? values : values.slice(0, n),
+    counts: whole ? counts : counts.slice(0, n),
+    ...(spread === null ? {} : { spread: whole ? spread : spread.slice(0, n) }),
+    ...(a.range === undefined && b.range === undefined ? {} : { range: { min: Math.min(pointsMin(a), pointsMin(b)), max: Math.max(pointsMax(a), pointsMax(b)) } }),
+  };
+  return out;
 }
 
 /** Values buffered before they are sorted into the summary: bounds a builder's memory to its distinct values plus this. */
@@ -84,7 +101,9 @@ export class WeightedPointsBuilder {
     for (let i = 0; i < values.length; i++) this.push(values[i]);
   }
 
+  /** Exact points only: a binned point's spread would be lost here. */
   addPoints(points: WeightedPoints): void {
+    if (points.spread !== undefined) throw new RangeError('the exact points builder takes no binned points');
     for (let i = 0; i < points.values.length; i++) checkFinite(points.values[i]);
     const sorted = ascendingDistinct(points.values) ? points : sortPoints(points);
     this.summary = mergeSortedPoints(this.summary, sorted);
@@ -92,6 +111,11 @@ export class WeightedPointsBuilder {
 
   get distinctCount(): number {
     this.compact();
+    return this.summary.values.length;
+  }
+
+  /** Distinct values in the summary so far, without sorting the buffer in. */
+  get compactedCount(): number {
     return this.summary.values.length;
   }
 

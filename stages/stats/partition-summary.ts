@@ -7,6 +7,7 @@
 import type { RowBatch } from '../../topics/row-batch';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
 import { ColumnSummaryBuilder, type ColumnSummary } from '../../core/normalization/column-summary';
+import type { SummaryOptions } from '../../core/normalization/summary-options';
 
 export type AddOutcome = 'added' | 'duplicate' | 'gap';
 
@@ -16,13 +17,14 @@ export class PartitionSummary {
   private data: ColumnSummary[] | null = null;
   private rowCount = 0;
 
-  /** Rows with source offsets in [sourceStart, sourceEnd) belong to the job. */
+  /** Rows with source offsets in [sourceStart, sourceEnd) belong to the job, summarised as `options` say. */
   constructor(
     readonly columns: readonly ColumnSpec[],
     readonly sourceStart: number,
     readonly sourceEnd: number,
+    readonly options: SummaryOptions,
   ) {
-    this.builders = columns.map((c) => new ColumnSummaryBuilder(c));
+    this.builders = columns.map((c) => new ColumnSummaryBuilder(c, options));
     this.coveredTo = sourceStart;
     if (sourceEnd <= sourceStart) this.freeze();
   }

@@ -1,0 +1,236 @@
+// Binned summaries of high-cardinality columns (issue 13): the bins are exact functions of the
+// rows (checked against BigInt arithmetic), merging any split in any order gives the same bins
+// bit for bit, and a binned fit is the same model bytes for every partitioning.
+import { createHash } from 'crypto';
+import {
+  binCounts,
+  binCountsByBits,
+  binExactPoints,
+  binKey,
+  binnedWeightedPoints,
+  BinnedPointsBuilder,
+  binOffset,
+  binSortedValues,
+  coarsenBins,
+  EXACT_BITS,
+  finestResolution,
+  mergeBins,
+  MIN_BIN_BITS,
+  momentsOf,
+  SQUARE_LIMBS,
+  SUM_LIMBS,
+  summarise,
+  ulpOf,
+  type BinnedPoints,
+} from '../../core/mixture';
+
+/** A seeded generator (mulberry32), so the data and splits below are random but repeatable. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function normal(next: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+}
+
+/** Values of every awkward kind: both signs, many binades, repeats, ±1e6, subnormals, zero. */
+function awkwardValues(n: number, seed: number): Float64Array {
+  const next = rng(seed);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = next();
+    if (u < 0.5) out[i] = 3 + normal(next);
+    else if (u < 0.7) out[i] = -Math.exp(4 * normal(next));
+    else if (u < 0.8) out[i] = Math.round(next() * 40) / 8;
+    else if (u < 0.85) out[i] = (next() < 0.5 ? -1e6 : 1e6) * (1 + next() * 1e-3);
+    else if (u < 0.9) out[i] = (next() < 0.5 ? -1 : 1) * next() * 1e-310;
+    else if (u < 0.92) out[i] = 0;
+    else out[i] = 1e6 + next();
+  }
+  return out;
+}
+
+const LIMB = 2n ** 40n;
+function limbs(a: Float64Array, at: number, length: number): bigint {
+  let v = 0n;
+  for (let i = length - 1; i >= 0; i--) v = v * LIMB + BigInt(a[at + i]);
+  return v;
+}
+
+function shuffled<T>(items: readonly T[], next: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** A binned summary's resolution and the bytes of all its arrays, as hex digests: equal iff bit for bit equal. */
+function bytesOf(b: BinnedPoints): string[] {
+  const digest = (a: Float64Array): string => createHash('sha256').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
+  return [String(b.bits), `${b.keys.length} bins`, ...[b.keys, b.counts, b.sums, b.squares, b.lows, b.highs].map(digest)];
+}
+
+describe('float bits', () => {
+  test('|x| = |key| + offset·ulp exactly, the key has the sign of x, and bins nest', () => {
+    const values = awkwardValues(20_000, 1);
+    const wrong: string[] = [];
+    for (const x of values) {
+      for (const bits of [MIN_BIN_BITS, 17, 20, 33, 51, EXACT_BITS]) {
+        const key = binKey(x, bits);
+        const d = binOffset(x, bits);
+        if (!(Number.isInteger(d) && d >= 0 && d < 2 ** (EXACT_BITS - bits))) wrong.push(`${x} at ${bits}: offset ${d}`);
+        if (Math.abs(key) + d * ulpOf(key) !== Math.abs(x)) wrong.push(`${x} at ${bits}: key ${key} + ${d} ulps`);
+        if (x !== 0 && (key < 0 || Object.is(key, -0)) !== x < 0) wrong.push(`${x} at ${bits}: key ${key} has the other sign`);
+        if (binKey(key, MIN_BIN_BITS) !== binKey(x, MIN_BIN_BITS)) wrong.push(`${x} at ${bits}: not nested`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test('bin counts at every resolution equal counting distinct keys', () => {
+    const values = summarise(awkwardValues(30_000, 2)).values;
+    const counts = binCountsByBits(values, EXACT_BITS);
+    expect(counts).toHaveLength(EXACT_BITS - MIN_BIN_BITS + 1);
+    const distinct: number[] = [];
+    for (let bits = MIN_BIN_BITS; bits <= EXACT_BITS; bits++) {
+      distinct.push(new Set(Array.from(values, (x) => (Object.is(binKey(x, bits), -0) ? '-0' : String(binKey(x, bits))))).size);
+    }
+    expect(counts).toEqual(distinct);
+    expect(counts[counts.length - 1]).toBe(values.length);
+    expect(finestResolution(counts, values.length)).toBe(EXACT_BITS);
+    // A bound between the coarsest and the exact counts: the finest resolution within it.
+    const bound = Math.round((counts[0] + counts[counts.length - 1]) / 3);
+    const bits = finestResolution(counts, bound);
+    expect(counts[bits - MIN_BIN_BITS]).toBeLessThanOrEqual(bound);
+    expect(counts[bits - MIN_BIN_BITS + 1]).toBeGreaterThan(bound);
+    expect(finestResolution(counts, counts[0] - 1)).toBe(MIN_BIN_BITS);
+  });
+});
+
+describe('binned points', () => {
+  test('counts, offset sums and squared-offset sums are exact (BigInt), extremes too', () => {
+    const rows = awkwardValues(30_000, 3);
+    const wrong: string[] = [];
+    for (const bits of [MIN_BIN_BITS, 16, 30, 51]) {
+      const bins = binSortedValues(Float64Array.from(rows).sort(), bits);
+      const want = new Map<string, { n: number; s1: bigint; s2: bigint; lo: number; hi: number }>();
+      for (const x of rows) {
+        const key = binKey(x, bits);
+        const id = Object.is(key, -0) ? '-0' : String(key);
+        const d = BigInt(binOffset(x, bits));
+        const w = want.get(id) ?? { n: 0, s1: 0n, s2: 0n, lo: Infinity, hi: -Infinity };
+        want.set(id, { n: w.n + 1, s1: w.s1 + d, s2: w.s2 + d * d, lo: Math.min(w.lo, x), hi: Math.max(w.hi, x) });
+      }
+      if (bins.keys.length !== want.size) wrong.push(`${bits} bits: ${bins.keys.length} bins, want ${want.size}`);
+      bins.keys.forEach((key, i) => {
+        const w = want.get(Object.is(key, -0) ? '-0' : String(key));
+        const got = { n: bins.counts[i], s1: limbs(bins.sums, i * SUM_LIMBS, SUM_LIMBS), s2: limbs(bins.squares, i * SQUARE_LIMBS, SQUARE_LIMBS), lo: bins.lows[i], hi: bins.highs[i] };
+        if (w === undefined || got.n !== w.n || got.s1 !== w.s1 || got.s2 !== w.s2 || got.lo !== w.lo || got.hi !== w.hi) wrong.push(`${bits} bits, key ${key}`);
+        // Lower limbs are normalised, so equal sums have equal limbs.
+        if (!(bins.sums[i * SUM_LIMBS] < 2 ** 40 && bins.squares[i * SQUARE_LIMBS] < 2 ** 40 && bins.squares[i * SQUARE_LIMBS + 1] < 2 ** 40)) wrong.push(`${bits} bits, key ${key}: limbs not normalised`);
+      });
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test('sums stay exact for heavy bins: a value repeated 2^33 times, offsets near 2^40', () => {
+    const x = 1 + (2 ** 40 - 1) * 2 ** -52; // offset 2^40 − 1 at 12 bits
+    const many = { values: Float64Array.of(x), counts: Float64Array.of(2 ** 33) };
+    const bins = binExactPoints(many, MIN_BIN_BITS);
+    const d = BigInt(binOffset(x, MIN_BIN_BITS));
+    expect(d).toBe(2n ** 40n - 1n);
+    expect(limbs(bins.sums, 0, SUM_LIMBS)).toBe(2n ** 33n * d);
+    expect(limbs(bins.squares, 0, SQUARE_LIMBS)).toBe(2n ** 33n * d * d);
+    const twice = mergeBins(bins, bins);
+    expect(limbs(twice.squares, 0, SQUARE_LIMBS)).toBe(2n ** 34n * d * d);
+  });
+
+  test('binning exact points, coarsening finer bins and binning the rows agree bit for bit', () => {
+    const rows = Float64Array.from(awkwardValues(60_000, 4)).sort();
+    const exact = summarise(rows);
+    for (const bits of [MIN_BIN_BITS, 18, 27, 44]) {
+      const direct = binSortedValues(rows, bits);
+      expect(bytesOf(binExactPoints(exact, bits))).toEqual(bytesOf(direct));
+      expect(bytesOf(coarsenBins(binSortedValues(rows, 51), bits))).toEqual(bytesOf(direct));
+      expect(bytesOf(coarsenBins(binSortedValues(rows, bits + 5), bits))).toEqual(bytesOf(direct));
+      expect(binCounts(binSortedValues(rows, bits + 5))[bits - MIN_BIN_BITS]).toBe(direct.keys.length);
+    }
+  });
+
+  test('merging any split of the rows in any order gives the same bins bit for bit', () => {
+    // More rows than a builder buffers, so builders flush and merge several times.
+    const rows = awkwardValues(300_000, 5);
+    const next = rng(6);
+    const whole = binSortedValues(Float64Array.from(rows).sort(), 20);
+    for (let trial = 0; trial < 3; trial++) {
+      const parts = 1 + Math.floor(next() * 9);
+      const split: number[][] = Array.from({ length: parts }, () => []);
+      for (const x of rows) split[Math.floor(next() * parts)].push(x);
+      // Some parts binned finer, some exact: all end at the coarsest resolution.
+      const summaries = split.map((part, i) =>
+        i % 3 === 0 ? binExactPoints(summarise(part), 20) : binSortedValues(Float64Array.from(part).sort(), i % 3 === 1 ? 20 : 24),
+      );
+      const merged = shuffled(summaries, next).reduce(mergeBins);
+      expect(bytesOf(merged)).toEqual(bytesOf(whole));
+      // The same through a builder fed the rows in a random order, in random batches.
+      const builder = new BinnedPointsBuilder(20);
+      const order = shuffled(Array.from(rows), next);
+      for (let i = 0; i < order.length; i += 79_193) builder.addAll(order.slice(i, i + 79_193));
+      expect(bytesOf(builder.build())).toEqual(bytesOf(whole));
+    }
+  });
+
+  test('a bounded builder keeps at most the bound, at the finest resolution the rows allow', () => {
+    const rows = awkwardValues(300_000, 7);
+    const exact = summarise(rows);
+    const counts = binCountsByBits(exact.values, EXACT_BITS);
+    const bound = Math.round(counts[0] * 1.5);
+    const builder = new BinnedPointsBuilder(51, bound);
+    builder.addAll(rows);
+    const built = builder.build();
+    const finest = finestResolution(counts, bound);
+    expect(finest).toBeGreaterThan(MIN_BIN_BITS);
+    expect(built.bits).toBe(finest);
+    expect(built.keys.length).toBe(counts[finest - MIN_BIN_BITS]);
+    expect(built.keys.length).toBeLessThanOrEqual(bound);
+    expect(bytesOf(built)).toEqual(bytesOf(binExactPoints(exact, finest)));
+  });
+
+  test('bin means lie in their bins, spreads and moments match the rows', () => {
+    const sorted = Float64Array.from(awkwardValues(40_000, 8)).sort();
+    const bins = binSortedValues(sorted, 16);
+    const points = binnedWeightedPoints(bins);
+    const wrong: string[] = [];
+    let at = 0;
+    for (let i = 0; i < points.values.length; i++) {
+      const members: number[] = [];
+      while (at < sorted.length && binKey(sorted[at], 16) === bins.keys[i] && (bins.keys[i] !== 0 || Object.is(binKey(sorted[at], 16), bins.keys[i]))) members.push(sorted[at++]);
+      const v = points.values[i];
+      if (!(v >= bins.lows[i] && v <= bins.highs[i]) || (i > 0 && !(v > points.values[i - 1]))) wrong.push(`bin ${i}: mean ${v} outside its bin or out of order`);
+      const mean = members.reduce((s, x) => s + x, 0) / members.length;
+      const ulp = ulpOf(bins.keys[i]);
+      if (Math.abs(v - mean) > 4 * ulp + 1e-12 * Math.abs(mean)) wrong.push(`bin ${i}: mean ${v}, rows' mean ${mean}`);
+      const spread = members.reduce((s, x) => s + (x - mean) ** 2, 0);
+      const scale = (2 ** (EXACT_BITS - 16) * ulp) ** 2 * members.length;
+      if (Math.abs((points.spread?.[i] ?? 0) - spread) > 1e-9 * scale) wrong.push(`bin ${i}: spread ${points.spread?.[i]}, rows' ${spread}`);
+    }
+    expect(at).toBe(sorted.length);
+    expect(wrong).toEqual([]);
+    const fromBins = momentsOf(points);
+    const fromRows = momentsOf(summarise(sorted));
+    expect(fromBins.count).toBe(fromRows.count);
+    expect(fromBins.min).toBe(fromRows.min);
+    expect(fromBins.max).toBe(fromRows.max);
+    expect(Math.abs(fromBins.mean - fromRows.mean)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(fromRows.mean)));
+    expect(Math.abs(fromBins.m2 - fromRows.m2)).toBeLessThanOrEqual(1e-9 * fromRows.m2);
+  });
+});
