@@ -46,8 +46,8 @@ export function summaryChunkJob(key: string | null): string | null {
 /** Points per part: 16 bytes each, base64 in JSON, so a part stays near 5 MiB, below the topic's 16 MiB limit. */
 export const CHUNK_POINTS = 1 << 18;
 
-/** Float64s a bin takes: key, count, low, high and its exact sums' limbs. */
-const BIN_FLOATS = 4 + SUM_LIMBS + SQUARE_LIMBS;
+/** Float64s a bin takes: key, region, count, low, high and its exact sums' limbs. */
+const BIN_FLOATS = 5 + SUM_LIMBS + SQUARE_LIMBS;
 
 /** How many exact points' worth of bytes a numeric column's summary takes. */
 function pointsWorth(s: ColumnSummary): number {
@@ -107,7 +107,7 @@ export function chunkSummaries(parts: readonly SummaryChunk[], specs: readonly C
         if (column.kind !== 'bins') throw new RangeError(`summary chunk: column ${spec.name} should hold bins in every part`);
         return column;
       });
-      return { spec: numericSpec, bins: concatBins(binned.map((c) => c.bins), binned[0].bins.bits), modal: binned[0].modal };
+      return { spec: numericSpec, bins: concatBins(binned.map((c) => c.bins), binned[0].bins.bits, binned[0].bins.centres), modal: binned[0].modal };
     }
     const slices = columns.map((column) => {
       if (column.kind !== 'points') throw new RangeError(`summary chunk: column ${spec.name} should hold points`);

@@ -6,6 +6,7 @@
  * on their order; with a bound, its resolution is never coarser than that of all the column's
  * rows together (a subset of the rows never has more bins than the whole).
  */
+import { BinRegions } from './bin-regions';
 import { binCounts, binExactPoints, coarsenBins, emptyBins, mergeBins, binSortedValues, type BinnedPoints } from './binned-points';
 import { finestResolution } from './float-bits';
 import type { WeightedPoints } from './weighted-points';
@@ -19,12 +20,13 @@ export class BinnedPointsBuilder {
   private buffer: Float64Array | null = null;
   private buffered = 0;
 
-  /** `bits`: the starting (finest) resolution; `maxBins`: coarsen beyond it (Infinity: never). */
+  /** `bits`: the starting (finest) resolution; `maxBins`: coarsen beyond it (Infinity: never); `regions`: split bins at them. */
   constructor(
     bits: number,
     private readonly maxBins = Infinity,
+    private readonly regions: BinRegions = BinRegions.none,
   ) {
-    this.summary = emptyBins(bits);
+    this.summary = emptyBins(bits, regions);
   }
 
   get bits(): number {
@@ -57,7 +59,7 @@ export class BinnedPointsBuilder {
   /** Exact points (distinct, ascending) of other rows, binned at the current resolution. */
   addExact(points: WeightedPoints): void {
     this.flush();
-    this.summary = mergeBins(this.summary, binExactPoints(points, this.summary.bits));
+    this.summary = mergeBins(this.summary, binExactPoints(points, this.summary.bits, this.regions));
     this.bound();
   }
 
@@ -69,7 +71,7 @@ export class BinnedPointsBuilder {
   private flush(): void {
     if (this.buffered === 0 || this.buffer === null) return;
     const sorted = this.buffer.subarray(0, this.buffered).sort();
-    this.summary = mergeBins(this.summary, binSortedValues(sorted, this.summary.bits));
+    this.summary = mergeBins(this.summary, binSortedValues(sorted, this.summary.bits, this.regions));
     this.buffered = 0;
     this.bound();
     const wanted = Math.min(MAX_BUFFER_VALUES, this.summary.keys.length);

@@ -145,7 +145,7 @@ export function eStepStats(points: WeightedPoints, params: VbgmmParams): Compone
     const end = Math.min(n, start + BLOCK);
     const values = points.values.subarray(start, end);
     const counts = points.counts.subarray(start, end);
-    const spread = points.spread?.subarray(start, end);
+    const spread = points.binned?.spread.subarray(start, end);
     const resp = responsibilityBlock((end - start) * k);
     let entropyTerm = 0;
     for (let i = 0; i < values.length; i++) {

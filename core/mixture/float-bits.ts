@@ -12,6 +12,11 @@ export const MIN_BIN_BITS = 12;
 /** A float64's mantissa bits: at this resolution every bin is one value, i.e. the summary is exact. */
 export const EXACT_BITS = 52;
 
+// Hot loops call these through module-level bindings: a global lookup per call is an order of
+// magnitude slower inside vm contexts such as jest's.
+const { clz32, max, min } = Math;
+const { is } = Object;
+
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 // The low word of a float64 is the first on a little-endian machine; every worker must agree.
@@ -52,7 +57,7 @@ export function binOffset(x: number, bits: number): number {
 /** The spacing of float64s around x (its binade's ulp; 2^-1074 for subnormals and zero), made from bits. */
 export function ulpOf(x: number): number {
   f64[0] = x;
-  const exponent = Math.max(1, (u32[HIGH] >>> 20) & 0x7ff) - 1075;
+  const exponent = max(1, (u32[HIGH] >>> 20) & 0x7ff) - 1075;
   if (exponent >= -1022) {
     u32[HIGH] = (exponent + 1023) * 2 ** 20;
     u32[LOW] = 0;
@@ -66,7 +71,7 @@ export function ulpOf(x: number): number {
 
 /** Whether x has its sign bit set (true for -0, which a negative value's key can be). */
 export function signBit(x: number): boolean {
-  return x < 0 || Object.is(x, -0);
+  return x < 0 || is(x, -0);
 }
 
 /** Bin keys in ascending order, -0 (the key of tiny negative values) before 0. */
@@ -74,13 +79,13 @@ export function compareKeys(a: number, b: number): number {
   if (a < b) return -1;
   if (a > b) return 1;
   if (a !== 0) return 0;
-  const sa = Object.is(a, -0);
-  return sa === Object.is(b, -0) ? 0 : sa ? -1 : 1;
+  const sa = is(a, -0);
+  return sa === is(b, -0) ? 0 : sa ? -1 : 1;
 }
 
 /** Same bin key (-0 and 0 are different bins: their values have different signs). */
 export function sameKey(a: number, b: number): boolean {
-  return a === b && (a !== 0 || Object.is(a, -0) === Object.is(b, -0));
+  return a === b && (a !== 0 || is(a, -0) === is(b, -0));
 }
 
 /**
@@ -93,21 +98,25 @@ function sharedBits(a: number, b: number): number {
   const al = u32[LOW];
   f64[0] = b;
   const h = (ah ^ u32[HIGH]) >>> 0;
-  const first = h !== 0 ? Math.clz32(h) : 32 + Math.clz32((al ^ u32[LOW]) >>> 0);
+  const first = h !== 0 ? clz32(h) : 32 + clz32((al ^ u32[LOW]) >>> 0);
   return first < 12 ? -1 : first - 12;
 }
 
 /**
  * How many bins ascending distinct keys (at resolution `bits`, or exact values at 52) fall into at
  * every resolution from MIN_BIN_BITS to `bits`: out[i] is the count at MIN_BIN_BITS + i. Bins
- * are runs in value order, so one pass over neighbours counts them all.
+ * are runs in value order, so one pass over neighbours counts them all. With `regions` (per
+ * key, bin-regions.ts), neighbours in different regions are in different bins at every resolution.
  */
-export function binCountsByBits(keys: Float64Array, bits: number): number[] {
+export function binCountsByBits(keys: Float64Array, bits: number, regions?: ArrayLike<number>): number[] {
   const out = new Array<number>(bits - MIN_BIN_BITS + 1).fill(keys.length === 0 ? 0 : 1);
   if (keys.length === 0) return out;
   // splits[s] = neighbours that share exactly s leading mantissa bits (s = -1 stored at 0).
   const splits = new Float64Array(EXACT_BITS + 2);
-  for (let i = 1; i < keys.length; i++) splits[Math.min(sharedBits(keys[i - 1], keys[i]), EXACT_BITS) + 1]++;
+  for (let i = 1; i < keys.length; i++) {
+    const shared = regions !== undefined && regions[i] !== regions[i - 1] ? -1 : min(sharedBits(keys[i - 1], keys[i]), EXACT_BITS);
+    splits[shared + 1]++;
+  }
   // Neighbours are in different bins at resolution b when they share fewer than b bits.
   let below = 0;
   for (let s = -1, b = MIN_BIN_BITS; b <= bits; b++) {

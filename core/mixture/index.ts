@@ -17,3 +17,4 @@ export * from './binned-points';
 export * from './binned-points-builder';
 export * from './exact-sums';
 export * from './float-bits';
+export * from './bin-regions';

@@ -36,8 +36,8 @@ export function momentsOf(points: WeightedPoints): Moments {
     const d = points.values[i] - mean;
     m2 += points.counts[i] * d * d;
   }
-  if (points.spread !== undefined) for (let i = 0; i < points.spread.length; i++) m2 += points.spread[i];
-  if (points.range !== undefined) {
+  if (points.binned !== undefined) {
+    for (let i = 0; i < points.binned.spread.length; i++) m2 += points.binned.spread[i];
     min = pointsMin(points);
     max = pointsMax(points);
   }

@@ -4,7 +4,7 @@
  * the same over the summary as over the rows, at the cost of the number of distinct
  * values instead of the number of rows (ARCHITECTURE.md, "The fit round protocol").
  * A binned summary (binned-points.ts) is weighted points too: each point a bin's mean,
- * with the spread of the bin's rows around it and the exact range of all the rows.
+ * with the spread of the bin's rows around it and the bin's least and greatest row.
  */
 import { mergeOnly } from '../combine';
 
@@ -13,22 +13,28 @@ export interface WeightedPoints {
   readonly values: Float64Array;
   /** How many rows hold each value; same length as `values`, every entry > 0. */
   readonly counts: Float64Array;
-  /**
-   * Binned points: per point, Σ (x − value)² over the rows it stands for, which the M-step and
-   * the moments add to the centred second moments. Absent for exact points (all 0).
-   */
-  readonly spread?: Float64Array;
-  /** Binned points: the exact least and greatest row (the values are bin means, inside them). */
-  readonly range?: { readonly min: number; readonly max: number };
+  /** Binned points: what each point's rows look like around it. Absent for exact points. */
+  readonly binned?: BinnedExtent;
 }
 
-/** The least row a summary stands for (its range's, or its first value). */
+/** Per binned point (same length as `values`). */
+export interface BinnedExtent {
+  /** Σ (x − value)² over the point's rows, which the M-step and the moments add to the centred second moments. */
+  readonly spread: Float64Array;
+  /** The point's least and greatest row (exact; the value, a bin mean, lies between them). */
+  readonly lows: Float64Array;
+  readonly highs: Float64Array;
+}
+
+/** The least row a summary stands for. */
 export function pointsMin(points: WeightedPoints): number {
-  return points.range?.min ?? (points.values.length === 0 ? Infinity : points.values[0]);
+  const n = points.values.length;
+  return n === 0 ? Infinity : points.binned === undefined ? points.values[0] : points.binned.lows[0];
 }
 
 export function pointsMax(points: WeightedPoints): number {
-  return points.range?.max ?? (points.values.length === 0 ? -Infinity : points.values[points.values.length - 1]);
+  const n = points.values.length;
+  return n === 0 ? -Infinity : points.binned === undefined ? points.values[n - 1] : points.binned.highs[n - 1];
 }
 
 /** Total number of rows the summary stands for. */
@@ -44,13 +50,14 @@ export function totalCount(points: WeightedPoints): number {
  * exact points (counts are whole numbers).
  */
 export function mergeSortedPoints(a: WeightedPoints, b: WeightedPoints): WeightedPoints {
-  if (a.values.length === 0 && a.range === undefined) return b;
-  if (b.values.length === 0 && b.range === undefined) return a;
+  if (a.values.length === 0) return b;
+  if (b.values.length === 0) return a;
   const values = new Float64Array(a.values.length + b.values.length);
   const counts = new Float64Array(values.length);
-  const withSpread = a.spread !== undefined || b.spread !== undefined;
-  const spread = withSpread ? new Float64Array(values.length) : null;
-  const spreadOf = (p: WeightedPoints, i: number): number => (p.spread === undefined ? 0 : p.spread[i]);
+  const binned = a.binned !== undefined || b.binned !== undefined;
+  const spread = binned ? new Float64Array(values.length) : null;
+  const lows = binned ? new Float64Array(values.length) : null;
+  const highs = binned ? new Float64Array(values.length) : null;
   let i = 0;
   let j = 0;
   let n = 0;
@@ -59,19 +66,26 @@ export function mergeSortedPoints(a: WeightedPoints, b: WeightedPoints): Weighte
     const fromB = i === a.values.length || (j < b.values.length && b.values[j] <= a.values[i]);
     values[n] = fromA ? a.values[i] : b.values[j];
     counts[n] = (fromA ? a.counts[i] : 0) + (fromB ? b.counts[j] : 0);
-    if (spread !== null) spread[n] = (fromA ? spreadOf(a, i) : 0) + (fromB ? spreadOf(b, j) : 0);
+    if (spread !== null && lows !== null && highs !== null) {
+      // An exact point is its own extent, with no spread.
+      const ea = fromA ? extentAt(a, i) : null;
+      const eb = fromB ? extentAt(b, j) : null;
+      spread[n] = (ea?.spread ?? 0) + (eb?.spread ?? 0);
+      lows[n] = Math.min(ea?.low ?? Infinity, eb?.low ?? Infinity);
+      highs[n] = Math.max(ea?.high ?? -Infinity, eb?.high ?? -Infinity);
+    }
     if (fromA) i++;
     if (fromB) j++;
     n++;
   }
-  const whole = n === values.length;
-  const out: WeightedPoints = {
-    values: whole ? values : values.slice(0, n),
-    counts: whole ? counts : counts.slice(0, n),
-    ...(spread === null ? {} : { spread: whole ? spread : spread.slice(0, n) }),
-    ...(a.range === undefined && b.range === undefined ? {} : { range: { min: Math.min(pointsMin(a), pointsMin(b)), max: Math.max(pointsMax(a), pointsMax(b)) } }),
-  };
-  return out;
+  const cut = (x: Float64Array): Float64Array => (n === x.length ? x : x.slice(0, n));
+  if (spread === null || lows === null || highs === null) return { values: cut(values), counts: cut(counts) };
+  return { values: cut(values), counts: cut(counts), binned: { spread: cut(spread), lows: cut(lows), highs: cut(highs) } };
+}
+
+function extentAt(p: WeightedPoints, i: number): { spread: number; low: number; high: number } {
+  const e = p.binned;
+  return e === undefined ? { spread: 0, low: p.values[i], high: p.values[i] } : { spread: e.spread[i], low: e.lows[i], high: e.highs[i] };
 }
 
 /** Values buffered before they are sorted into the summary: bounds a builder's memory to its distinct values plus this. */
@@ -103,7 +117,7 @@ export class WeightedPointsBuilder {
 
   /** Exact points only: a binned point's spread would be lost here. */
   addPoints(points: WeightedPoints): void {
-    if (points.spread !== undefined) throw new RangeError('the exact points builder takes no binned points');
+    if (points.binned !== undefined) throw new RangeError('the exact points builder takes no binned points');
     for (let i = 0; i < points.values.length; i++) checkFinite(points.values[i]);
     const sorted = ascendingDistinct(points.values) ? points : sortPoints(points);
     this.summary = mergeSortedPoints(this.summary, sorted);

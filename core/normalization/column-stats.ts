@@ -8,6 +8,7 @@ import { mergeOnly } from '../combine';
 import { momentsCombine, momentsOf, type Moments } from '../mixture';
 import type { ColumnSpec } from './column-spec';
 import type { SummaryData } from './summary-data';
+import type { Resolution } from './summary-options';
 
 export type ColumnStats =
   | {
@@ -22,16 +23,16 @@ export type ColumnStats =
     }
   | { readonly kind: 'categorical'; readonly counts: ReadonlyArray<readonly [string, number]> };
 
-/** A shard's statistics of a column, numeric ones at resolution `bits` (EXACT_BITS: exact). */
-export function columnStats(data: SummaryData, column: number, bits: number): ColumnStats {
+/** A shard's statistics of a column, numeric ones at `resolution`. */
+export function columnStats(data: SummaryData, column: number, resolution: Resolution): ColumnStats {
   const summary = data.summaries[column];
   if ('categories' in summary) {
     const counts = [...summary.categories.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     return { kind: 'categorical', counts };
   }
-  const split = data.split(column, bits);
+  const split = data.split(column, resolution);
   let binSpread = 0;
-  const spread = split.nonModal.spread;
+  const spread = split.nonModal.binned?.spread;
   if (spread !== undefined) for (let i = 0; i < spread.length; i++) binSpread += spread[i];
   return {
     kind: 'numeric',

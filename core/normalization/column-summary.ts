@@ -7,6 +7,7 @@
 import {
   binCountsByBits,
   BinnedPointsBuilder,
+  BinRegions,
   EXACT_BITS,
   finestResolution,
   mergeSortedPoints,
@@ -39,16 +40,21 @@ function modalPoints(modalValues: readonly number[], counts: readonly number[]):
   return { values: Float64Array.from(present, ([v]) => v), counts: Float64Array.from(present, ([, n]) => n) };
 }
 
+/** Bin counts of exact ascending values at every resolution, regions split (float-bits.ts, binCountsByBits). */
+export function exactBinCounts(values: Float64Array, regions: BinRegions): number[] {
+  return binCountsByBits(values, EXACT_BITS, regions.centres.length === 0 ? undefined : Array.from(values, (x) => regions.of(x)));
+}
+
 /**
  * Exact points → the binned form when their non-modal distinct values exceed `maxBins`: the
  * finest resolution with at most `maxBins` bins. Else null (they stay exact).
  */
-export function binIfOverBound(spec: NumericColumnSpec, points: WeightedPoints, maxBins: number): ColumnSummary | null {
+export function binIfOverBound(spec: NumericColumnSpec, points: WeightedPoints, maxBins: number, regions: BinRegions): ColumnSummary | null {
   if (points.values.length <= maxBins) return null;
   const { modalCounts, nonModal } = splitModal(points, modalValuesOf(spec));
   if (nonModal.values.length <= maxBins) return null;
-  const bits = Math.min(EXACT_BITS - 1, finestResolution(binCountsByBits(nonModal.values, EXACT_BITS), maxBins));
-  const builder = new BinnedPointsBuilder(bits, maxBins);
+  const bits = Math.min(EXACT_BITS - 1, finestResolution(exactBinCounts(nonModal.values, regions), maxBins));
+  const builder = new BinnedPointsBuilder(bits, maxBins, regions);
   builder.addExact(nonModal);
   return { spec, bins: builder.build(), modal: modalPoints(modalValuesOf(spec), modalCounts) };
 }
@@ -61,14 +67,16 @@ export class ColumnSummaryBuilder {
   private readonly categories = new Map<string, number>();
   private readonly modalValues: readonly number[];
 
+  /** `regions`: the column's initial means, if given, split its bins (core/mixture/bin-regions.ts). */
   constructor(
     readonly spec: ColumnSpec,
     readonly options: SummaryOptions = DEFAULT_SUMMARY_OPTIONS,
+    readonly regions: BinRegions = BinRegions.none,
   ) {
     this.modalValues = modalValuesOf(spec);
     this.modalCounts = this.modalValues.map(() => 0);
     if (spec.type !== 'categorical') {
-      if (options.mode === 'binned') this.binned = new BinnedPointsBuilder(options.binBits);
+      if (options.mode === 'binned') this.binned = new BinnedPointsBuilder(options.binBits, Infinity, regions);
       else this.exact = new WeightedPointsBuilder();
     }
   }
@@ -127,9 +135,9 @@ export class ColumnSummaryBuilder {
   /** Past the bound, the exact summary so far becomes bins (and stays bins). */
   private switchToBins(): void {
     const exact = this.exact as WeightedPointsBuilder;
-    const binned = binIfOverBound(this.spec as NumericColumnSpec, exact.build(), this.options.maxBins);
+    const binned = binIfOverBound(this.spec as NumericColumnSpec, exact.build(), this.options.maxBins, this.regions);
     if (binned === null || !('bins' in binned)) return;
-    const builder = new BinnedPointsBuilder(binned.bins.bits, this.options.maxBins);
+    const builder = new BinnedPointsBuilder(binned.bins.bits, this.options.maxBins, this.regions);
     builder.addBins(binned.bins);
     this.binned = builder;
     this.modalCounts = this.modalValues.map((v) => {

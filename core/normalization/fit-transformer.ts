@@ -42,8 +42,15 @@ import {
 } from './model';
 import { argmaxCounts, byUsage, expectedUsage, keptComponents, modeCountsCombine } from './mode-usage';
 import { SummaryData, type PointSet } from './summary-data';
-import { checkSummaryOptions, DEFAULT_SUMMARY_OPTIONS, EXACT_SUMMARY_OPTIONS, type SummaryOptions } from './summary-options';
-import { mergeSummaries, shardSummaries } from './value-shard';
+import {
+  checkSummaryOptions,
+  DEFAULT_SUMMARY_OPTIONS,
+  EXACT_RESOLUTION,
+  EXACT_SUMMARY_OPTIONS,
+  type Resolution,
+  type SummaryOptions,
+} from './summary-options';
+import { mergeSummaries, ownEntry, shardSummaries } from './value-shard';
 
 export const DEFAULT_TRANSFORMER_OPTIONS: TransformerOptions = {
   mixture: CTABGAN_DEFAULTS,
@@ -70,16 +77,17 @@ export type ModesRequest =
 export interface UnitRequest {
   readonly column: number;
   readonly points: PointSet;
-  /** The column's resolution (EXACT_BITS: exact values). */
-  readonly bits: number;
+  /** How the column's points are made: exact, or bins. */
+  readonly resolution: Resolution;
   readonly request: MixtureRequest | ModesRequest;
 }
 
 export type UnitPartial = MixturePartial | { readonly kind: 'counts'; readonly counts: Float64Array };
 
 export type RoundRequest =
-  | { readonly kind: 'resolution' }
-  | { readonly kind: 'summary'; readonly bits: readonly number[] }
+  /** Per column, the initial means that split its bins (none: empty). */
+  | { readonly kind: 'resolution'; readonly centres: readonly (readonly number[])[] }
+  | { readonly kind: 'summary'; readonly resolutions: readonly Resolution[] }
   | { readonly kind: 'units'; readonly units: Readonly<Record<string, UnitRequest>> };
 
 export type ShardPartial =
@@ -89,7 +97,7 @@ export type ShardPartial =
   | { readonly kind: 'units'; readonly units: Readonly<Record<string, UnitPartial>> };
 
 function computeUnitPartial(unit: UnitRequest, data: SummaryData): UnitPartial {
-  const points = data.points(unit.column, unit.points, unit.bits);
+  const points = data.points(unit.column, unit.points, unit.resolution);
   const r = unit.request;
   if (r.kind === 'argmax') return { kind: 'counts', counts: argmaxCounts(points, r.params) };
   if (r.kind === 'usage') return { kind: 'counts', counts: expectedUsage(points, r.params, r.kept) };
@@ -99,10 +107,10 @@ function computeUnitPartial(unit: UnitRequest, data: SummaryData): UnitPartial {
 /** What one shard contributes to a round. Pure. */
 export function computeShardPartial(request: RoundRequest, data: SummaryData): ShardPartial {
   if (request.kind === 'resolution') {
-    return { kind: 'resolution', columns: data.summaries.map((s, c) => ('categories' in s ? null : data.binCounts(c))) };
+    return { kind: 'resolution', columns: data.summaries.map((s, c) => ('categories' in s ? null : data.binCounts(c, request.centres[c] ?? []))) };
   }
   if (request.kind === 'summary') {
-    return { kind: 'summary', columns: data.summaries.map((_, c) => columnStats(data, c, request.bits[c] ?? EXACT_BITS)) };
+    return { kind: 'summary', columns: data.summaries.map((_, c) => columnStats(data, c, request.resolutions[c] ?? EXACT_RESOLUTION)) };
   }
   const units: Record<string, UnitPartial> = {};
   for (const [id, unit] of Object.entries(request.units)) units[id] = computeUnitPartial(unit, data);
@@ -134,8 +142,8 @@ class NumericColumnFit {
     readonly stats: ColumnStats & { kind: 'numeric' },
     readonly options: TransformerOptions,
     init: FitInit,
-    /** The column's resolution (EXACT_BITS: exact values). */
-    readonly bits: number,
+    /** How the column's points are made: exact, or bins. */
+    readonly resolution: Resolution,
   ) {
     const what = spec.type === 'mixed' ? `column ${spec.name} (non-modal values)` : `column ${spec.name}`;
     this.main = guard(what, () => new MixtureFitMachine(options.mixture, init, spec.type === 'mixed' ? stats.nonModal : stats.all));
@@ -154,18 +162,18 @@ class NumericColumnFit {
     const out: Record<string, UnitRequest> = {};
     const name = this.spec.name;
     const mainPoints: PointSet = this.spec.type === 'mixed' ? 'nonModal' : 'all';
-    const bits = this.bits;
+    const resolution = this.resolution;
     const mainRequest = this.main.next();
-    if (mainRequest !== null) out[name] = { column: this.column, points: mainPoints, bits, request: mainRequest };
+    if (mainRequest !== null) out[name] = { column: this.column, points: mainPoints, resolution, request: mainRequest };
     const modalRequest = this.modal?.next() ?? null;
-    if (modalRequest !== null) out[`${name}#all`] = { column: this.column, points: 'all', bits, request: modalRequest };
+    if (modalRequest !== null) out[`${name}#all`] = { column: this.column, points: 'all', resolution, request: modalRequest };
     const modes = this.modes;
     if (modes !== null && modes.phase !== 'ordered') {
       const params = this.main.result().params;
       out[`${name}#modes`] = {
         column: this.column,
         points: mainPoints,
-        bits,
+        resolution,
         request: modes.phase === 'argmax' ? { kind: 'argmax', params } : { kind: 'usage', params, kept: modes.kept },
       };
     }
@@ -244,10 +252,11 @@ class NumericColumnFit {
   }
 
   private summaryInfo(fit: VbgmmFit, kept: readonly number[]): ColumnSummaryInfo {
-    if (this.bits === EXACT_BITS) return { kind: 'exact', points: this.stats.points };
+    const bits = this.resolution.bits;
+    if (bits === EXACT_BITS) return { kind: 'exact', points: this.stats.points };
     const withinBinVariance = this.stats.binSpread / this.stats.nonModal.count;
     const smallest = Math.min(...kept.map((k) => fit.params.covariances[k]));
-    return { kind: 'binned', bits: this.bits, points: this.stats.points, withinBinVariance, errorScale: withinBinVariance / smallest };
+    return { kind: 'binned', bits, points: this.stats.points, withinBinVariance, errorScale: withinBinVariance / smallest };
   }
 }
 
@@ -277,8 +286,10 @@ function categoricalModel(spec: ColumnSpec, stats: ColumnStats & { kind: 'catego
 }
 
 export class TransformerFitMachine {
-  /** Per column, its resolution (EXACT_BITS for exact and categorical columns); null until known. */
-  private bits: number[] | null;
+  /** Per column, how its points are made (exact for categorical columns); null until known. */
+  private resolutions: Resolution[] | null;
+  /** Per column, the initial means that split its bins (empty: k-means, or categorical). */
+  private readonly centres: (readonly number[])[];
   private stats: ColumnStats[] | null = null;
   private numeric: NumericColumnFit[] = [];
   private round = 0;
@@ -291,9 +302,11 @@ export class TransformerFitMachine {
   ) {
     this.summary = summaryOptionsOf(options);
     guard('summary options', () => checkSummaryOptions(this.summary));
+    this.centres = specs.map((s) => (s.type === 'categorical' ? [] : (ownEntry(initialMeans, s.name) ?? [])));
     const fixed = this.summary.mode === 'exact' ? EXACT_BITS : this.summary.mode === 'binned' ? this.summary.binBits : null;
     const anyNumeric = specs.some((s) => s.type !== 'categorical');
-    this.bits = fixed !== null || !anyNumeric ? specs.map((s) => (s.type === 'categorical' || fixed === null ? EXACT_BITS : fixed)) : null;
+    this.resolutions =
+      fixed !== null || !anyNumeric ? specs.map((s, c) => (s.type === 'categorical' || fixed === null ? EXACT_RESOLUTION : { bits: fixed, centres: this.centres[c] })) : null;
     for (const name of Object.keys(initialMeans)) {
       const spec = specs.find((s) => s.name === name);
       if (spec === undefined) throw new FitError(`initial means given for unknown column "${name}"`);
@@ -308,8 +321,8 @@ export class TransformerFitMachine {
 
   /** The next round's request, or null when the model is ready. */
   next(): RoundRequest | null {
-    if (this.bits === null) return { kind: 'resolution' };
-    if (this.stats === null) return { kind: 'summary', bits: this.bits };
+    if (this.resolutions === null) return { kind: 'resolution', centres: this.centres };
+    if (this.stats === null) return { kind: 'summary', resolutions: this.resolutions };
     const units: Record<string, UnitRequest> = {};
     for (const column of this.numeric) Object.assign(units, column.requests());
     return Object.keys(units).length === 0 ? null : { kind: 'units', units };
@@ -366,8 +379,8 @@ export class TransformerFitMachine {
 
   /** Bin counts of all the rows at each resolution → each column's resolution. */
   private acceptResolution(partials: readonly ShardPartial[]): void {
-    this.bits = this.specs.map((spec, c) => {
-      if (spec.type === 'categorical') return EXACT_BITS;
+    this.resolutions = this.specs.map((spec, c): Resolution => {
+      if (spec.type === 'categorical') return EXACT_RESOLUTION;
       let total: number[] | null = null;
       for (const p of partials) {
         const counts = p.kind === 'resolution' ? p.columns[c] : undefined;
@@ -376,7 +389,8 @@ export class TransformerFitMachine {
         // finer than any shard's (a shard has no more bins than the column), so none is lost.
         total = total === null ? [...counts] : total.slice(0, Math.min(total.length, counts.length)).map((n, i) => n + counts[i]);
       }
-      return total === null ? EXACT_BITS : finestResolution(total, this.summary.maxBins);
+      const bits = total === null ? EXACT_BITS : finestResolution(total, this.summary.maxBins);
+      return bits === EXACT_BITS ? EXACT_RESOLUTION : { bits, centres: this.centres[c] };
     });
   }
 
@@ -399,7 +413,7 @@ export class TransformerFitMachine {
       if (spec.type === 'categorical' || s.kind !== 'numeric') return;
       const means = this.initialMeans[spec.name];
       const init: FitInit = means === undefined ? { kind: 'kmeans', seed: this.options.seed } : { kind: 'means', means };
-      this.numeric.push(new NumericColumnFit(i, spec, s, this.options, init, this.bits?.[i] ?? EXACT_BITS));
+      this.numeric.push(new NumericColumnFit(i, spec, s, this.options, init, this.resolutions?.[i] ?? EXACT_RESOLUTION));
     });
   }
 }
@@ -416,7 +430,7 @@ export function fitTransformerPartitions(
   initialMeans: InitialMeans = {},
 ): TransformerModel {
   const machine = new TransformerFitMachine(specs, options, initialMeans);
-  const data = shardSummaries(mergeSummaries(partitions, specs, machine.summary)).map((shard) => new SummaryData(shard));
+  const data = shardSummaries(mergeSummaries(partitions, specs, machine.summary, initialMeans)).map((shard) => new SummaryData(shard));
   for (let request = machine.next(); request !== null; request = machine.next()) {
     const req = request;
     machine.accept(data.map((d) => computeShardPartial(req, d)));

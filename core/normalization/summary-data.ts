@@ -4,8 +4,9 @@
  * mixed columns the split into modal counts and non-modal points, and for a binned fit the
  * bins (coarsened, or made from exact values) as weighted points with their spreads.
  */
-import { binCounts, binCountsByBits, binExactPoints, binnedWeightedPoints, coarsenBins, EXACT_BITS, mergeSortedPoints, type WeightedPoints } from '../mixture';
-import { numericParts, type ColumnSummary } from './column-summary';
+import { binCounts, binExactPoints, binnedWeightedPoints, binRegions, coarsenBins, EXACT_BITS, mergeSortedPoints, type WeightedPoints } from '../mixture';
+import { exactBinCounts, numericParts, type ColumnSummary } from './column-summary';
+import { EXACT_RESOLUTION, type Resolution } from './summary-options';
 
 /** Which points of a numeric column a mixture is fitted to. */
 export type PointSet = 'all' | 'nonModal';
@@ -27,30 +28,42 @@ export class SummaryData {
     return summary;
   }
 
-  /** The column's modal counts and points at resolution `bits` (EXACT_BITS: exact values). */
-  split(column: number, bits = EXACT_BITS): Derived {
-    const key = `${column}/${bits}`;
+  /** The column's modal counts and points at `resolution`. */
+  split(column: number, resolution: Resolution = EXACT_RESOLUTION): Derived {
+    const key = `${column}/${resolution.bits}/${resolution.centres.join(',')}`;
     let derived = this.derived.get(key);
     if (derived === undefined) {
-      derived = this.derive(column, bits);
+      derived = this.derive(column, resolution);
       this.derived.set(key, derived);
     }
     return derived;
   }
 
-  points(column: number, set: PointSet, bits = EXACT_BITS): WeightedPoints {
-    const split = this.split(column, bits);
+  points(column: number, set: PointSet, resolution: Resolution = EXACT_RESOLUTION): WeightedPoints {
+    const split = this.split(column, resolution);
     return set === 'all' ? split.all : split.nonModal;
   }
 
-  /** Bins of the column's non-modal values at each resolution from MIN_BIN_BITS to the summary's own. */
-  binCounts(column: number): number[] {
+  /**
+   * Bins of the column's non-modal values at each resolution from MIN_BIN_BITS to the summary's
+   * own, split at the regions of `centres`.
+   */
+  binCounts(column: number, centres: readonly number[]): number[] {
     const parts = numericParts(this.numeric(column));
-    return parts.rest.kind === 'bins' ? binCounts(parts.rest.bins) : binCountsByBits(parts.rest.points.values, EXACT_BITS);
+    if (parts.rest.kind === 'points') return exactBinCounts(parts.rest.points.values, binRegions(centres));
+    this.checkCentres(column, parts.rest.bins.centres, centres);
+    return binCounts(parts.rest.bins);
   }
 
-  private derive(column: number, bits: number): Derived {
+  private checkCentres(column: number, held: Float64Array, wanted: readonly number[]): void {
+    if (!binRegions(wanted).sameAs(held)) {
+      throw new RangeError(`column ${this.summaries[column].spec.name}: this shard's bins are split at other initial means than the fit's`);
+    }
+  }
+
+  private derive(column: number, resolution: Resolution): Derived {
     const summary = this.numeric(column);
+    const bits = resolution.bits;
     if (bits === EXACT_BITS && 'points' in summary) {
       const parts = numericParts(summary);
       if (parts.rest.kind !== 'points') throw new Error('unreachable');
@@ -61,7 +74,8 @@ export class SummaryData {
     if (rest.kind === 'bins' && rest.bins.bits < bits) {
       throw new RangeError(`column ${summary.spec.name}: this shard's bins have ${rest.bins.bits} bits, the fit asks for ${bits}`);
     }
-    const bins = rest.kind === 'bins' ? coarsenBins(rest.bins, bits) : binExactPoints(rest.points, bits);
+    if (rest.kind === 'bins') this.checkCentres(column, rest.bins.centres, resolution.centres);
+    const bins = rest.kind === 'bins' ? coarsenBins(rest.bins, bits) : binExactPoints(rest.points, bits, binRegions(resolution.centres));
     const nonModal = binnedWeightedPoints(bins);
     return { modalCounts: parts.modalCounts, nonModal, all: mergeSortedPoints(nonModal, parts.modal) };
   }

@@ -36,6 +36,17 @@ export const DEFAULT_SUMMARY_OPTIONS: SummaryOptions = { mode: 'auto', maxBins: 
 /** What an old model or job without summary options meant: exact summaries. */
 export const EXACT_SUMMARY_OPTIONS: SummaryOptions = { mode: 'exact', maxBins: DEFAULT_SUMMARY_OPTIONS.maxBins, binBits: DEFAULT_SUMMARY_OPTIONS.binBits };
 
+/**
+ * How the fit sees one numeric column: `bits` of resolution (EXACT_BITS: its exact values), bins
+ * split at the regions of `centres`, its initial means when given (core/mixture/bin-regions.ts).
+ */
+export interface Resolution {
+  readonly bits: number;
+  readonly centres: readonly number[];
+}
+
+export const EXACT_RESOLUTION: Resolution = { bits: EXACT_BITS, centres: [] };
+
 export function checkSummaryOptions(o: SummaryOptions): void {
   if (!SUMMARY_MODES.includes(o.mode)) throw new RangeError(`summary mode must be auto, exact or binned, not ${String(o.mode)}`);
   if (!Number.isSafeInteger(o.maxBins) || o.maxBins < 1) throw new RangeError(`the bin bound must be a whole number ≥ 1, not ${o.maxBins}`);

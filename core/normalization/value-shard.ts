@@ -10,6 +10,8 @@
 import {
   binKey,
   BinnedPointsBuilder,
+  binRegions,
+  type BinRegions,
   MIN_BIN_BITS,
   mergeSortedPoints,
   splitBins,
@@ -99,6 +101,11 @@ export function shardSummaries(summaries: readonly ColumnSummary[], shards = SUM
   return out;
 }
 
+/** A column's entry of a name-keyed record (never something inherited, such as `constructor`). */
+export function ownEntry<T>(record: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(record, name) ? record[name] : undefined;
+}
+
 function checkSameColumns(a: readonly ColumnSpec[], b: readonly ColumnSpec[]): void {
   if (a.length !== b.length || a.some((spec, i) => spec.name !== b[i].name || spec.type !== b[i].type)) {
     throw new RangeError('cannot merge summaries of different columns');
@@ -111,7 +118,7 @@ function checkSameColumns(a: readonly ColumnSpec[], b: readonly ColumnSpec[]): v
  * their resolutions (or coarser, to keep within the bound). Counts and bin sums are whole
  * numbers, so the result is the same in any order.
  */
-function mergeNumeric(spec: NumericColumnSpec, columns: readonly ColumnSummary[], options: SummaryOptions): ColumnSummary {
+function mergeNumeric(spec: NumericColumnSpec, columns: readonly ColumnSummary[], options: SummaryOptions, regions: BinRegions): ColumnSummary {
   const numeric = columns.map((column) => {
     if ('categories' in column) throw new RangeError(`column ${spec.name}: expected numeric points`);
     return column;
@@ -121,11 +128,11 @@ function mergeNumeric(spec: NumericColumnSpec, columns: readonly ColumnSummary[]
   if (binned.length === 0) {
     let points: WeightedPoints = { values: new Float64Array(0), counts: new Float64Array(0) };
     for (const column of numeric) if ('points' in column) points = mergeSortedPoints(points, column.points);
-    return (options.mode === 'auto' ? binIfOverBound(spec, points, maxBins) : null) ?? { spec, points };
+    return (options.mode === 'auto' ? binIfOverBound(spec, points, maxBins, regions) : null) ?? { spec, points };
   }
   const parts = numeric.map(numericParts);
   const bits = Math.min(...parts.map((p) => (p.rest.kind === 'bins' ? p.rest.bins.bits : Infinity)));
-  const builder = new BinnedPointsBuilder(bits, maxBins);
+  const builder = new BinnedPointsBuilder(bits, maxBins, regions);
   for (const part of parts) {
     if (part.rest.kind === 'bins') builder.addBins(part.rest.bins);
     else builder.addExact(part.rest.points);
@@ -136,12 +143,14 @@ function mergeNumeric(spec: NumericColumnSpec, columns: readonly ColumnSummary[]
 /**
  * Merges column summaries of disjoint sets of rows (the partitions of one shard, say) into
  * the summary of all of them. Counts are whole numbers, so the result is the same in any order.
- * `options` bound the result's memory as a summary builder's are bounded.
+ * `options` bound the result's memory as a summary builder's are bounded; `initialMeans` (per
+ * column name) split bins at their regions, as the builders did.
  */
 export function mergeSummaries(
   parts: readonly (readonly ColumnSummary[])[],
   specs: readonly ColumnSpec[],
   options: SummaryOptions = EXACT_SUMMARY_OPTIONS,
+  initialMeans: Readonly<Record<string, readonly number[]>> = {},
 ): ColumnSummary[] {
   return specs.map((spec, c) => {
     const columns = parts.map((part) => {
@@ -156,6 +165,6 @@ export function mergeSummaries(
       }
       return { spec, categories };
     }
-    return mergeNumeric(spec as NumericColumnSpec, columns, options);
+    return mergeNumeric(spec as NumericColumnSpec, columns, options, binRegions(ownEntry(initialMeans, spec.name)));
   });
 }

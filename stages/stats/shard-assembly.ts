@@ -45,6 +45,6 @@ export class ShardAssembly {
   summaries(): ColumnSummary[] {
     if (!this.complete) throw new Error(`shard ${this.shard} of job ${this.spec.job} is not complete`);
     const perPartition = Array.from({ length: this.partitions }, (_, p) => chunkSummaries(this.chunks.get(p) as SummaryChunk[], this.spec.columns));
-    return mergeSummaries(perPartition, this.spec.columns, summaryOptionsOf(this.spec.options));
+    return mergeSummaries(perPartition, this.spec.columns, summaryOptionsOf(this.spec.options), this.spec.initialMeans);
   }
 }

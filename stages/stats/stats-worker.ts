@@ -159,7 +159,7 @@ class StatsWorker {
     const job = this.job;
     if (job !== null) {
       const spec = job.broadcast.spec;
-      const summary = new PartitionSummary(spec.columns, spec.sourceStartOffsets[p] ?? 0, spec.sourceEndOffsets[p] ?? 0, summaryOptionsOf(spec.options));
+      const summary = new PartitionSummary(spec.columns, spec.sourceStartOffsets[p] ?? 0, spec.sourceEndOffsets[p] ?? 0, summaryOptionsOf(spec.options), spec.initialMeans);
       job.partitions.set(p, summary);
       // A partition with no rows in the job's snapshot is complete from the start.
       if (summary.complete) this.publishShards(job, p, summary);

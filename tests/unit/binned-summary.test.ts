@@ -21,8 +21,25 @@ import {
   SUM_LIMBS,
   summarise,
   ulpOf,
+  binRegions,
   type BinnedPoints,
 } from '../../core/mixture';
+import { parseColumnSpecs, type ColumnSpec } from '../../core/normalization/column-spec';
+import { ColumnSummaryBuilder, exactBinCounts, type CellValue, type ColumnSummary } from '../../core/normalization/column-summary';
+import {
+  computeShardPartial,
+  DEFAULT_TRANSFORMER_OPTIONS,
+  fitTransformerPartitions,
+  summaryOptionsOf,
+  TransformerFitMachine,
+  type InitialMeans,
+} from '../../core/normalization/fit-transformer';
+import { serializeModel, type TransformerOptions } from '../../core/normalization/model';
+import { parseModel } from '../../core/normalization/model-validate';
+import { SummaryData } from '../../core/normalization/summary-data';
+import type { SummaryOptions } from '../../core/normalization/summary-options';
+import { mergeSummaries, shardSummaries, SUMMARY_SHARDS } from '../../core/normalization/value-shard';
+import { chunkSummaries, summaryChunkCodec, summaryChunks } from '../../topics/summary-chunk';
 
 /** A seeded generator (mulberry32), so the data and splits below are random but repeatable. */
 function rng(seed: number): () => number {
@@ -221,7 +238,7 @@ describe('binned points', () => {
       if (Math.abs(v - mean) > 4 * ulp + 1e-12 * Math.abs(mean)) wrong.push(`bin ${i}: mean ${v}, rows' mean ${mean}`);
       const spread = members.reduce((s, x) => s + (x - mean) ** 2, 0);
       const scale = (2 ** (EXACT_BITS - 16) * ulp) ** 2 * members.length;
-      if (Math.abs((points.spread?.[i] ?? 0) - spread) > 1e-9 * scale) wrong.push(`bin ${i}: spread ${points.spread?.[i]}, rows' ${spread}`);
+      if (Math.abs((points.binned?.spread[i] ?? 0) - spread) > 1e-9 * scale) wrong.push(`bin ${i}: spread ${points.binned?.spread[i]}, rows' ${spread}`);
     }
     expect(at).toBe(sorted.length);
     expect(wrong).toEqual([]);
@@ -232,5 +249,140 @@ describe('binned points', () => {
     expect(fromBins.max).toBe(fromRows.max);
     expect(Math.abs(fromBins.mean - fromRows.mean)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(fromRows.mean)));
     expect(Math.abs(fromBins.m2 - fromRows.m2)).toBeLessThanOrEqual(1e-9 * fromRows.m2);
+  });
+});
+
+// ---- binned fits --------------------------------------------------------------------------
+
+const TABLE_SPECS: ColumnSpec[] = parseColumnSpecs('X:continuous,T:mixed(0;-9999999),C:categorical');
+
+/** Rows of a table with a full-precision column, a mixed one with many distinct values, a categorical one. */
+function tableRows(n: number, seed: number): CellValue[][] {
+  const next = rng(seed);
+  return Array.from({ length: n }, () => {
+    const u = next();
+    const x = u < 0.5 ? 10 + 2 * normal(next) : u < 0.8 ? -5 + 0.5 * normal(next) : 100 + 30 * normal(next);
+    const v = next();
+    const t = v < 0.3 ? 0 : v < 0.35 ? -9999999 : Math.exp(2 + normal(next));
+    return [x, t, ['a', 'b', 'c'][Math.floor(next() * 3)]];
+  });
+}
+
+function summariseRows(rows: readonly CellValue[][], options: SummaryOptions, means: InitialMeans = {}): ColumnSummary[] {
+  const builders = TABLE_SPECS.map((s) => new ColumnSummaryBuilder(s, options, binRegions(means[s.name])));
+  // Numeric columns a batch at a time, as the stats workers add them.
+  for (let from = 0; from < rows.length; from += 1000) {
+    const batch = rows.slice(from, from + 1000);
+    builders.forEach((b, c) => {
+      if (TABLE_SPECS[c].type === 'categorical') b.addCategories(batch.map((r) => String(r[c])));
+      else b.addNumbers(Float64Array.from(batch, (r) => r[c] as number));
+    });
+  }
+  return builders.map((b) => b.build());
+}
+
+/**
+ * The fit as the stats workers and the reducer run it: each partition's summary cut into value
+ * shards and sent as summary chunks (encoded and decoded), each shard's chunks merged in
+ * partition order, one partial per shard per round, merged in shard order.
+ */
+function fitLikeWorkers(partitions: readonly ColumnSummary[][], options: TransformerOptions, means: InitialMeans = {}): string {
+  const chunks = partitions.map((summaries, p) =>
+    shardSummaries(summaries).map((shard, s) => summaryChunks('job', p, s, shard).map((c) => summaryChunkCodec.decode(summaryChunkCodec.encode(c)))),
+  );
+  const shards = Array.from({ length: SUMMARY_SHARDS }, (_, s) => {
+    const perPartition = chunks.map((byShard) => chunkSummaries(byShard[s], TABLE_SPECS));
+    return new SummaryData(mergeSummaries(perPartition, TABLE_SPECS, summaryOptionsOf(options), means));
+  });
+  const machine = new TransformerFitMachine(TABLE_SPECS, options, means);
+  for (let request = machine.next(); request !== null; request = machine.next()) {
+    const req = request;
+    machine.accept(shards.map((d) => computeShardPartial(req, d)));
+  }
+  return serializeModel(machine.result());
+}
+
+function layouts(rows: readonly CellValue[][], options: SummaryOptions, means: InitialMeans = {}): Record<string, ColumnSummary[][]> {
+  const next = rng(11);
+  const random: CellValue[][][] = [[], [], []];
+  for (const row of rows) random[Math.floor(next() * 3)].push(row);
+  const blocks: CellValue[][][] = [[], []];
+  for (let i = 0; i < rows.length; i += 100) blocks[(i / 100) % 7 === 0 ? 0 : 1].push(...rows.slice(i, i + 100));
+  return {
+    'one partition': [summariseRows(rows, options, means)],
+    'six, round robin': Array.from({ length: 6 }, (_, p) => summariseRows(rows.filter((_, i) => i % 6 === p), options, means)),
+    'three at random, reversed': random.map((r) => summariseRows(r, options, means)).reverse(),
+    'blocks of 100, uneven': blocks.map((b) => summariseRows(b, options, means)),
+  };
+}
+
+describe('binned fits', () => {
+  const rows = tableRows(10_000, 21);
+  // The whole X column has 10,000 distinct values (6,146 bins at 12 bits, 7,596 at 13) and T
+  // about 6,480 non-modal ones: past the bound; a third of the rows is under it. So one layout
+  // bins in its partition, the others only in the shards' fit.
+  const BOUND = 6300;
+  const auto: SummaryOptions = { mode: 'auto', maxBins: BOUND, binBits: 20 };
+
+  test('auto: the same model bytes for every partitioning, with bins split at given initial means or not', () => {
+    const means: InitialMeans = { X: [-6, -5, -4, 8, 10, 12, 60, 100, 140, 200] };
+    for (const m of [{}, means]) {
+      const options: TransformerOptions = { ...DEFAULT_TRANSFORMER_OPTIONS, summary: auto };
+      const models = Object.entries(layouts(rows, auto, m)).map(([name, parts]) => [name, fitLikeWorkers(parts, options, m)] as const);
+      const [, first] = models[0];
+      for (const [name, model] of models) expect(`${name}: ${model}`).toBe(`${name}: ${first}`);
+      // The embedded helper (all partitions merged, then sharded) gives the same bytes too.
+      expect(serializeModel(fitTransformerPartitions(layouts(rows, auto, m)['six, round robin'], TABLE_SPECS, options, m))).toBe(first);
+      const model = parseModel(first, 'model');
+      const [x, t] = model.columns;
+      if (x.type !== 'continuous' || t.type !== 'mixed') throw new Error('unexpected column types');
+      // The resolution is the finest at which the whole column has at most BOUND bins.
+      for (const [column, c] of [[x, 0], [t, 1]] as const) {
+        const values = summarise(rows.map((r) => r[c] as number).filter((v) => v !== 0 && v !== -9999999)).values;
+        const counts = exactBinCounts(values, binRegions(c === 0 ? m.X : undefined));
+        const bits = finestResolution(counts, BOUND);
+        expect(column.summary).toMatchObject({ kind: 'binned', bits, points: counts[bits - MIN_BIN_BITS] });
+        expect(counts[bits - MIN_BIN_BITS]).toBeLessThanOrEqual(BOUND);
+        expect(counts[bits - MIN_BIN_BITS + 1]).toBeGreaterThan(BOUND);
+      }
+      // The range is exact: the transform's clip range is the data's.
+      const xs = rows.map((r) => r[0] as number);
+      expect([x.min, x.max]).toEqual([Math.min(...xs), Math.max(...xs)]);
+      expect(t.modalCounts).toEqual([rows.filter((r) => r[1] === 0).length, rows.filter((r) => r[1] === -9999999).length]);
+    }
+  });
+
+  test('forced binned: the same model bytes for every partitioning', () => {
+    const binned: SummaryOptions = { mode: 'binned', maxBins: 1, binBits: 14 };
+    const options: TransformerOptions = { ...DEFAULT_TRANSFORMER_OPTIONS, summary: binned };
+    const models = Object.entries(layouts(rows.slice(0, 6000), binned)).map(([name, parts]) => `${name}: ${fitLikeWorkers(parts, options)}`);
+    for (const m of models) expect(m.slice(m.indexOf(':'))).toBe(models[0].slice(models[0].indexOf(':')));
+    expect(parseModel(models[0].slice(models[0].indexOf(':') + 2), 'model').columns[0]).toMatchObject({ summary: { kind: 'binned', bits: 14 } });
+  });
+
+  test('under the bound a column is exact, and its fit is the exact path bit for bit', () => {
+    const few = rows.slice(0, 3000);
+    const auto3: TransformerOptions = { ...DEFAULT_TRANSFORMER_OPTIONS, summary: { mode: 'auto', maxBins: 6000, binBits: 20 } };
+    const exact: TransformerOptions = { ...DEFAULT_TRANSFORMER_OPTIONS, summary: { mode: 'exact', maxBins: 6000, binBits: 20 } };
+    const a = fitTransformerPartitions([summariseRows(few, auto3.summary as SummaryOptions)], TABLE_SPECS, auto3);
+    const e = fitTransformerPartitions([summariseRows(few, exact.summary as SummaryOptions)], TABLE_SPECS, exact);
+    expect(a.columns[0]).toMatchObject({ summary: { kind: 'exact', points: 3000 } });
+    expect(JSON.stringify(a.columns)).toBe(JSON.stringify(e.columns));
+  });
+
+  test('the model file records the summary and reads back; a model without it (older files) still reads', () => {
+    const options: TransformerOptions = { ...DEFAULT_TRANSFORMER_OPTIONS, summary: auto };
+    const model = fitTransformerPartitions([summariseRows(rows, auto)], TABLE_SPECS, options);
+    const text = serializeModel(model);
+    expect(serializeModel(parseModel(text, 'model'))).toBe(text);
+    const old = JSON.parse(text) as { options: Record<string, unknown>; columns: Record<string, unknown>[] };
+    delete old.options.summary;
+    for (const c of old.columns) delete c.summary;
+    const reread = parseModel(JSON.stringify(old), 'old model');
+    expect(reread.options.summary).toBeUndefined();
+    expect(reread.columns[0]).not.toHaveProperty('summary');
+    const bad = JSON.parse(text) as { columns: { summary?: { bits: number } }[] };
+    (bad.columns[0].summary as { bits: number }).bits = 60;
+    expect(() => parseModel(JSON.stringify(bad), 'bad model')).toThrow(/summary\.bits/);
   });
 });
