@@ -123,6 +123,17 @@ export function fullPrecisionValues(dataset: FullPrecisionDataset, rows: number,
   return out;
 }
 
+/** The same values a chunk at a time (the last one shorter), for row counts that should not be in memory at once. */
+export function* fullPrecisionChunks(dataset: FullPrecisionDataset, rows: number, seed: number, chunk = 1 << 16): Generator<Float64Array, void, undefined> {
+  const rng = new Sfc32(seed);
+  const buffer = new Float64Array(chunk);
+  for (let done = 0; done < rows; done += chunk) {
+    const n = Math.min(chunk, rows - done);
+    for (let r = 0; r < n; r++) buffer[r] = fullPrecision(dataset, rng);
+    yield n === chunk ? buffer : buffer.subarray(0, n);
+  }
+}
+
 function row(dataset: Dataset, rng: Sfc32): string {
   switch (dataset) {
     case 'amount':

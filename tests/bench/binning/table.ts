@@ -11,9 +11,12 @@
  * - per fit: the points an EM iteration visits, the time of one E-step over all of them (one
  *   thread, median of 5), and the summary's memory (16 B per exact value, 80 B per bin);
  * - the summary's growth with rows (`--scale`): bins, resolution, memory and build speed of the
- *   bounded summary at the default bound, beside the exact one's distinct values.
+ *   bounded summary at the default bound, beside the exact one's distinct values (up to 10M
+ *   rows); the rows are generated a chunk at a time, so with `--part scale` alone the process's
+ *   peak RSS is the summaries' (and the runtime's) memory.
  *
- * Writes results.md and results.json to out/bench-binning (or --out).
+ * `--part accuracy|scale` runs one part. Writes results.md and results.json to
+ * out/bench-binning (or --out).
  */
 import { mkdirSync, writeFileSync } from 'fs';
 import { cpus, loadavg } from 'os';
@@ -26,7 +29,7 @@ import { mixtureParams, type NumericColumnModel, type TransformerOptions } from 
 import { SummaryData } from '../../../core/normalization/summary-data';
 import { DEFAULT_SUMMARY_OPTIONS, type Resolution, type SummaryOptions } from '../../../core/normalization/summary-options';
 import { mergeSummaries, shardSummaries } from '../../../core/normalization/value-shard';
-import { FULL_PRECISION, fullPrecisionValues, type FullPrecisionDataset } from '../generate';
+import { FULL_PRECISION, fullPrecisionChunks, fullPrecisionValues, type FullPrecisionDataset } from '../generate';
 
 const SEED = 7;
 const SPEC = { name: 'Value', type: 'continuous' } as const;
@@ -38,6 +41,7 @@ const { values: args } = parseArgs({
     bits: { type: 'string' },
     bounds: { type: 'string' },
     scale: { type: 'string' },
+    part: { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -45,17 +49,19 @@ const list = (text: string | undefined, fallback: string): number[] => (text ?? 
 const ROWS = Number(args.rows ?? 1e6);
 const DATA = (args.data ?? FULL_PRECISION.join(',')).split(',') as FullPrecisionDataset[];
 const BITS = list(args.bits, '12,14,16,18,20');
-const BOUNDS = list(args.bounds, '32768,65536,131072,262144');
+const BOUNDS = list(args.bounds, '65536,131072,262144,524288');
 const SCALE = list(args.scale, '100000,1000000,10000000');
 const OUT = resolve(args.out ?? 'out/bench-binning');
+const PARTS = args.part === undefined ? ['accuracy', 'scale'] : [args.part];
 
 const seconds = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e9;
 const log = (line: string): void => void process.stderr.write(`[binning] ${line}\n`);
 
-function summaryOf(values: Float64Array, options: SummaryOptions, centres?: readonly number[]): { summary: ColumnSummary; seconds: number } {
+function summaryOf(values: Float64Array | Iterable<Float64Array>, options: SummaryOptions, centres?: readonly number[]): { summary: ColumnSummary; seconds: number } {
   const started = process.hrtime.bigint();
   const builder = new ColumnSummaryBuilder(SPEC, options, binRegions(centres));
-  for (let i = 0; i < values.length; i += 65_536) builder.addNumbers(values.subarray(i, i + 65_536));
+  if (values instanceof Float64Array) for (let i = 0; i < values.length; i += 65_536) builder.addNumbers(values.subarray(i, i + 65_536));
+  else for (const chunk of values) builder.addNumbers(chunk);
   const summary = builder.build();
   return { summary, seconds: seconds(started) };
 }
@@ -136,6 +142,8 @@ interface ScaleRow {
   readonly bits: number;
   readonly binnedMB: number;
   readonly binnedRowsPerSecond: number;
+  /** This process's peak RSS so far, MB. */
+  readonly peakRssMB: number;
 }
 
 const rows: Row[] = [];
@@ -161,7 +169,7 @@ function record(data: string, setting: string, f: Fit, summaryMB: number, refere
   log(`${data} ${setting}: ${row.summary}, ${row.points} points, error ${row.error?.toExponential(1) ?? '—'} ${row.where} (stated ${row.errorScale?.toExponential(1) ?? '—'}), E-step ${row.eStepMs.toFixed(1)} ms, fit ${row.fitSeconds.toFixed(1)} s`);
 }
 
-for (const data of DATA) {
+for (const data of PARTS.includes('accuracy') ? DATA : []) {
   const values = fullPrecisionValues(data, ROWS, SEED);
   const exactOptions: SummaryOptions = { ...DEFAULT_SUMMARY_OPTIONS, mode: 'exact' };
   const exact = summaryOf(values, exactOptions);
@@ -181,11 +189,11 @@ for (const data of DATA) {
   }
 }
 
-for (const data of DATA) {
+for (const data of PARTS.includes('scale') ? DATA : []) {
   for (const n of SCALE) {
-    const values = fullPrecisionValues(data, n, SEED);
-    const exact = n <= 10_000_000 ? summaryOf(values, { ...DEFAULT_SUMMARY_OPTIONS, mode: 'exact' }) : null;
-    const auto = summaryOf(values, DEFAULT_SUMMARY_OPTIONS);
+    const auto = summaryOf(fullPrecisionChunks(data, n, SEED), DEFAULT_SUMMARY_OPTIONS);
+    const peakRssMB = (process.resourceUsage().maxRSS * 1024) / 1e6;
+    const exact = n <= 10_000_000 ? summaryOf(fullPrecisionChunks(data, n, SEED), { ...DEFAULT_SUMMARY_OPTIONS, mode: 'exact' }) : null;
     const bins = 'bins' in auto.summary ? auto.summary.bins : null;
     const distinct = exact !== null && 'points' in exact.summary ? exact.summary.points.values.length : NaN;
     const row: ScaleRow = {
@@ -198,6 +206,7 @@ for (const data of DATA) {
       bits: bins?.bits ?? 52,
       binnedMB: summaryBytes(auto.summary) / 1e6,
       binnedRowsPerSecond: n / auto.seconds,
+      peakRssMB,
     };
     scaleRows.push(row);
     log(`${data} ${n} rows: ${row.distinct} distinct; auto ${row.bins} points at ${row.bits} bits, ${(row.binnedRowsPerSecond / 1e6).toFixed(2)} M rows/s`);
@@ -213,9 +222,9 @@ const md = [
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...rows.map((r) => `| ${r.data} | ${r.setting} | ${int(r.points)} | ${r.summary} | ${r.memoryMB.toFixed(1)} | ${fmt(r.error)}${r.where ? ` (${r.where})` : ''} | ${fmt(r.errorScale)} | ${r.nIter} | ${r.eStepMs.toFixed(1)} | ${r.fitSeconds.toFixed(1)} |`),
   '',
-  `| data | rows | distinct values | exact summary MB | exact build rows/s | auto points (--max-bins ${DEFAULT_SUMMARY_OPTIONS.maxBins}) | resolution bits | auto summary MB | auto build rows/s |`,
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  ...scaleRows.map((r) => `| ${r.data} | ${int(r.rows)} | ${int(r.distinct)} | ${Number.isNaN(r.exactMB) ? '—' : r.exactMB.toFixed(1)} | ${int(r.exactRowsPerSecond)} | ${int(r.bins)} | ${r.bits} | ${r.binnedMB.toFixed(1)} | ${int(r.binnedRowsPerSecond)} |`),
+  `| data | rows | distinct values | exact summary MB | exact build rows/s | auto points (--max-bins ${DEFAULT_SUMMARY_OPTIONS.maxBins}) | resolution bits | auto summary MB | auto build rows/s | peak RSS MB after the auto build |`,
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...scaleRows.map((r) => `| ${r.data} | ${int(r.rows)} | ${int(r.distinct)} | ${Number.isNaN(r.exactMB) ? '—' : r.exactMB.toFixed(1)} | ${int(r.exactRowsPerSecond)} | ${int(r.bins)} | ${r.bits} | ${r.binnedMB.toFixed(1)} | ${int(r.binnedRowsPerSecond)} | ${r.peakRssMB.toFixed(0)} |`),
   '',
 ].join('\n');
 mkdirSync(OUT, { recursive: true });
