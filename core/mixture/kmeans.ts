@@ -28,9 +28,10 @@ export function nearestCentre(x: number, centres: Float64Array): number {
 /**
  * The nearest-centre regions of the line (intervals between midpoints of consecutive centres),
  * for binned points whose rows straddle a boundary: such a point's rows are shared among the
- * centres in proportion to the part of its extent [low, high] in each region (rows taken as
- * spread evenly over it). Without it a whole bin would go to one centre, an error of the order
- * of the bin width; with it, of its square.
+ * centres in proportion to the part of its extent [low, high] in each region, as if spread
+ * evenly over it, rather than all given to one centre. Still an estimate: which of a bin's rows
+ * lie on which side is not in the summary. From given initial means it is never needed, as the
+ * bins are split at their boundaries (bin-regions.ts).
  */
 class NearestRegions {
   /** Per region, left to right: its centre's index and right end. */

@@ -127,7 +127,7 @@ export class ColumnSummaryBuilder {
   build(): ColumnSummary {
     const spec = this.spec;
     if (spec.type === 'categorical') return { spec, categories: new Map(this.categories) };
-    if (this.exact !== null && this.options.mode === 'auto') this.switchToBins();
+    if (this.exact !== null && this.options.mode === 'auto' && this.exact.distinctCount > this.options.maxBins) this.switchToBins();
     if (this.exact !== null) return { spec, points: this.exact.build() };
     return { spec, bins: (this.binned as BinnedPointsBuilder).build(), modal: modalPoints(this.modalValues, this.modalCounts) };
   }

@@ -303,10 +303,12 @@ export class TransformerFitMachine {
     this.summary = summaryOptionsOf(options);
     guard('summary options', () => checkSummaryOptions(this.summary));
     this.centres = specs.map((s) => (s.type === 'categorical' ? [] : (ownEntry(initialMeans, s.name) ?? [])));
-    const fixed = this.summary.mode === 'exact' ? EXACT_BITS : this.summary.mode === 'binned' ? this.summary.binBits : null;
-    const anyNumeric = specs.some((s) => s.type !== 'categorical');
+    // Auto summaries: the first round decides each column's resolution. Else it is fixed.
+    const binBits = this.summary.mode === 'binned' ? this.summary.binBits : null;
     this.resolutions =
-      fixed !== null || !anyNumeric ? specs.map((s, c) => (s.type === 'categorical' || fixed === null ? EXACT_RESOLUTION : { bits: fixed, centres: this.centres[c] })) : null;
+      this.summary.mode === 'auto' && specs.some((s) => s.type !== 'categorical')
+        ? null
+        : specs.map((s, c) => (s.type === 'categorical' || binBits === null ? EXACT_RESOLUTION : { bits: binBits, centres: this.centres[c] }));
     for (const name of Object.keys(initialMeans)) {
       const spec = specs.find((s) => s.name === name);
       if (spec === undefined) throw new FitError(`initial means given for unknown column "${name}"`);
