@@ -318,7 +318,7 @@ async function embedded(data: Dataset, n: number, only: Options['only']): Promis
     record({
       step: 'fit, embedded', data, rows: n, bytes, seconds: vg.seconds, rssMB: vg.rssMB[0],
       anchor: anchorOf('scikit-learn BayesianGaussianMixture', sk.seconds, n, bytes, py.rssMB[0]), ok,
-      check: `${summary}; from sklearn's k-means centres: max rel diff ${worst.toExponential(1)}${what ? ` (${what})` : ''} vs rtol ${rtol}; n_iter ${mixture.nIter} vs ${sk.n_iter}`,
+      check: `${summary}; from sklearn's k-means centres: max rel diff ${worst.toExponential(1)}${what ? ` (${what})` : ''} vs rtol ${rtol.toExponential(0)}; n_iter ${mixture.nIter} vs ${sk.n_iter}`,
     });
   } else {
     const vg = await run([fitArgs]);
