@@ -22,6 +22,8 @@ import {
   summarise,
   ulpOf,
   binRegions,
+  hardAssignmentStats,
+  nearestCentre,
   type BinnedPoints,
 } from '../../core/mixture';
 import { parseColumnSpecs, type ColumnSpec } from '../../core/normalization/column-spec';
@@ -221,6 +223,36 @@ describe('binned points', () => {
     expect(built.keys.length).toBe(counts[finest - MIN_BIN_BITS]);
     expect(built.keys.length).toBeLessThanOrEqual(bound);
     expect(bytesOf(built)).toEqual(bytesOf(binExactPoints(exact, finest)));
+  });
+
+  test('split at initial means: no bin mixes two nearest means, so the first hard assignment is the exact one', () => {
+    const rows = Float64Array.from(awkwardValues(60_000, 9)).sort();
+    const centres = Float64Array.of(3.1, -40, 2.2, 1e6, 5, -1, 3.1, 0.4, 400, -2e5);
+    const regions = binRegions(centres);
+    const exact = summarise(rows);
+    for (const bits of [MIN_BIN_BITS, 16]) {
+      const bins = binSortedValues(rows, bits, regions);
+      expect(bytesOf(binExactPoints(exact, bits, regions))).toEqual(bytesOf(bins));
+      expect(bytesOf(coarsenBins(binSortedValues(rows, bits + 4, regions), bits))).toEqual(bytesOf(bins));
+      // Counting (key, region) pairs at every resolution.
+      const counts = exactBinCounts(exact.values, regions);
+      const pairs = new Set(Array.from(exact.values, (x) => `${Object.is(binKey(x, bits), -0) ? '-0' : binKey(x, bits)}/${regions.of(x)}`));
+      expect(counts[bits - MIN_BIN_BITS]).toBe(pairs.size);
+      expect(bins.keys.length).toBe(pairs.size);
+      const points = binnedWeightedPoints(bins);
+      const nearest = (x: number): number => nearestCentre(x, centres);
+      const mixed = Array.from(points.values.keys()).filter((i) => nearest(bins.lows[i]) !== nearest(bins.highs[i]));
+      expect(mixed).toEqual([]);
+      const fromBins = hardAssignmentStats(points, centres);
+      const fromRows = hardAssignmentStats(exact, centres);
+      expect(Array.from(fromBins.mass)).toEqual(Array.from(fromRows.mass));
+      fromRows.mean.forEach((m, k) => expect(Math.abs(fromBins.mean[k] - m)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(m))));
+      fromRows.m2.forEach((m, k) => expect(Math.abs(fromBins.m2[k] - m)).toBeLessThanOrEqual(1e-9 * m + 1e-300));
+    }
+    // Without the split, bins straddle the boundaries and the assignment is only estimated.
+    const plain = hardAssignmentStats(binnedWeightedPoints(binSortedValues(rows, MIN_BIN_BITS)), centres);
+    expect(Array.from(plain.mass)).not.toEqual(Array.from(hardAssignmentStats(exact, centres).mass));
+    expect(() => mergeBins(binSortedValues(rows, 16, regions), binSortedValues(rows, 16))).toThrow(/different initial means/);
   });
 
   test('bin means lie in their bins, spreads and moments match the rows', () => {
