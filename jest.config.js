@@ -17,6 +17,8 @@ module.exports = {
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/tests/integration/**/*.test.ts'],
+      // One file at a time: they share one broker, which the broker-restart test kills.
+      runner: '<rootDir>/tests/support/one-file-at-a-time-runner.js',
       globalSetup: '<rootDir>/tests/support/stack-setup.ts',
       globalTeardown: '<rootDir>/tests/support/stack-teardown.ts',
     },

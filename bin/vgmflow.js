@@ -18,14 +18,19 @@ process.on('exit', (code) => {
     process.exitCode = 1;
   }
 });
-require(entry).main(process.argv.slice(2)).then(
-  (code) => {
-    settled = true;
-    process.exitCode = code;
-  },
-  (err) => {
-    settled = true;
-    process.stderr.write(`vgmflow: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+// The reverse: a command that has ended must not keep its process alive (a client that was not
+// stopped, a timer left running), or a failed run would look like one still at work. Normally
+// the process ends by itself at once; this timer does not hold it.
+const EXIT_GRACE_MS = 10000;
+function ended(code) {
+  settled = true;
+  process.exitCode = code;
+  setTimeout(() => {
+    process.stderr.write(`vgmflow: internal error: the process was still running ${EXIT_GRACE_MS / 1000} s after the command ended; exiting\n`);
+    process.exit(code === 0 ? 1 : code);
+  }, EXIT_GRACE_MS).unref();
+}
+require(entry).main(process.argv.slice(2)).then(ended, (err) => {
+  process.stderr.write(`vgmflow: ${err instanceof Error ? err.message : String(err)}\n`);
+  ended(1);
+});

@@ -62,6 +62,7 @@ import {
   ROW_IN_MESSAGE_FIELD,
   RowBatchError,
   SOURCE_OFFSET_FIELD,
+  type CategoryCodes,
   type RowBatch,
 } from './row-batch';
 
@@ -89,7 +90,7 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-/** Dictionary-encodes strings: distinct values as Utf8 data, and an index per row. */
+/** Dictionary-encodes strings: distinct values in order of first appearance, and an index per row. */
 function dictionaryData(values: readonly string[], column: number): Data<Dictionary<Utf8, Int32>> {
   const ids = new Map<string, number>();
   const distinct: string[] = [];
@@ -104,6 +105,39 @@ function dictionaryData(values: readonly string[], column: number): Data<Diction
     }
     indices[i] = id;
   }
+  return utf8Dictionary(distinct, indices, column);
+}
+
+/**
+ * The same dictionary from codes a batch already carries: renumbered by first appearance (and
+ * equal values merged), so a batch encodes to the same bytes with or without its codes.
+ */
+function dictionaryDataFromCodes(categories: CategoryCodes, column: number): Data<Dictionary<Utf8, Int32>> {
+  const { codes, values } = categories;
+  const firstOfValue = new Map<string, number>();
+  const canonical = new Int32Array(values.length);
+  values.forEach((v, k) => {
+    const first = firstOfValue.get(v);
+    if (first === undefined) firstOfValue.set(v, k);
+    canonical[k] = first ?? k;
+  });
+  const idOf = new Int32Array(values.length).fill(-1);
+  const distinct: string[] = [];
+  const indices = new Int32Array(codes.length);
+  for (let i = 0; i < codes.length; i++) {
+    const code = canonical[codes[i] as number] as number;
+    let id = idOf[code] as number;
+    if (id < 0) {
+      id = distinct.length;
+      idOf[code] = id;
+      distinct.push(values[code] as string);
+    }
+    indices[i] = id;
+  }
+  return utf8Dictionary(distinct, indices, column);
+}
+
+function utf8Dictionary(distinct: readonly string[], indices: Int32Array, column: number): Data<Dictionary<Utf8, Int32>> {
   const encoded = distinct.map((s) => encoder.encode(s));
   let total = 0;
   for (const e of encoded) total += e.length;
@@ -119,7 +153,7 @@ function dictionaryData(values: readonly string[], column: number): Data<Diction
   const dictionary = makeData({ type: new Utf8(), length: distinct.length, nullCount: 0, valueOffsets: offsets, data: bytes });
   return makeData({
     type: dictionaryType(column),
-    length: values.length,
+    length: indices.length,
     nullCount: 0,
     data: indices,
     dictionary: makeVector(dictionary),
@@ -159,6 +193,13 @@ function checkBatch(b: RowBatch): void {
     if (spec.type === 'categorical') {
       if (numbers !== null || strings === null) throw new RowBatchError(`categorical column ${spec.name} needs text values only`);
       if (strings.length !== n) throw new RowBatchError(`column ${spec.name} has ${strings.length} values for ${n} rows`);
+      const coded = b.categories?.[c];
+      if (coded) {
+        if (coded.codes.length !== n) throw new RowBatchError(`column ${spec.name} has ${coded.codes.length} codes for ${n} rows`);
+        for (const code of coded.codes) {
+          if (!(code >= 0 && code < coded.values.length)) throw new RowBatchError(`column ${spec.name} has code ${code} for ${coded.values.length} values`);
+        }
+      }
     } else {
       if (strings !== null || numbers === null) throw new RowBatchError(`numeric column ${spec.name} needs numeric values only`);
       if (numbers.length !== n) throw new RowBatchError(`column ${spec.name} has ${numbers.length} values for ${n} rows`);
@@ -181,13 +222,31 @@ function metadataJson(b: RowBatch): string {
   return JSON.stringify(meta);
 }
 
+/** Whether this machine stores integers little-endian, as Arrow's IPC format does. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Offsets (integers below 2^53, checked) as Int64 values, written as 32-bit halves rather than one BigInt each. */
+function int64Column(values: Float64Array): BigInt64Array {
+  const out = new BigInt64Array(values.length);
+  if (!LITTLE_ENDIAN) {
+    for (let i = 0; i < values.length; i++) out[i] = BigInt(values[i] as number);
+    return out;
+  }
+  const halves = new Uint32Array(out.buffer);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    halves[2 * i] = v >>> 0;
+    halves[2 * i + 1] = Math.floor(v / 0x100000000);
+  }
+  return out;
+}
+
 /** Encodes a batch as an Arrow IPC stream with exactly one record batch (see the schema above). */
 function encodeRowBatch(b: RowBatch): Uint8Array {
   checkBatch(b);
   const n = b.length;
   const fields: Field[] = [new Field(SOURCE_OFFSET_FIELD, new Int64(), false), new Field(ROW_IN_MESSAGE_FIELD, new Int32(), false)];
-  const offsets = new BigInt64Array(n);
-  for (let i = 0; i < n; i++) offsets[i] = BigInt(b.sourceOffsets[i] as number);
+  const offsets = int64Column(b.sourceOffsets);
   const children: Data[] = [
     makeData({ type: new Int64(), length: n, nullCount: 0, data: offsets }),
     makeData({ type: new Int32(), length: n, nullCount: 0, data: Int32Array.from(b.rowInMessage) }),
@@ -198,7 +257,8 @@ function encodeRowBatch(b: RowBatch): Uint8Array {
       fields.push(new Field(spec.name, new Float64(), false));
       children.push(makeData({ type: new Float64(), length: n, nullCount: 0, data: Float64Array.from(numbers) }));
     } else {
-      const data = dictionaryData(b.text[c] as readonly string[], fields.length);
+      const coded = b.categories?.[c];
+      const data = coded ? dictionaryDataFromCodes(coded, fields.length) : dictionaryData(b.text[c] as readonly string[], fields.length);
       fields.push(new Field(spec.name, data.type, false));
       children.push(data);
     }
@@ -367,12 +427,15 @@ function decodeRowBatch(bytes: Uint8Array): RowBatch {
     const len = batch.numRows;
     children.forEach((d, k) => checkNoNulls(d, names[k] as string));
     const offsets = (children[0] as Data).values as BigInt64Array;
+    const halves = new Uint32Array(offsets.buffer, offsets.byteOffset, 2 * len);
     for (let i = 0; i < len; i++) {
-      const o = offsets[i] as bigint;
-      if (o < BigInt(meta.coveredFrom) || o >= BigInt(meta.coveredTo)) {
-        fail(`${SOURCE_OFFSET_FIELD} ${o} is outside the batch's coverage [${meta.coveredFrom}, ${meta.coveredTo})`);
+      // Offsets are below 2^53: read as two 32-bit halves instead of one BigInt per row.
+      const high = halves[2 * i + 1] as number;
+      const o = !LITTLE_ENDIAN ? Number(offsets[i] as bigint) : high < 0x200000 ? high * 0x100000000 + (halves[2 * i] as number) : -1;
+      if (!(o >= meta.coveredFrom && o < meta.coveredTo)) {
+        fail(`${SOURCE_OFFSET_FIELD} ${offsets[i] as bigint} is outside the batch's coverage [${meta.coveredFrom}, ${meta.coveredTo})`);
       }
-      sourceOffsets[at + i] = Number(o);
+      sourceOffsets[at + i] = o;
     }
     const rows = (children[1] as Data).values as Int32Array;
     for (let i = 0; i < len; i++) {

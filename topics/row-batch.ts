@@ -4,10 +4,19 @@
  * of the `vgm.batches` topic (encoded by ./row-batch-codec as an Arrow IPC stream).
  *
  * Numeric columns (continuous and mixed) hold their values in a Float64Array, categorical
- * columns in a string array; the other slot of each column is null.
+ * columns in a string array; the other slot of each column is null. A batch built here also
+ * carries each categorical column dictionary-encoded (`categories`), which the codec writes
+ * as is instead of hashing every string again.
  */
+import { CategoryDictionary } from '../core/csv/category-dictionary';
 import { isNumeric, type ColumnSpec } from '../core/normalization/column-spec';
 import type { CellValue } from '../core/normalization/column-summary';
+
+/** A categorical column as codes into its distinct values (in order of first appearance). */
+export interface CategoryCodes {
+  readonly codes: Int32Array;
+  readonly values: readonly string[];
+}
 
 export interface RowBatch {
   /** Names and types, in input order. */
@@ -34,6 +43,11 @@ export interface RowBatch {
   readonly numeric: readonly (Float64Array | null)[];
   /** Per column: the values of a categorical column, null for a numeric one. */
   readonly text: readonly (readonly string[] | null)[];
+  /**
+   * Optional, per column: a categorical column's values as codes (text[c][i] is
+   * values[codes[i]]), null for a numeric one. Readers that have it may skip the strings.
+   */
+  readonly categories?: readonly (CategoryCodes | null)[];
 }
 
 /** Field names the Arrow encoding uses for the row ids; no column may take them. */
@@ -103,22 +117,71 @@ function utf8Length(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
 
-/** Accumulates rows; `build()` returns a RowBatch of exactly the rows added so far. */
+/**
+ * The rows of one message as typed columns (ingest parses a message into one, then appends it
+ * to a batch whole): per numeric column its values, per categorical column ids into the
+ * column's CategoryDictionary. `reserve()` before writing row `length`; `length++` keeps it.
+ */
+export class RowBlock {
+  length = 0;
+  /** Estimated bytes of the kept rows in a batch (RowBatchBuilder.estimatedBytes). */
+  bytes = 0;
+  rowInMessage = new Int32Array(256);
+  readonly numeric: (Float64Array | null)[];
+  readonly ids: (Int32Array | null)[];
+
+  constructor(readonly columns: readonly ColumnSpec[]) {
+    this.numeric = columns.map((c) => (isNumeric(c) ? new Float64Array(256) : null));
+    this.ids = columns.map((c) => (isNumeric(c) ? null : new Int32Array(256)));
+  }
+
+  reset(): void {
+    this.length = 0;
+    this.bytes = 0;
+  }
+
+  /** Makes room for row `length`. */
+  reserve(): void {
+    if (this.length < this.rowInMessage.length) return;
+    const capacity = this.rowInMessage.length * 2;
+    this.rowInMessage = grown(this.rowInMessage, capacity);
+    for (let c = 0; c < this.columns.length; c++) {
+      const numbers = this.numeric[c];
+      if (numbers) this.numeric[c] = grown(numbers, capacity);
+      else this.ids[c] = grown(this.ids[c] as Int32Array, capacity);
+    }
+  }
+}
+
+function grown<T extends Float64Array | Int32Array>(a: T, capacity: number): T {
+  const b = new (a.constructor as new (n: number) => T)(capacity);
+  b.set(a);
+  return b;
+}
+
+/**
+ * Accumulates rows; `build()` returns a RowBatch of exactly the rows added so far. Categorical
+ * values are kept as ids into one CategoryDictionary per column, which builders of one stream
+ * may share (so a block parsed against them can go into any of them).
+ */
 export class RowBatchBuilder {
   readonly columns: readonly ColumnSpec[];
+  /** Per column: its dictionary (categorical), or null. */
+  readonly dictionaries: readonly (CategoryDictionary | null)[];
   private readonly numericColumn: readonly boolean[];
   private capacity = 0;
   private count = 0;
   private offsets = new Float64Array(0);
   private rows = new Int32Array(0);
   private numbers: (Float64Array | null)[];
-  private readonly strings: (string[] | null)[];
+  private ids: (Int32Array | null)[];
   private bytes = 0;
 
   constructor(
     columns: readonly ColumnSpec[],
     readonly sourceTopic: string,
     readonly sourcePartition: number,
+    dictionaries?: readonly (CategoryDictionary | null)[],
   ) {
     checkRowBatchColumns(columns);
     if (!Number.isInteger(sourcePartition) || sourcePartition < 0) {
@@ -126,8 +189,9 @@ export class RowBatchBuilder {
     }
     this.columns = columns;
     this.numericColumn = columns.map(isNumeric);
+    this.dictionaries = dictionaries ?? categoryDictionaries(columns);
     this.numbers = this.numericColumn.map((n) => (n ? new Float64Array(0) : null));
-    this.strings = this.numericColumn.map((n) => (n ? null : []));
+    this.ids = this.numericColumn.map((n) => (n ? null : new Int32Array(0)));
   }
 
   /** Rows added so far. */
@@ -151,15 +215,15 @@ export class RowBatchBuilder {
     if (cells.length !== this.columns.length) {
       throw new RowBatchError(`expected ${this.columns.length} cells, got ${cells.length}`);
     }
-    let bytes = 12;
+    let bytes = ROW_ID_BYTES;
     for (let c = 0; c < cells.length; c++) {
       const cell = cells[c];
       if (this.numericColumn[c]) {
         if (typeof cell !== 'number') throw new RowBatchError(`column ${this.columns[c].name} takes numbers, got ${typeof cell}`);
-        bytes += 8;
+        bytes += NUMBER_BYTES;
       } else {
         if (typeof cell !== 'string') throw new RowBatchError(`column ${this.columns[c].name} takes strings, got ${typeof cell}`);
-        bytes += 4 + utf8Length(cell);
+        bytes += textBytes(utf8Length(cell));
       }
     }
     return bytes;
@@ -170,17 +234,36 @@ export class RowBatchBuilder {
     checkSourceOffset(offset);
     checkRowInMessage(rowInMessage);
     const bytes = this.rowBytes(cells);
-    if (this.count === this.capacity) this.grow();
+    this.ensure(this.count + 1);
     const i = this.count;
     this.offsets[i] = offset;
     this.rows[i] = rowInMessage;
     for (let c = 0; c < cells.length; c++) {
       const numbers = this.numbers[c];
       if (numbers !== null) numbers[i] = cells[c] as number;
-      else (this.strings[c] as string[]).push(cells[c] as string);
+      else (this.ids[c] as Int32Array)[i] = (this.dictionaries[c] as CategoryDictionary).idOf(cells[c] as string);
     }
     this.count++;
     this.bytes += bytes;
+  }
+
+  /** Adds the rows of one message, parsed into `block` against this builder's dictionaries. */
+  addBlock(offset: number, block: RowBlock): void {
+    checkSourceOffset(offset);
+    const n = block.length;
+    if (n === 0) return;
+    for (let k = 0; k < n; k++) checkRowInMessage(block.rowInMessage[k] as number);
+    this.ensure(this.count + n);
+    const at = this.count;
+    this.offsets.fill(offset, at, at + n);
+    this.rows.set(block.rowInMessage.subarray(0, n), at);
+    for (let c = 0; c < this.columns.length; c++) {
+      const numbers = this.numbers[c];
+      if (numbers !== null) numbers.set((block.numeric[c] as Float64Array).subarray(0, n), at);
+      else (this.ids[c] as Int32Array).set((block.ids[c] as Int32Array).subarray(0, n), at);
+    }
+    this.count += n;
+    this.bytes += block.bytes;
   }
 
   /**
@@ -200,6 +283,7 @@ export class RowBatchBuilder {
     const from = coverage?.from ?? (n > 0 ? lo : 0);
     const to = coverage?.to ?? (n > 0 ? hi + 1 : 0);
     checkCoverage(from, to, lo, hi);
+    const categories = this.ids.map((ids, c) => (ids === null ? null : localCodes(ids.subarray(0, n), (this.dictionaries[c] as CategoryDictionary).values)));
     return {
       columns: this.columns,
       sourceTopic: this.sourceTopic,
@@ -210,26 +294,50 @@ export class RowBatchBuilder {
       sourceOffsets: this.offsets.slice(0, n),
       rowInMessage: this.rows.slice(0, n),
       numeric: this.numbers.map((a) => (a === null ? null : a.slice(0, n))),
-      text: this.strings.map((a) => (a === null ? null : a.slice())),
+      text: categories.map((k) => (k === null ? null : Array.from(k.codes, (code) => k.values[code] as string))),
+      categories,
     };
   }
 
-  private grow(): void {
-    const capacity = Math.max(64, this.capacity * 2);
-    const offsets = new Float64Array(capacity);
-    offsets.set(this.offsets);
-    this.offsets = offsets;
-    const rows = new Int32Array(capacity);
-    rows.set(this.rows);
-    this.rows = rows;
-    this.numbers = this.numbers.map((a) => {
-      if (a === null) return null;
-      const grown = new Float64Array(capacity);
-      grown.set(a);
-      return grown;
-    });
+  private ensure(size: number): void {
+    if (size <= this.capacity) return;
+    const capacity = Math.max(64, this.capacity * 2, size);
+    this.offsets = grown(this.offsets, capacity);
+    this.rows = grown(this.rows, capacity);
+    this.numbers = this.numbers.map((a) => (a === null ? null : grown(a, capacity)));
+    this.ids = this.ids.map((a) => (a === null ? null : grown(a, capacity)));
     this.capacity = capacity;
   }
+}
+
+/** A fresh dictionary for each categorical column of `columns` (null for the numeric ones). */
+export function categoryDictionaries(columns: readonly ColumnSpec[]): (CategoryDictionary | null)[] {
+  return columns.map((c) => (isNumeric(c) ? null : new CategoryDictionary()));
+}
+
+/** Ids into `values` → codes into the values the rows use, numbered by first appearance. */
+function localCodes(ids: Int32Array, values: readonly string[]): CategoryCodes {
+  const localOf = new Map<number, number>();
+  const used: string[] = [];
+  const codes = new Int32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i] as number;
+    let code = localOf.get(id);
+    if (code === undefined) {
+      code = used.length;
+      localOf.set(id, code);
+      used.push(values[id] as string);
+    }
+    codes[i] = code;
+  }
+  return { codes, values: used };
+}
+
+/** The estimated bytes of a row id in a batch, of a number, and of a text of `utf8Bytes`. */
+export const ROW_ID_BYTES = 12;
+export const NUMBER_BYTES = 8;
+export function textBytes(utf8Bytes: number): number {
+  return 4 + utf8Bytes;
 }
 
 /** The cells of row `i` of a batch, in column order. */

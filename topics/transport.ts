@@ -39,6 +39,25 @@ export interface TopicPartitionOffset {
   readonly offset: number;
 }
 
+/**
+ * The brokers stayed away (or kept failing with errors that usually pass, such as a coordinator
+ * that is not ready) for longer than the transport's outage bound. Not worth retrying: the
+ * process cannot go on, and the message says why in one line.
+ */
+export class BrokerUnavailableError extends Error {
+  override readonly name = 'BrokerUnavailableError';
+}
+
+/**
+ * A transaction failed for a reason that passes (a broker restart, a coordinator move) and is
+ * over: it either committed entirely or not at all, and the consumer offsets it was to commit
+ * say which. Redo the work from the group's committed offsets; the next transaction on the same
+ * producer may go ahead.
+ */
+export class TransactionInterruptedError extends Error {
+  override readonly name = 'TransactionInterruptedError';
+}
+
 export interface Transaction {
   send(records: readonly OutRecord[]): Promise<void>;
   /** Commits these consumer offsets for `group` as part of the transaction. */
@@ -46,11 +65,19 @@ export interface Transaction {
 }
 
 export interface Producer {
+  /**
+   * Sends, retrying through a passing outage for up to the transport's outage bound (then
+   * BrokerUnavailableError). At least once: a record the broker took just before its answer
+   * was lost may be written twice. Use a transaction for exactly once.
+   */
   send(records: readonly OutRecord[]): Promise<void>;
   /**
    * Runs `work` in a transaction: everything it sends and the offsets it commits
    * become visible together, or not at all if it throws (the error is rethrown).
-   * Needs a producer created with a transactional id.
+   * Needs a producer created with a transactional id. Rejects with
+   * TransactionInterruptedError when the transaction failed for a passing reason (and is over,
+   * one way or the other), with BrokerUnavailableError once such failures outlast the outage
+   * bound.
    */
   transaction(work: (tx: Transaction) => Promise<void>): Promise<void>;
   close(): Promise<void>;

@@ -145,6 +145,22 @@ export class CsvParser {
     return out;
   }
 
+  /**
+   * Resets the parser to go on with text that continues an input from line `line`, at a record
+   * boundary (so a U+FEFF there is text, not a byte-order mark): a caller that handled the lines
+   * before itself hands the parser the rest.
+   */
+  resumeAt(line: number): void {
+    this.reset();
+    this.atStreamStart = false;
+    this.line = line;
+  }
+
+  /** True between records: everything pushed so far is in returned records (or was blank lines). */
+  get betweenRecords(): boolean {
+    return this.atRecordStart;
+  }
+
   private reset(): void {
     this.pending = '';
     this.scanned = 0;

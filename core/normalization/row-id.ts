@@ -1,9 +1,10 @@
 /**
  * A stable identity for a row, which keys the random draw of its mode: the same row
  * gets the same draw whatever the batching, parallelism or restarts.
- * - from a file: where `vgmflow produce` puts data row n on the default topic layout (one
- *   row per message, message n on partition n mod 6 at offset ⌊n/6⌋), so a file encoded
- *   embedded and the same file produced to Kafka and encoded there get the same modes;
+ * - from a file: where `vgmflow produce` with its defaults puts the record (message j, of whole
+ *   records up to 1 MiB, on partition j mod 6 at offset ⌊j/6⌋; the record's index in the
+ *   message: core/csv/message-layout.ts), so a file encoded embedded and the same file produced to
+ *   Kafka and encoded there get the same modes;
  * - from Kafka: the source partition and offset of the message, and the row within it.
  * The same three numbers are the row_id of the transformed topic's records and, joined by
  * colons, their Kafka key (`rowIdKey`).
@@ -60,13 +61,14 @@ export function modeUniform(seed: number, row: RowId, column: number): number {
 /** The partitions `vgmflow produce` spreads a file over by default (topics/topology.ts). */
 export const FILE_ROW_PARTITIONS = 6;
 
-export function fileRowId(rowNumber: number): RowId {
-  return { partition: rowNumber % FILE_ROW_PARTITIONS, offset: Math.floor(rowNumber / FILE_ROW_PARTITIONS), rowInMessage: 0 };
+/** The id of row `rowInMessage` of message j of a file's messages on the default 6 partitions. */
+export function messageRowId(message: number, rowInMessage = 0): RowId {
+  return { partition: message % FILE_ROW_PARTITIONS, offset: Math.floor(message / FILE_ROW_PARTITIONS), rowInMessage };
 }
 
-/** Writes fileRowId(rowNumber) into row `at` of `ids`. */
-export function setFileRowId(ids: RowIds, at: number, rowNumber: number): void {
-  ids.partition[at] = rowNumber % FILE_ROW_PARTITIONS;
-  ids.offset[at] = Math.floor(rowNumber / FILE_ROW_PARTITIONS);
-  ids.rowInMessage[at] = 0;
+/** Writes messageRowId(message, rowInMessage) into row `at` of `ids`. */
+export function setMessageRowId(ids: RowIds, at: number, message: number, rowInMessage: number): void {
+  ids.partition[at] = message % FILE_ROW_PARTITIONS;
+  ids.offset[at] = Math.floor(message / FILE_ROW_PARTITIONS);
+  ids.rowInMessage[at] = rowInMessage;
 }

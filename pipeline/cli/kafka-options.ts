@@ -9,7 +9,11 @@ export const KAFKA_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   topic: { type: 'string' },
   'topic-prefix': { type: 'string' },
   partitions: { type: 'string' },
+  'broker-timeout': { type: 'string' },
 };
+
+/** Seconds a command rides out a broker that is away before it exits with the reason. */
+export const DEFAULT_BROKER_TIMEOUT_SECONDS = 120;
 
 export const KAFKA_HELP = `Kafka options:
   --brokers <list>        comma-separated bootstrap brokers, e.g. localhost:19092 (or $KAFKA_BROKERS)
@@ -17,12 +21,18 @@ export const KAFKA_HELP = `Kafka options:
   --topic-prefix <p>      prefix of the pipeline's topics (default: vgm): <p>.rows, <p>.batches,
                           <p>.stats, <p>.params, <p>.models, <p>.dlq
   --partitions <n>        partitions of topics this command creates when missing (default: ${DEFAULT_PARTITIONS})
+  --broker-timeout <s>    how long Kafka may be unreachable (or keep failing with errors that pass,
+                          e.g. a broker restarting) before the command gives up and exits 1 with
+                          the reason (default: 120); until then it waits, rejoins and redoes what
+                          was not committed
 `;
 
 export interface KafkaSettings {
   readonly brokers: string[];
   readonly topics: TopicNames;
   readonly partitions: number;
+  /** For KafkaTransportOptions.brokerTimeoutMs. */
+  readonly brokerTimeoutMs: number;
 }
 
 export function kafkaSettings(args: ParsedArgs, required: boolean): KafkaSettings | null {
@@ -36,5 +46,7 @@ export function kafkaSettings(args: ParsedArgs, required: boolean): KafkaSetting
   const rows = stringOption(args, 'topic');
   const partitions = integerOption(args, 'partitions', DEFAULT_PARTITIONS);
   if (partitions < 1) throw new UsageError('--partitions must be at least 1');
-  return { brokers, topics: rows === undefined ? names : { ...names, rows }, partitions };
+  const brokerTimeout = integerOption(args, 'broker-timeout', DEFAULT_BROKER_TIMEOUT_SECONDS);
+  if (brokerTimeout < 1) throw new UsageError('--broker-timeout must be at least 1 (seconds)');
+  return { brokers, topics: rows === undefined ? names : { ...names, rows }, partitions, brokerTimeoutMs: brokerTimeout * 1000 };
 }

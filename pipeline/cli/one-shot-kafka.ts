@@ -43,7 +43,7 @@ export async function runOneShotOnKafka<O extends ModelStageOptions, H extends R
   const kafka = kafkaSettings(args, true) as KafkaSettings;
   const waitSeconds = integerOption(args, 'model-wait', 30);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const transport = new KafkaTransport({ brokers: kafka.brokers, clientId: `vgmflow-${label}` });
+  const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs, clientId: `vgmflow-${label}` });
   const controller = new AbortController();
   const interrupt = (): void => controller.abort();
   process.once('SIGINT', interrupt);

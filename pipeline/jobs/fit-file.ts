@@ -1,8 +1,7 @@
 /**
  * `vgmflow fit <file.csv>`: the column specs from --columns and the header (the rest
- * inferred from the data), then the fit through the embedded runner, the same stages
- * as on Kafka over in-memory topics. Rejected rows stop the fit with a one-line error,
- * or go to a dead-letter file.
+ * inferred from the data), then the streaming embedded fit (./embedded-fit.ts). Rejected
+ * rows stop the fit with a one-line error, or go to a dead-letter file as they are read.
  */
 import { readCsvRecords } from '../../topics/files/csv-file';
 import { checkHeader, HeaderError, specsForHeader } from '../../core/csv/row-parser';
@@ -10,9 +9,9 @@ import type { ColumnSpec } from '../../core/normalization/column-spec';
 import { DEFAULT_TRANSFORMER_OPTIONS, type InitialMeans } from '../../core/normalization/fit-transformer';
 import type { TransformerModel, TransformerOptions } from '../../core/normalization/model';
 import { embeddedFit } from './embedded-fit';
-import { DeadLetterFile } from './dead-letters';
+import { deadLetterSink } from './dead-letters';
 import { inferColumnTypes } from './infer-columns';
-import { describeRow, InputError } from './input-error';
+import { InputError } from './input-error';
 import { assertReadable } from './read-table';
 
 export interface FitFileOptions {
@@ -22,8 +21,6 @@ export interface FitFileOptions {
   readonly options?: TransformerOptions;
   /** Write rejected rows here and go on; without it the fit stops at the first bad row. */
   readonly deadLetterPath?: string;
-  readonly partitions?: number;
-  readonly rowsPerMessage?: number;
   /** Worker threads computing the stats partials (0: this thread). Default 0. */
   readonly statsThreads?: number;
   readonly log?: (line: string) => void;
@@ -62,28 +59,21 @@ export async function resolveColumnSpecs(path: string, given: readonly ColumnSpe
 
 export async function fitFile(job: FitFileOptions): Promise<FitFileReport> {
   const specs = await resolveColumnSpecs(job.input, job.columns ?? []);
-  const report = await embeddedFit({
-    input: job.input,
-    columns: specs,
-    options: job.options ?? DEFAULT_TRANSFORMER_OPTIONS,
-    initialMeans: job.initialMeans ?? {},
-    partitions: job.partitions,
-    rowsPerMessage: job.rowsPerMessage,
-    statsThreads: job.statsThreads,
-    log: job.log,
-  });
-  const letters = report.deadLetters;
-  if (job.deadLetterPath === undefined && letters.length > 0) {
-    const first = letters[0];
-    throw new InputError(`${describeRow(job.input, first.fileLine, first.column ?? null)}: ${first.reason}`);
-  }
-  if (job.deadLetterPath !== undefined) {
-    const file = new DeadLetterFile(job.deadLetterPath);
-    for (const d of letters) {
-      await file.put({ source: job.input, line: d.fileLine, column: d.column ?? null, reason: d.reason, raw: d.raw });
-    }
-    await file.close();
+  const sink = deadLetterSink(job.deadLetterPath);
+  let report;
+  try {
+    report = await embeddedFit({
+      input: job.input,
+      columns: specs,
+      options: job.options ?? DEFAULT_TRANSFORMER_OPTIONS,
+      initialMeans: job.initialMeans ?? {},
+      statsThreads: job.statsThreads,
+      onDeadLetter: (d) => sink.put({ source: job.input, line: d.fileLine, column: d.column ?? null, reason: d.reason, raw: d.raw }),
+      log: job.log,
+    });
+  } finally {
+    await sink.close();
   }
   if (report.rowsFitted === 0) throw new InputError(`${job.input}: no data rows to fit`);
-  return { model: report.model, rowsRead: report.rowsRead, rowsFitted: report.rowsFitted, rowsDeadLettered: letters.length };
+  return { model: report.model, rowsRead: report.rowsRead, rowsFitted: report.rowsFitted, rowsDeadLettered: report.rowsDeadLettered };
 }

@@ -145,10 +145,19 @@ function watchForModel(o: FitJobOptions, arrived: (record: { model: TransformerM
 }
 
 /** Reads what the params topic already holds first, so that a reused job id is caught. */
-async function assertNewJob(o: FitJobOptions, broadcasts: JobBroadcasts): Promise<void> {
+async function assertNewJob(o: FitJobOptions, broadcasts: JobBroadcasts, readersFailed: Promise<never>): Promise<void> {
   const paramsEnd = (await o.transport.endOffsets(o.topics.params)).reduce((a, b) => a + b, 0);
-  while (broadcasts.seen < paramsEnd && broadcasts.existing === null) await sleep(100);
+  while (broadcasts.seen < paramsEnd && broadcasts.existing === null) await Promise.race([sleep(100), readersFailed]);
   if (broadcasts.existing !== null) throw new InputError(`job ${o.job} already exists (status ${broadcasts.existing}); choose another --job`);
+}
+
+/** Rejects when one of the readers fails (e.g. Kafka stayed away too long); never resolves. */
+function anyFailed(subscriptions: readonly Subscription[]): Promise<never> {
+  const failed = new Promise<never>((_, reject) => {
+    for (const s of subscriptions) s.done.catch(reject);
+  });
+  failed.catch(() => undefined);
+  return failed;
 }
 
 async function submitJob(o: FitJobOptions, spec: FitJobSpec): Promise<void> {
@@ -186,12 +195,20 @@ export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
       for (const record of batch.records) broadcasts.read(record);
     },
   });
-  const models = await watchForModel(o, outcome.resolve);
+  let models: Subscription;
   try {
-    await assertNewJob(o, broadcasts);
+    models = await watchForModel(o, outcome.resolve);
+  } catch (err) {
+    await params.stop();
+    throw err;
+  }
+  // Without its readers the job would wait for ever: their failure is the job's.
+  const readersFailed = anyFailed([params, models]);
+  try {
+    await assertNewJob(o, broadcasts, readersFailed);
     broadcasts.submitted = true;
     await submitJob(o, spec);
-    const { model } = await outcome.promise;
+    const { model } = await Promise.race([outcome.promise, readersFailed]);
     o.log(`job ${o.job}: done in ${((Date.now() - started) / 1000).toFixed(1)} s, ${broadcasts.rounds} rounds, ${model.rows} rows fitted`);
     return { model, rounds: broadcasts.rounds, rows: model.rows };
   } finally {

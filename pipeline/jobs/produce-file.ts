@@ -1,29 +1,33 @@
 /**
- * Writes a CSV file to the input topic: the header line is dropped (column names and
- * types come from configuration), each record's bytes are sent exactly as they are in
- * the file — malformed ones too, invalid UTF-8 included, since ingest dead-letters them
- * with a reason — `rowsPerMessage` records per message. Message j goes to partition
- * j mod P, so the same file always lands the same way. The input `-` is standard input
- * (or `o.stdin`), so a generator can be piped in without the file ever being on disk.
+ * Writes a CSV file to the input topic: the header line is dropped (column names and types
+ * come from configuration); each record's bytes are sent exactly as they are in the file —
+ * malformed ones too, invalid UTF-8 included, since ingest dead-letters them with a reason —
+ * joined by '\n' into messages of whole records: by default as many as fit in 1 MiB, or
+ * `rowsPerMessage` each (core/csv/message-layout.ts, the rule every file job shares
+ * for row ids). Message j goes to partition j mod P, so the same file always lands the same
+ * way. The input `-` is standard input (or `o.stdin`), so a generator can be piped in without
+ * the file ever being on disk.
  */
 import { createReadStream } from 'fs';
 import type { Readable } from 'stream';
-import { CsvParser, type CsvRecord } from '../../core/csv/csv';
-import type { OutRecord, Transport } from '../../topics/transport';
+import { parseCsvText } from '../../core/csv/csv';
+import { CsvRecordSplitter } from '../../core/csv/record-splitter';
+import { MessageBlocks, PRODUCE_MAX_RECORD_BYTES, type MessageLimits } from '../../core/csv/message-layout';
+import type { OutRecord, Producer, Transport } from '../../topics/transport';
+import { MessageLineMap } from './message-lines';
 import { assertReadable } from './read-table';
 
-export interface ProduceFileOptions {
+export interface ProduceFileOptions extends MessageLimits {
   readonly transport: Transport;
   readonly topic: string;
   /** A file path, or `-` for standard input. */
   readonly input: string;
   /** What `-` reads; default process.stdin (a test passes its own stream). */
   readonly stdin?: Readable;
-  readonly rowsPerMessage?: number;
   /** The file has no header line; default false. */
   readonly noHeader?: boolean;
   readonly onProgress?: (rows: number) => void;
-  /** Record the file line of each message's first row (for dead-letter reports). */
+  /** Record where each message's lines are in the file (for dead-letter reports). */
   readonly trackLines?: boolean;
 }
 
@@ -32,74 +36,165 @@ export interface ProduceFileReport {
   readonly rows: number;
   readonly messages: number;
   readonly partitions: number;
-  /** With trackLines: the file line of message j's first row; message j is at partition j mod P, offset ⌊j/P⌋ of a new topic. */
-  readonly messageLines: number[];
+  /** With trackLines: the file line of each message's lines; message j is at partition j mod P, offset ⌊j/P⌋ of a new topic. */
+  readonly lines: MessageLineMap | null;
 }
 
-const SEND_BATCH = 500;
-/**
- * Records are split here only to be sent, never rejected: the limit is far above ingest's
- * (1 MiB), so an over-long record reaches ingest whole and is dead-lettered there.
- */
-const PRODUCE_MAX_RECORD_BYTES = 15 * 1024 * 1024;
+/** Bytes handed to one send (one in flight while the next are read): large enough to keep the broker busy. */
+const SEND_BYTES = 4 * 1024 * 1024;
+/** Messages handed to one send at most (small messages, e.g. one row each). */
+const SEND_MESSAGES = 2000;
+const READ_CHUNK_BYTES = 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/** Sends in order with one send in flight, so reading the file overlaps sending. */
+class PipelinedSender {
+  private batch: OutRecord[] = [];
+  private bytes = 0;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(private readonly producer: Producer) {}
+
+  add(record: OutRecord): boolean {
+    this.batch.push(record);
+    this.bytes += record.value.length;
+    return this.bytes >= SEND_BYTES || this.batch.length >= SEND_MESSAGES;
+  }
+
+  /** Waits for the send in flight, then starts sending what was added since. */
+  async flush(): Promise<void> {
+    await this.inFlight;
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    this.bytes = 0;
+    this.inFlight = this.producer.send(batch);
+    // A failure surfaces at the next flush; until then it must not count as unhandled.
+    this.inFlight.catch(() => undefined);
+  }
+
+  async finish(): Promise<void> {
+    await this.flush();
+    await this.inFlight;
+  }
+}
 
 /**
- * The file's records with their exact bytes. The parser runs over latin1 text, where
- * every byte is one character: the CSV syntax is ASCII, so records split as in UTF-8,
- * and `Buffer.from(raw, 'latin1')` gives back the original bytes, valid UTF-8 or not.
+ * The bytes of the message being built: whole records joined by '\n'. Records that follow each
+ * other in the chunk with one '\n' between them (the usual case) are copied as one run.
  */
-async function* byteRecords(source: Readable): AsyncGenerator<CsvRecord, void, undefined> {
-  const parser = new CsvParser({ maxRecordBytes: PRODUCE_MAX_RECORD_BYTES });
-  for await (const chunk of source) {
-    yield* parser.push((chunk as Buffer).toString('latin1'));
+class MessageBuffer {
+  private buffer = new Uint8Array(64 * 1024);
+  private length = 0;
+  rows = 0;
+  // The pending run: bytes[runFrom, runTo) of runChunk, not copied yet.
+  private runChunk: Uint8Array | null = null;
+  private runFrom = 0;
+  private runTo = 0;
+
+  append(chunk: Uint8Array, from: number, to: number): void {
+    if (this.rows > 0 && chunk === this.runChunk && from === this.runTo + 1 && chunk[this.runTo] === NEWLINE) {
+      this.runTo = to;
+    } else {
+      this.flushRun();
+      if (this.rows > 0) this.reserve(1)[this.length++] = NEWLINE;
+      this.runChunk = chunk;
+      this.runFrom = from;
+      this.runTo = to;
+    }
+    this.rows++;
   }
-  yield* parser.end();
+
+  /** Copies the pending run: call before the chunk it is in changes. */
+  flushRun(): void {
+    const chunk = this.runChunk;
+    if (chunk === null) return;
+    const n = this.runTo - this.runFrom;
+    this.reserve(n).set(chunk.subarray(this.runFrom, this.runTo), this.length);
+    this.length += n;
+    this.runChunk = null;
+  }
+
+  /** The message's bytes (a copy), leaving the buffer empty. */
+  take(): Buffer {
+    this.flushRun();
+    const value = Buffer.from(this.buffer.subarray(0, this.length));
+    this.length = 0;
+    this.rows = 0;
+    return value;
+  }
+
+  private reserve(bytes: number): Uint8Array {
+    const needed = this.length + bytes;
+    if (needed > this.buffer.length) {
+      const grown = new Uint8Array(Math.max(needed, this.buffer.length * 2));
+      grown.set(this.buffer.subarray(0, this.length));
+      this.buffer = grown;
+    }
+    return this.buffer;
+  }
+}
+
+function headerFields(bytes: Uint8Array): string[] | null {
+  const [record] = parseCsvText(new TextDecoder().decode(bytes));
+  return record !== undefined && record.kind === 'record' ? record.fields : null;
 }
 
 export async function produceFile(o: ProduceFileOptions): Promise<ProduceFileReport> {
   const fromStdin = o.input === '-';
   if (!fromStdin) await assertReadable(o.input);
-  const rowsPerMessage = o.rowsPerMessage ?? 1;
-  if (!Number.isInteger(rowsPerMessage) || rowsPerMessage < 1) throw new RangeError('rowsPerMessage must be a positive integer');
+  if (o.rowsPerMessage !== undefined && o.maxMessageBytes !== undefined) {
+    throw new RangeError('give rowsPerMessage or maxMessageBytes, not both');
+  }
+  const blocks = new MessageBlocks(o);
   const partitions = (await o.transport.endOffsets(o.topic)).length;
   if (partitions === 0) throw new RangeError(`topic ${o.topic} does not exist`);
   const producer = await o.transport.producer();
+  const sender = new PipelinedSender(producer);
+  const lines = o.trackLines ? new MessageLineMap() : null;
+  const message = new MessageBuffer();
   let header: string[] | null = null;
-  let pendingRows: Buffer[] = [];
-  const messageLines: number[] = [];
-  let out: OutRecord[] = [];
+  let expectHeader = !o.noHeader;
   let rows = 0;
   let messages = 0;
-  const newline = Buffer.from('\n');
-  const flushMessage = () => {
-    if (pendingRows.length === 0) return;
-    const parts = pendingRows.flatMap((r, i) => (i === 0 ? [r] : [newline, r]));
-    out.push({ topic: o.topic, partition: messages % partitions, key: null, value: Buffer.concat(parts) });
+  let full = false;
+  const closeMessage = (): void => {
+    if (message.rows === 0) return;
+    if (sender.add({ topic: o.topic, partition: messages % partitions, key: null, value: message.take() })) full = true;
     messages++;
-    pendingRows = [];
+  };
+  const onRecord = (bytes: Uint8Array, from: number, to: number, line: number, lastLine: number): void => {
+    if (expectHeader) {
+      expectHeader = false;
+      header = headerFields(bytes.subarray(from, to));
+      return;
+    }
+    if (blocks.place(to - from)) {
+      closeMessage();
+      lines?.startMessage();
+    }
+    message.append(bytes, from, to);
+    lines?.addRecord(line, lastLine);
+    rows++;
   };
   try {
-    let first = !o.noHeader;
-    for await (const record of byteRecords(fromStdin ? (o.stdin ?? process.stdin) : createReadStream(o.input))) {
-      if (first) {
-        first = false;
-        header = record.kind === 'record' ? record.fields.map((f) => Buffer.from(f, 'latin1').toString('utf8').replace(/^\uFEFF/, '')) : null;
-        continue;
-      }
-      if (o.trackLines && pendingRows.length === 0) messageLines.push(record.line);
-      pendingRows.push(Buffer.from(record.raw, 'latin1'));
-      rows++;
-      if (pendingRows.length >= rowsPerMessage) flushMessage();
-      if (out.length >= SEND_BATCH) {
-        await producer.send(out);
-        out = [];
+    const splitter = new CsvRecordSplitter({ maxRecordBytes: PRODUCE_MAX_RECORD_BYTES });
+    const source = fromStdin ? (o.stdin ?? process.stdin) : createReadStream(o.input, { highWaterMark: READ_CHUNK_BYTES });
+    for await (const chunk of source) {
+      splitter.push(chunk as Buffer, onRecord);
+      message.flushRun();
+      if (full) {
+        full = false;
+        await sender.flush();
         o.onProgress?.(rows);
       }
     }
-    flushMessage();
-    if (out.length > 0) await producer.send(out);
+    splitter.end(onRecord);
+    message.flushRun();
+    closeMessage();
+    await sender.finish();
   } finally {
     await producer.close();
   }
-  return { header, rows, messages, partitions, messageLines };
+  return { header, rows, messages, partitions, lines };
 }

@@ -1,11 +1,13 @@
 /**
  * Reads a CSV file with a header into typed rows, sending every rejected record to
- * the dead-letter sink. Yields each good row with its data-row number (0-based,
- * counting rejected rows too, so a row's number does not depend on its neighbours);
- * or, for jobs that work on chunks of rows, each read's rows and rejected records in order.
+ * the dead-letter sink. Yields each good row with where `vgmflow produce` would send it
+ * (its message and its index there, rejected records counted too, so a row's place does
+ * not depend on its neighbours: core/csv/message-layout.ts); or, for jobs that work on
+ * chunks of rows, each read's rows and rejected records in order.
  */
 import { access } from 'fs/promises';
-import { readCsvRecordChunks } from '../../topics/files/csv-file';
+import { readPlacedCsvRecordChunks, type PlacedRecords } from '../../topics/files/csv-file';
+import type { MessageLimits } from '../../core/csv/message-layout';
 import type { CsvRecord } from '../../core/csv/csv';
 import { checkHeader, HeaderError, parseRow } from '../../core/csv/row-parser';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
@@ -14,7 +16,9 @@ import type { DeadLetter, DeadLetterSink } from './dead-letters';
 import { InputError } from './input-error';
 
 export interface TableRow {
-  readonly rowNumber: number;
+  /** The produced message the row is in (message j: partition j mod 6, offset ⌊j/6⌋). */
+  readonly message: number;
+  readonly rowInMessage: number;
   readonly line: number;
   readonly cells: CellValue[];
   readonly raw: string;
@@ -52,12 +56,14 @@ export async function openTable(
   path: string,
   resolveSpecs: (header: string[]) => { specs: ColumnSpec[]; fieldIndex: number[] },
   deadLetters: DeadLetterSink,
+  limits: MessageLimits = {},
 ): Promise<TableReader> {
   await assertReadable(path);
-  const chunks = readCsvRecordChunks(path);
+  const chunks = readPlacedCsvRecordChunks(path, limits, { header: true });
   const first = await chunks.next();
   if (first.done) throw new InputError(`${path}: the file is empty (expected a header line)`);
-  const [headerRecord, ...firstRecords] = first.value as [CsvRecord, ...CsvRecord[]];
+  const firstChunk: PlacedRecords = first.value;
+  const headerRecord = firstChunk.records[0] as CsvRecord;
   if (headerRecord.kind === 'error') throw new InputError(`${path}, line ${headerRecord.line}: bad header: ${headerRecord.reason}`);
   const header = headerRecord.fields;
   let resolved: { specs: ColumnSpec[]; fieldIndex: number[] };
@@ -69,16 +75,23 @@ export async function openTable(
     throw err;
   }
   let rowsRead = 0;
-  const entry = (record: CsvRecord): TableEntry => {
-    const rowNumber = rowsRead++;
+  const entry = (record: CsvRecord, message: number, rowInMessage: number): TableEntry => {
+    rowsRead++;
     if (record.kind === 'error') return { source: path, line: record.line, column: null, reason: record.reason, raw: record.raw };
     const parsed = parseRow(resolved.specs, resolved.fieldIndex, record.fields, header.length);
     if (!parsed.ok) return { source: path, line: record.line, column: parsed.column, reason: parsed.reason, raw: record.raw };
-    return { rowNumber, line: record.line, cells: parsed.cells, raw: record.raw };
+    return { message, rowInMessage, line: record.line, cells: parsed.cells, raw: record.raw };
+  };
+  const entries = (placed: PlacedRecords, from: number): TableEntry[] => {
+    const out: TableEntry[] = [];
+    for (let k = from; k < placed.records.length; k++) {
+      out.push(entry(placed.records[k] as CsvRecord, placed.messages[k] as number, placed.rowsInMessage[k] as number));
+    }
+    return out;
   };
   async function* entryChunks(): AsyncGenerator<TableEntry[], void, undefined> {
-    if (firstRecords.length > 0) yield firstRecords.map(entry);
-    for await (const records of chunks) yield records.map(entry);
+    if (firstChunk.records.length > 1) yield entries(firstChunk, 1);
+    for await (const placed of chunks) yield entries(placed, 0);
   }
   async function* rows(): AsyncGenerator<TableRow, void, undefined> {
     for await (const entries of entryChunks()) {

@@ -8,8 +8,9 @@ import { BatchEncoder, type ColumnValues, type EncodeError } from '../../core/no
 import type { CellValue } from '../../core/normalization/column-summary';
 import { specsOfModel } from '../../core/normalization/model-specs';
 import { encodedColumnNames } from '../../core/normalization/layout';
-import { emptyRowIds, setFileRowId, type RowIds } from '../../core/normalization/row-id';
+import { emptyRowIds, setMessageRowId, type RowIds } from '../../core/normalization/row-id';
 import type { TransformerModel } from '../../core/normalization/model';
+import type { MessageLimits } from '../../core/csv/message-layout';
 import { deadLetterSink, type DeadLetter } from './dead-letters';
 import { EncodedLineFormat } from './encoded-line';
 import { InputError } from './input-error';
@@ -23,7 +24,10 @@ import type { ModelFileJobOptions, ModelFileJobReport } from './file-job';
  */
 const CHUNK_ROWS = 8192;
 
-export type TransformFileOptions = ModelFileJobOptions;
+export interface TransformFileOptions extends ModelFileJobOptions {
+  /** The produce layout whose row ids the rows get; default produce's (blocks of up to 1 MiB). */
+  readonly messageLimits?: MessageLimits;
+}
 
 export interface TransformFileReport extends ModelFileJobReport {
   readonly rowsEncoded: number;
@@ -60,7 +64,7 @@ class RowChunk {
   /** Adds a row (cells in model column order, as the table reads them); returns its index. */
   add(row: TableRow): number {
     const i = this.length++;
-    setFileRowId(this.rowIds, i, row.rowNumber);
+    setMessageRowId(this.rowIds, i, row.message, row.rowInMessage);
     this.rows.push(row);
     row.cells.forEach((cell: CellValue, c) => {
       const numbers = this.numbers[c];
@@ -96,6 +100,7 @@ export async function transformFile(job: TransformFileOptions): Promise<Transfor
     job.input,
     (header) => ({ specs: specsOfModel(model), fieldIndex: modelFieldIndex(model, header, job.input) }),
     deadLetters,
+    job.messageLimits,
   );
   const encoder = new BatchEncoder(model);
   const format = new EncodedLineFormat(model);

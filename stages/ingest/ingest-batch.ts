@@ -7,7 +7,8 @@
  * a wrong number of fields, a cell that is not a finite number in a numeric column. Only a
  * message's header line (when `header` is set and it matches the columns) is dropped.
  *
- * Fields are matched to columns by position: field i is column i.
+ * Fields are matched to columns by position: field i is column i. Rows are read from the bytes
+ * into typed columns (./message-rows.ts) and go into a batch a message at a time.
  *
  * Batches carry the range of source offsets they account for (RowBatch.coveredFrom/To): per
  * partition, the output batches cover one contiguous range from the partition's start position
@@ -15,14 +16,13 @@
  * if every row was rejected), so downstream readers can tell duplicates from gaps. A batch is
  * split only between messages, never inside one.
  */
-import { cutRaw, DEFAULT_DEAD_LETTER_RAW_BYTES, type DeadLetterRecord } from '../../topics/dead-letter';
-import { RowBatchBuilder, type RowBatch } from '../../topics/row-batch';
+import { DEFAULT_DEAD_LETTER_RAW_BYTES, type DeadLetterRecord } from '../../topics/dead-letter';
+import { categoryDictionaries, RowBatchBuilder, RowBlock, type RowBatch } from '../../topics/row-batch';
 import type { InRecord } from '../../topics/transport';
+import type { CategoryDictionary } from '../../core/csv/category-dictionary';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
-import type { CellValue } from '../../core/normalization/column-summary';
-import { countLineBreaks, CsvParser, DEFAULT_MAX_RECORD_BYTES, type CsvRecord } from '../../core/csv/csv';
-import { firstInvalidUtf8 } from '../../core/csv/utf8';
-import { parseRow } from '../../core/csv/row-parser';
+import { CsvParser, DEFAULT_MAX_RECORD_BYTES } from '../../core/csv/csv';
+import { invalidUtf8Reason, parseMessage, type MessageContext } from './message-rows';
 
 export interface IngestBatchOptions {
   /**
@@ -108,9 +108,7 @@ export function decodeMessageText(bytes: Uint8Array): DecodedMessage {
     try {
       parts.push(fatalDecoder.decode(content));
     } catch {
-      const at = firstInvalidUtf8(content);
-      const where = at < 0 ? '' : ` at byte ${at + 1} of the line (0x${(content[at] as number).toString(16).padStart(2, '0')})`;
-      badLines.set(line, `invalid UTF-8 on line ${line}${where}`);
+      badLines.set(line, invalidUtf8Reason(content, line) ?? `invalid UTF-8 on line ${line}`);
       parts.push(lossyDecoder.decode(content));
     }
     if (c === -1) break;
@@ -126,45 +124,15 @@ export function decodeMessageText(bytes: Uint8Array): DecodedMessage {
   return { text: parts.join(''), badLines };
 }
 
-/** The reason for the first invalid line a record spans, or null. */
-function encodingProblem(record: CsvRecord, badLines: ReadonlyMap<number, string>): string | null {
-  if (badLines.size === 0) return null;
-  const last = record.line + countLineBreaks(record.raw);
-  for (let line = record.line; line <= last; line++) {
-    const reason = badLines.get(line);
-    if (reason !== undefined) return reason;
-  }
-  return null;
-}
-
-function sameNames(fields: readonly string[], names: readonly string[]): boolean {
-  return fields.length === names.length && fields.every((f, i) => f.trim() === names[i]);
-}
-
-function quoteList(items: readonly string[]): string {
-  const text = items.join(',');
-  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
-}
-
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;
 }
 
 /** The options with defaults filled in and checked, and what every message is checked against. */
-interface IngestContext {
-  readonly columns: readonly ColumnSpec[];
-  readonly names: readonly string[];
-  readonly nameSet: ReadonlySet<string>;
-  /** Field index of each column (field i is column i). */
-  readonly fieldOfColumn: readonly number[];
-  readonly header: boolean;
+interface IngestContext extends MessageContext {
   readonly maxBatchRows: number;
-  readonly maxBatchBytes: number;
-  readonly maxRawBytes: number;
   readonly startOffsets: ReadonlyMap<number, number> | undefined;
-  /** Shared by all messages: end() leaves it ready for the next one. */
-  readonly parser: CsvParser;
 }
 
 function ingestContext(columns: readonly ColumnSpec[], options: IngestBatchOptions): IngestContext {
@@ -179,6 +147,7 @@ function ingestContext(columns: readonly ColumnSpec[], options: IngestBatchOptio
     nameSet: new Set(names),
     fieldOfColumn: columns.map((_, i) => i),
     header: options.header ?? false,
+    maxRecordBytes,
     maxBatchRows,
     maxBatchBytes,
     maxRawBytes,
@@ -190,6 +159,8 @@ function ingestContext(columns: readonly ColumnSpec[], options: IngestBatchOptio
 interface PartitionOutput {
   readonly topic: string;
   readonly partition: number;
+  /** Shared by the partition's builders, so a message parsed against them fits any of them. */
+  readonly dictionaries: readonly (CategoryDictionary | null)[];
   builder: RowBatchBuilder;
   /** Coverage start of the batch being built. */
   from: number;
@@ -208,7 +179,8 @@ function partitionOutput(outputs: Map<string, PartitionOutput>, message: InRecor
   let out = outputs.get(key);
   if (out === undefined) {
     const from = Math.min(context.startOffsets?.get(partition) ?? offset, offset);
-    out = { topic, partition, builder: new RowBatchBuilder(context.columns, topic, partition), from, next: from, batches: [] };
+    const dictionaries = categoryDictionaries(context.columns);
+    out = { topic, partition, dictionaries, builder: new RowBatchBuilder(context.columns, topic, partition, dictionaries), from, next: from, batches: [] };
     outputs.set(key, out);
   } else if (offset < out.next) {
     throw new RangeError(`ingestMessages: ${topic}/${partition} offset ${offset} comes after offset ${out.next - 1}`);
@@ -219,98 +191,8 @@ function partitionOutput(outputs: Map<string, PartitionOutput>, message: InRecor
 /** Closes the current batch at `to`: it covers [from, to). */
 function closeBatch(out: PartitionOutput, to: number, columns: readonly ColumnSpec[]): void {
   out.batches.push(out.builder.build({ from: out.from, to }));
-  out.builder = new RowBatchBuilder(columns, out.topic, out.partition);
+  out.builder = new RowBatchBuilder(columns, out.topic, out.partition, out.dictionaries);
   out.from = to;
-}
-
-interface PendingRow {
-  readonly row: number;
-  readonly cells: CellValue[];
-}
-
-/** What one message yields: its valid rows (numbered within the message) and their estimated bytes, and its dead letters. */
-interface MessageRows {
-  readonly rows: PendingRow[];
-  readonly bytes: number;
-  readonly deadLetters: DeadLetterRecord[];
-  readonly headersSkipped: number;
-}
-
-/** A rejected record as a dead letter, its raw text cut to maxRawBytes (the reason says so). */
-function deadLetter(message: InRecord, record: CsvRecord, reason: string, column: string | null, maxRawBytes: number): DeadLetterRecord {
-  const cut = cutRaw(record.raw, maxRawBytes);
-  return {
-    ...(column === null ? {} : { column }),
-    raw: cut.raw,
-    reason: cut.cutFrom === null ? reason : `${reason} (raw text cut to ${maxRawBytes} of ${cut.cutFrom} bytes)`,
-    topic: message.topic,
-    partition: message.partition,
-    offset: message.offset,
-    line: record.line,
-  };
-}
-
-/**
- * What a message's first record is when headers are expected: the header (skipped), a
- * mismatched header (its dead-letter reason), or data (every other record is data).
- */
-function firstRecordKind(record: CsvRecord & { kind: 'record' }, context: IngestContext): { kind: 'header' } | { kind: 'mismatched header'; reason: string } | { kind: 'data' } {
-  if (sameNames(record.fields, context.names)) return { kind: 'header' };
-  if (record.fields.some((f) => context.nameSet.has(f.trim()))) {
-    return { kind: 'mismatched header', reason: `header does not match the columns: expected ${quoteList(context.names)}, got ${quoteList(record.fields)}` };
-  }
-  return { kind: 'data' };
-}
-
-type CheckedRecord = { readonly ok: true; readonly cells: CellValue[]; readonly bytes: number } | { readonly ok: false; readonly reason: string; readonly column: string | null };
-
-/** A data record's cells and estimated bytes in a batch, or why it is rejected (checked in this order: encoding, CSV syntax, fields, size). */
-function checkRecord(record: CsvRecord, badEncoding: string | null, builder: RowBatchBuilder, context: IngestContext): CheckedRecord {
-  if (badEncoding !== null) return { ok: false, reason: badEncoding, column: null };
-  if (record.kind === 'error') return { ok: false, reason: record.reason, column: null };
-  const result = parseRow(context.columns, context.fieldOfColumn, record.fields, context.columns.length);
-  if (!result.ok) return { ok: false, reason: result.reason, column: result.column };
-  const bytes = builder.rowBytes(result.cells);
-  if (bytes > context.maxBatchBytes) {
-    return { ok: false, reason: `row needs about ${bytes} bytes in a batch, more than maxBatchBytes (${context.maxBatchBytes})`, column: null };
-  }
-  return { ok: true, cells: result.cells, bytes };
-}
-
-/** Decodes, parses and checks one message's records: every record becomes a row, a dead letter or a skipped header. */
-function messageRows(message: InRecord, builder: RowBatchBuilder, context: IngestContext): MessageRows {
-  const { text, badLines } = decodeMessageText(message.value);
-  const parsed = [...context.parser.push(text), ...context.parser.end()];
-  const rows: PendingRow[] = [];
-  const deadLetters: DeadLetterRecord[] = [];
-  let bytes = 0;
-  let headersSkipped = 0;
-  let rowInMessage = 0;
-  for (let k = 0; k < parsed.length; k++) {
-    const record = parsed[k] as CsvRecord;
-    const badEncoding = encodingProblem(record, badLines);
-    if (context.header && k === 0 && badEncoding === null && record.kind === 'record') {
-      const first = firstRecordKind(record, context);
-      if (first.kind === 'header') {
-        headersSkipped++;
-        continue;
-      }
-      if (first.kind === 'mismatched header') {
-        deadLetters.push(deadLetter(message, record, first.reason, null, context.maxRawBytes));
-        continue;
-      }
-    }
-    // Rejected records take a row number too, so row numbers stay record positions.
-    const row = rowInMessage++;
-    const checked = checkRecord(record, badEncoding, builder, context);
-    if (!checked.ok) {
-      deadLetters.push(deadLetter(message, record, checked.reason, checked.column, context.maxRawBytes));
-      continue;
-    }
-    rows.push({ row, cells: checked.cells });
-    bytes += checked.bytes;
-  }
-  return { rows, bytes, deadLetters, headersSkipped };
 }
 
 /**
@@ -318,13 +200,12 @@ function messageRows(message: InRecord, builder: RowBatchBuilder, context: Inges
  * would take it over maxBatchRows or maxBatchBytes. Batches are cut between messages only, so
  * that coverage ranges stay whole offsets.
  */
-function addMessageRows(out: PartitionOutput, offset: number, message: MessageRows, context: IngestContext): void {
+function addMessageRows(out: PartitionOutput, offset: number, block: RowBlock, context: IngestContext): void {
   const b = out.builder;
-  const pending = message.rows;
-  if (b.length > 0 && pending.length > 0 && (b.length + pending.length > context.maxBatchRows || b.estimatedBytes + message.bytes > context.maxBatchBytes)) {
+  if (b.length > 0 && block.length > 0 && (b.length + block.length > context.maxBatchRows || b.estimatedBytes + block.bytes > context.maxBatchBytes)) {
     closeBatch(out, offset, context.columns);
   }
-  for (const p of pending) out.builder.add(offset, p.row, p.cells);
+  out.builder.addBlock(offset, block);
   out.next = offset + 1;
 }
 
@@ -343,14 +224,12 @@ export function ingestMessages(
   let rows = 0;
   let headersSkipped = 0;
 
+  const block = new RowBlock(columns);
   for (const message of records) {
     const out = partitionOutput(outputs, message, context);
-    const result = messageRows(message, out.builder, context);
-    // One by one: a message can have more dead letters than a call takes arguments.
-    for (const letter of result.deadLetters) deadLetters.push(letter);
-    headersSkipped += result.headersSkipped;
-    addMessageRows(out, message.offset, result, context);
-    rows += result.rows.length;
+    headersSkipped += parseMessage(message, context, out.dictionaries, block, deadLetters);
+    addMessageRows(out, message.offset, block, context);
+    rows += block.length;
   }
 
   const batches: RowBatch[] = [];

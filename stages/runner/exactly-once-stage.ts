@@ -12,9 +12,15 @@
  * because a stage's output is a function of its input records (and row ids), never of the
  * worker or the batching. Batches and other exclusive work (`between`, e.g. a model swap) run
  * one at a time, so there is one transaction at a time on the producer.
+ *
+ * A transaction interrupted by a broker restart (TransactionInterruptedError: it is over, and the
+ * group's committed offset says whether it got through) does not stop the stage: the partition
+ * is read again from its committed offset, so the batch is redone from where the last commit
+ * left it — the same records, nothing twice. The transport gives up (BrokerUnavailableError,
+ * which stops the stage) once the broker stays away past its outage bound.
  */
 import { serial } from '../../core/serial';
-import type { OutRecord, RecordBatch, Subscription, Transport } from '../../topics/transport';
+import { TransactionInterruptedError, type OutRecord, type RecordBatch, type Subscription, type Transport } from '../../topics/transport';
 import type { StageHandle } from './stage-handle';
 
 /** One transaction's worth of a stage's output, for one input partition. */
@@ -94,7 +100,22 @@ export async function runExactlyOnceStage(o: ExactlyOnceStageOptions): Promise<E
 
   const handleBatch = async (batch: RecordBatch): Promise<void> => {
     if (batch.records.length === 0) return;
-    for await (const unit of o.process(batch, () => positionOf(batch.partition))) await commit(batch, unit);
+    try {
+      for await (const unit of o.process(batch, () => positionOf(batch.partition))) await commit(batch, unit);
+    } catch (err) {
+      if (!(err instanceof TransactionInterruptedError)) throw err;
+      await redoFromCommitted(batch.partition);
+    }
+  };
+
+  /** After an interrupted transaction: read the partition again from the group's committed offset. */
+  const redoFromCommitted = async (partition: number): Promise<void> => {
+    positions.delete(partition);
+    const committed = (await transport.committedOffsets(group, input))[partition] ?? -1;
+    const from = committed >= 0 ? committed : (await transport.startOffsets(input))[partition];
+    // The rest of this fetch is stale from here on; a consumer that lost its group meanwhile
+    // restarts at the committed offsets anyway.
+    if (from !== undefined) subscription.seek(partition, from);
   };
 
   let subscription: Subscription;

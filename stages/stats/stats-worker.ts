@@ -73,9 +73,14 @@ class StatsWorker {
   /** Sends run one at a time, in order, after the handlers that trigger them. */
   private readonly sends = serial();
   private readonly partials: PartialComputer;
+  /** Rejects when chunks or partials cannot be sent (the transport has given up): the worker cannot go on. */
+  readonly failed: Promise<never>;
+  private fail: (error: unknown) => void = () => undefined;
 
   constructor(private readonly o: StatsWorkerOptions) {
     this.partials = partialComputer(o.threads ?? 0);
+    this.failed = new Promise<never>((_, reject) => (this.fail = reject));
+    this.failed.catch(() => undefined);
   }
 
   get partialsSent(): number {
@@ -262,7 +267,12 @@ class StatsWorker {
   }
 
   private schedule(work: () => Promise<void>, what: string): void {
-    this.sends.run(work).catch((err: unknown) => this.log(`${what}: ${message(err)}`));
+    // A send that fails has outlasted the transport's retries: unsent, the round would wait for
+    // ever, so the worker fails instead.
+    this.sends.run(work).catch((err: unknown) => {
+      this.log(`${what}: ${message(err)}`);
+      this.fail(err);
+    });
   }
 
   private async answer(): Promise<void> {
@@ -296,7 +306,8 @@ export async function runStatsWorker(options: StatsWorkerOptions): Promise<Stats
     await worker.close().catch(() => undefined);
     throw err;
   }
-  const done = Promise.all(subscriptions.map((s) => s.done)).then(() => undefined);
+  const done = Promise.race([Promise.all(subscriptions.map((s) => s.done)).then(() => undefined), worker.failed]);
+  worker.failed.catch(() => Promise.allSettled(subscriptions.map((s) => s.stop())));
   return {
     get partialsSent() {
       return worker.partialsSent;

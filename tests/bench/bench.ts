@@ -49,7 +49,8 @@ const HELP = `Usage: npm run bench -- [options]
   --kafka-data <set>        the data set of the Kafka steps (default amount; distinct for a
                             high-cardinality fit through Kafka)
   --out <dir>               where results.json and results.md go (default out/bench)
-  --rows-per-message <n>    rows per Kafka message for produce (default 100)
+  --rows-per-message <n>    rows per Kafka message for produce (default: produce's own,
+                            messages of whole rows up to 1 MiB)
   --max-file-rows <n>       above this size the embedded (file) steps and the Python anchors
                             are skipped; the Kafka steps stream (default 5000000)
   --tiny                    CI: one tiny size (2000 rows), every correctness check on
@@ -62,7 +63,7 @@ interface Options {
   data: Dataset[];
   kafkaData: Dataset;
   out: string;
-  rowsPerMessage: number;
+  rowsPerMessage: number | null;
   maxFileRows: number;
   tiny: boolean;
 }
@@ -109,7 +110,7 @@ function options(argv: string[]): Options {
     data: data as Dataset[],
     kafkaData,
     out: resolve(values.out ?? join(ROOT, 'out/bench')),
-    rowsPerMessage: parseCount(values['rows-per-message'] ?? (tiny ? '20' : '100')),
+    rowsPerMessage: values['rows-per-message'] === undefined ? null : parseCount(values['rows-per-message']),
     maxFileRows: parseCount(values['max-file-rows'] ?? '5000000'),
     tiny,
   };
@@ -458,9 +459,12 @@ async function ceiling(brokers: string, topic: string, messages: number, recordS
   // The tools' first records wait for the new topic's metadata (seconds here); fewer than
   // 50 000 records (5 000 with --tiny, where only the plumbing is checked) would measure
   // that wait, not the throughput.
-  const records = Math.max(messages, minRecords);
+  // Large records (produce's 1 MiB blocks) need fewer: 256 MB measures the throughput too.
+  const records = Math.max(messages, Math.min(minRecords, Math.ceil(256e6 / recordSize)));
   const p = await run([[java, '-Xmx512m', '-cp', cp, 'org.apache.kafka.tools.ProducerPerformance', '--topic', topic, '--num-records', String(records),
-    '--record-size', String(recordSize), '--throughput', '-1', '--command-property', `bootstrap.servers=${brokers}`]]);
+    '--record-size', String(recordSize), '--throughput', '-1',
+    // Records as large as produce's messages (up to 1 MiB and more) must fit a request.
+    '--command-property', `bootstrap.servers=${brokers}`, `max.request.size=${16 * 1024 * 1024}`]]);
   // "N records sent, R records/sec (M MB/sec), …" — the last such line is the summary.
   const summary = p.stdout.split('\n').filter((l) => / records sent, /.test(l)).pop() ?? '';
   const m = /records sent, ([\d.]+) records\/sec/.exec(summary);
@@ -504,7 +508,7 @@ async function onKafka(n: number, o: Options): Promise<void> {
     // produce, streamed: the generator's CSV goes straight into `vgmflow produce -`.
     const produce = await run([
       ['node', GENERATE, data, String(n), '--seed', String(SEED), '--report'],
-      ['node', VGMFLOW, 'produce', '-', ...k, '--rows-per-message', String(o.rowsPerMessage)],
+      ['node', VGMFLOW, 'produce', '-', ...k, ...(o.rowsPerMessage === null ? [] : ['--rows-per-message', String(o.rowsPerMessage)])],
     ]);
     const report = JSON.parse(produce.stderr.split('\n').find((l) => l.startsWith('{"generated"')) ?? 'null') as { generated: { rows: number; bytes: number } } | null;
     if (report === null) throw new Error(`the generator did not report its size:\n${produce.stderr}`);
@@ -512,8 +516,12 @@ async function onKafka(n: number, o: Options): Promise<void> {
     const messages = countFrom(produce.stderr, /produced \d+ rows in (\d+) messages/);
     const produced = countFrom(produce.stderr, /produced (\d+) rows/);
     const recordSize = Math.round(bytes / messages);
-    await admin.createTopics({ topics: [{ topic: `${prefix}.perf`, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
-    const ceil = await ceiling(brokers, `${prefix}.perf`, messages, recordSize, o.rowsPerMessage, o.tiny ? 5_000 : 50_000);
+    // As the rows topic: messages up to 16 MiB.
+    await admin.createTopics({
+      topics: [{ topic: `${prefix}.perf`, numPartitions: PARTITIONS, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: String(16 * 1024 * 1024) }] }],
+      waitForLeaders: true,
+    });
+    const ceil = await ceiling(brokers, `${prefix}.perf`, messages, recordSize, n / messages, o.tiny ? 5_000 : 50_000);
     record({ step: 'produce, Kafka', data, rows: n, bytes, seconds: produce.seconds, rssMB: produce.rssMB[1], anchor: ceil.producer,
       ok: produced === n, check: `${produced} rows in ${messages} messages of ${recordSize} B on average, ${PARTITIONS} partitions` });
 

@@ -25,6 +25,7 @@ import { KafkaTransport } from '../../topics/kafka';
 import { modelRecordCodec } from '../../topics/model-record';
 import { topicNames, topicSpecs } from '../../topics/topology';
 import { SUMMARY_SHARDS } from '../../core/normalization/value-shard';
+import { MessageBlocks } from '../../core/csv/message-layout';
 import { expectAllClose, maxRelativeError } from '../support/close-to';
 import { ensureCliBuilt, Processes, ROOT, waitUntil, type Child } from '../support/processes';
 import { FIXTURE_DIR, type SklearnFixture } from '../support/sklearn-fixtures';
@@ -37,6 +38,11 @@ const COLUMNS = 'Amount:continuous,Tip:mixed(0),Network:categorical,Merchant:cat
 const PARTITIONS = 6;
 /** Rows of the sample the model tests fit (the dead-letter test takes fewer). */
 const SLICE_ROWS = 3000;
+/**
+ * The slice (about 80 KB) in messages of up to 2 KB, so that its rows spread over all six
+ * partitions as a large file's do with the default 1 MiB (which would put the slice in one).
+ */
+const SLICE_LAYOUT = ['--max-message-bytes', '2048'];
 const RTOL = 1e-12;
 
 let tmp = '';
@@ -90,14 +96,18 @@ async function withTransport<T>(work: (t: KafkaTransport) => Promise<T>): Promis
   }
 }
 
-/** `vgmflow produce`; returns the rows it reports. */
-async function produce(procs: Processes, prefix: string, file: string): Promise<number> {
-  const child = procs.spawn('produce', ['produce', file, ...kafkaArgs(prefix)]);
+/** `vgmflow produce` with its defaults; returns the rows and messages it reports. */
+async function produceCounts(procs: Processes, prefix: string, file: string, layout: readonly string[] = []): Promise<{ rows: number; messages: number }> {
+  const child = procs.spawn('produce', ['produce', file, ...kafkaArgs(prefix), ...layout]);
   await child.succeeded(60_000);
   const m = /produced (\d+) rows in (\d+) messages/.exec(child.stderr);
   if (m === null) throw new Error(`no row count in the output of produce\n${child.describe()}`);
-  expect(Number(m[2])).toBe(Number(m[1]));
-  return Number(m[1]);
+  return { rows: Number(m[1]), messages: Number(m[2]) };
+}
+
+/** `vgmflow produce`; returns the rows it reports. */
+async function produce(procs: Processes, prefix: string, file: string, layout: readonly string[] = []): Promise<number> {
+  return (await produceCounts(procs, prefix, file, layout)).rows;
 }
 
 interface Groups {
@@ -338,7 +348,7 @@ describe('a fit on Kafka equals the embedded fit of the same file', () => {
   test('with 1, then 2, then 3 stats worker processes (one ingest, one reduce; three jobs on one prefix)', tracked(async () => {
     const prefix = uniqueName('kfit-scale');
     const groups = newGroups(prefix);
-    expect(await produce(procs, prefix, slice)).toBe(SLICE_ROWS);
+    expect(await produce(procs, prefix, slice, SLICE_LAYOUT)).toBe(SLICE_ROWS);
     startIngest(procs, prefix, groups);
     startReduce(procs, prefix);
     const expected = await embeddedSliceModel(procs);
@@ -397,7 +407,7 @@ describe('a binned fit (high-cardinality column past --max-bins) on Kafka equals
     await procs.killAll();
   });
 
-  test('bimodal_outliers (4998 distinct values) with --max-bins 3500, 2 stats workers, from k-means and from initial means: the same bytes', tracked(async () => {
+  test('bimodal_outliers (4998 distinct values) with --max-bins 3500 from k-means and from initial means, and forced binned, 2 stats workers: the embedded fit\'s bytes (2 parse threads)', tracked(async () => {
     const f = JSON.parse(readFileSync(join(FIXTURE_DIR, 'bimodal_outliers.json'), 'utf8')) as SklearnFixture;
     const input = writeCsv('binned.csv', ['x', ...f.data.map((v) => String(v))]);
     const init = join(tmp, 'binned-init.json');
@@ -409,12 +419,15 @@ describe('a binned fit (high-cardinality column past --max-bins) on Kafka equals
     startReduce(procs, prefix);
     const workers = [startStats(procs, prefix, groups.stats, 'w1'), startStats(procs, prefix, groups.stats, 'w2')];
     await waitForSplit(workers);
-    for (const extra of [['--max-bins', '3500'], ['--max-bins', '3500', '--init-means', init]]) {
-      const expected = await embeddedFit(procs, input, extra, 'x:continuous');
-      const fit = await finishFit(startFit(procs, prefix, groups, `${prefix}-${extra.length}`, extra, 'x:continuous'), procs);
+    const cases = [['--max-bins', '3500'], ['--max-bins', '3500', '--init-means', init], ['--summary', 'binned', '--bin-bits', '13', '--init-means', init]];
+    for (const [i, extra] of cases.entries()) {
+      // The streaming embedded fit, its blocks parsed and summarised on 2 threads.
+      const expected = await embeddedFit(procs, input, [...extra, '--stats-threads', '2'], 'x:continuous');
+      const fit = await finishFit(startFit(procs, prefix, groups, `${prefix}-${i}`, extra, 'x:continuous'), procs);
       const column = fit.model.columns[0];
       if (column?.type !== 'continuous' || column.summary?.kind !== 'binned') throw new Error(`expected a binned continuous column, got ${JSON.stringify(fit.model.columns[0])}`);
-      expect(column.summary.points).toBeLessThanOrEqual(3500);
+      if (extra[0] === '--max-bins') expect(column.summary.points).toBeLessThanOrEqual(3500);
+      else expect(column.summary.bits).toBe(13);
       expect(fit.text).toBe(expected.text);
       note(`binned on Kafka (${extra.join(' ')}): ${column.summary.points} bins of ${column.summary.bits} bits, ${fit.rounds} rounds, byte-identical to the embedded fit`);
     }
@@ -431,7 +444,7 @@ describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-
   beforeAll(async () => {
     shared = new Processes({ cwd: tmp, logDir: join(tmp, 'faults-shared') });
     procs = new Processes({ cwd: tmp, logDir: join(tmp, 'faults') });
-    expect(await produce(shared, prefix, slice)).toBe(SLICE_ROWS);
+    expect(await produce(shared, prefix, slice, SLICE_LAYOUT)).toBe(SLICE_ROWS);
     // One ingest process for the three jobs below (each test has its own stats group and reducer).
     startIngest(shared, prefix, groups);
     expected = (await embeddedSliceModel(shared)).model;
@@ -589,7 +602,8 @@ describe('dead letters on Kafka', () => {
     // the middle of the file it would swallow the lines after it into one record and the
     // expected counts would depend on where the next quote is. On the last line it is exactly
     // one malformed record.
-    const lastLine: Bad = { raw: Buffer.from('100,0,"visa,5812'), reason: /^unterminated quoted field opened on line 1$/ };
+    // (Its reason names the line within its message, checked below.)
+    const lastLine: Bad = { raw: Buffer.from('100,0,"visa,5812'), reason: /^unterminated quoted field opened on line \d+$/ };
     // Two malformed records written straight to <prefix>.rows by another producer (as any
     // client may), as the next messages in the produce order: invalid UTF-8 and a >1 MiB
     // record. (`vgmflow produce` carries them too; see the produce tests below.)
@@ -598,18 +612,26 @@ describe('dead letters on Kafka', () => {
       { raw: Buffer.from(`100,0,visa,${'9'.repeat(1_100_000)}`), reason: /^record exceeds maxRecordBytes \(1048576\)/ },
     ];
 
-    // Bad records every 150 good rows; the message index of each (message j is the j-th data record).
+    // Bad records every 150 good rows, each expected at `message:line`: produce puts whole
+    // records in messages of up to 1 MiB (MessageBlocks), one line each here.
     const records: Buffer[] = [];
-    const expectedAt = new Map<number, Bad>();
+    const badAt = new Map<number, Bad>();
     let g = 0;
     for (const bad of inFile) {
       for (let k = 0; k < 150; k++) records.push(Buffer.from(good[g++] ?? ''));
-      expectedAt.set(records.length, bad);
+      badAt.set(records.length, bad);
       records.push(bad.raw);
     }
     while (g < good.length) records.push(Buffer.from(good[g++] ?? ''));
-    expectedAt.set(records.length, lastLine);
+    badAt.set(records.length, lastLine);
     records.push(lastLine.raw);
+    const blocks = new MessageBlocks();
+    const expectedAt = new Map<string, Bad>();
+    records.forEach((r, i) => {
+      blocks.place(r.length);
+      const bad = badAt.get(i);
+      if (bad !== undefined) expectedAt.set(`${blocks.message}:${blocks.rowInMessage + 1}`, bad);
+    });
     const input = join(tmp, 'dead-letters.csv');
     writeFileSync(input, Buffer.concat([Buffer.from(`${header}\n`), ...records.flatMap((r, i) => (i === records.length - 1 ? [r] : [r, Buffer.from('\n')]))]));
 
@@ -617,18 +639,18 @@ describe('dead letters on Kafka', () => {
     const topics = topicNames(prefix);
     const groups = newGroups(prefix);
     await withTransport((t) => t.ensureTopics(topicSpecs(topics, PARTITIONS).map((s) => (s.name === topics.rows ? { ...s, config: { ...s.config, 'max.message.bytes': String(4 * 1024 * 1024) } } : s))));
-    const produced = await produce(procs, prefix, input);
-    expect(produced).toBe(records.length);
+    const produced = await produceCounts(procs, prefix, input);
+    expect(produced).toEqual({ rows: records.length, messages: blocks.messages });
     await withTransport(async (t) => {
       const producer = await t.producer();
       try {
-        await producer.send(direct.map((d, i) => ({ topic: topics.rows, partition: (produced + i) % PARTITIONS, key: null, value: d.raw })));
+        await producer.send(direct.map((d, i) => ({ topic: topics.rows, partition: (produced.messages + i) % PARTITIONS, key: null, value: d.raw })));
       } finally {
         await producer.close();
       }
     });
-    direct.forEach((d, i) => expectedAt.set(produced + i, d));
-    const rowsIn = produced + direct.length;
+    direct.forEach((d, i) => expectedAt.set(`${produced.messages + i}:1`, d));
+    const rowsIn = produced.rows + direct.length;
 
     startIngest(procs, prefix, groups);
     startReduce(procs, prefix);
@@ -637,24 +659,24 @@ describe('dead letters on Kafka', () => {
     const fit = await finishFit(startFit(procs, prefix, groups, `${prefix}-job`), procs);
 
     const letters: DeadLetterRecord[] = (await withTransport((t) => readTopicToEnd(t, topics.deadLetters, 3000))).map((r) => deadLetterCodec.decode(r.value));
-    const located = new Map<number, DeadLetterRecord>();
+    const located = new Map<string, DeadLetterRecord>();
     for (const d of letters) {
       // Message j of the produce order is at partition j mod P, offset floor(j / P).
-      const j = d.offset * PARTITIONS + d.partition;
-      expect(located.has(j)).toBe(false);
-      located.set(j, d);
+      const at = `${d.offset * PARTITIONS + d.partition}:${d.line}`;
+      expect(located.has(at)).toBe(false);
+      located.set(at, d);
     }
-    expect([...located.keys()].sort((a, b) => a - b)).toEqual([...expectedAt.keys()].sort((a, b) => a - b));
-    for (const [j, bad] of expectedAt) {
-      const d = located.get(j);
+    expect([...located.keys()].sort()).toEqual([...expectedAt.keys()].sort());
+    for (const [at, bad] of expectedAt) {
+      const d = located.get(at);
       if (d === undefined) continue;
-      expect({ j, topic: d.topic, line: d.line, column: d.column, reason: d.reason }).toEqual({
-        j,
+      expect({ at, topic: d.topic, column: d.column, reason: d.reason }).toEqual({
+        at,
         topic: topics.rows,
-        line: 1,
         column: bad.column,
         reason: expect.stringMatching(bad.reason) as unknown as string,
       });
+      if (bad === lastLine) expect(d.reason).toBe(`unterminated quoted field opened on line ${d.line}`);
       if (bad.raw.length < 1000) expect(d.raw).toBe(bad.raw.toString('utf8'));
       else expect(d.reason).toMatch(/raw text cut to 65536 of \d+ bytes/);
     }
@@ -680,8 +702,9 @@ describe('dead letters on Kafka', () => {
     const prefix = uniqueName('kfit-utf8');
     expect(await produce(procs, prefix, input)).toBe(2);
     const records = await withTransport((t) => readTopicToEnd(t, topicNames(prefix).rows, 2000));
-    const sent = records.find((r) => r.partition === 1 && r.offset === 0);
-    expect(Buffer.from(sent?.value ?? new Uint8Array()).equals(bad)).toBe(true);
+    // Both rows fit in one message: the good one, '\n', the bad one's bytes as they are.
+    expect(records).toHaveLength(1);
+    expect(Buffer.from(records[0]?.value ?? new Uint8Array()).equals(Buffer.concat([Buffer.from('10000,0,discover,5814\n'), bad]))).toBe(true);
   });
 
   test('produce of a file with a >1 MiB line succeeds', async () => {

@@ -26,7 +26,7 @@ import { ColumnSummaryBuilder, type CellValue } from '../../core/normalization/c
 import { RowEncoder } from '../../core/normalization/encoder';
 import { fitTransformer } from '../../core/normalization/fit-transformer';
 import type { TransformerModel } from '../../core/normalization/model';
-import { fileRowId } from '../../core/normalization/row-id';
+import { messageRowId } from '../../core/normalization/row-id';
 import { deadLetterCodec } from '../../topics/dead-letter';
 import { DECODED_AVRO_CONTENT_TYPE, decodedColumnFields, decodedSchema, decodedSubject, decodedValue, type DecodedValue } from '../../topics/decoded-schema';
 import { KafkaTransport } from '../../topics/kafka';
@@ -177,9 +177,9 @@ describe('inverse stage on Kafka', () => {
     expect(at(base + 5)[0]?.reason).toMatch(/^inverse: undecodable Avro value: /);
 
     function input0(key: string): CellValue[] {
-      const [p, o] = key.split(':').map(Number);
-      expect([p, o]).toEqual([0, 0]);
-      // produce puts file row j on partition j mod 6 at offset floor(j / 6): 0:0 is row 0.
+      const [p, o, r] = key.split(':').map(Number);
+      expect([p, o, r]).toEqual([0, 0, 0]);
+      // produce puts message j on partition j mod 6 at offset floor(j / 6): 0:0:0 is the first row of the file.
       return cellsOf(lines[0] as string);
     }
   });
@@ -238,7 +238,7 @@ describe('inverse stage on Kafka, Avro output', () => {
   function encodedLines(model: TransformerModel, cells: readonly CellValue[][], from: number, to: number): string[] {
     const encoder = new RowEncoder(model);
     const out: string[] = [];
-    for (let j = from; j < to; j++) out.push(Array.from(encoder.encode(cells[j] as CellValue[], fileRowId(j)).vector, formatNumber).join(','));
+    for (let j = from; j < to; j++) out.push(Array.from(encoder.encode(cells[j] as CellValue[], messageRowId(j)).vector, formatNumber).join(','));
     return out;
   }
 

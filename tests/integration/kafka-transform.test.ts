@@ -13,6 +13,7 @@ import { tableFromIPC, type Vector } from 'apache-arrow';
 import { readTopicToEnd } from '../../pipeline/runners/read-topic';
 import { runTransform, type TransformHandle } from '../../stages/transform/transform-stage';
 import { encodeTransformedArrow, transformContext, transformRowBatch, transformedObjectKey } from '../../stages/transform/transform-batch';
+import { MessageBlocks } from '../../core/csv/message-layout';
 import type { CellValue } from '../../core/normalization/column-summary';
 import { RowDecoder } from '../../core/normalization/decoder';
 import { RowEncoder } from '../../core/normalization/encoder';
@@ -64,6 +65,8 @@ describe('transform-batch (pure)', () => {
   });
 });
 
+const MAX_MESSAGE_BYTES = 2048;
+
 describe('transform stage on Kafka', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vgm-transform-'));
   const prefix = uniqueName('kt');
@@ -79,7 +82,8 @@ describe('transform stage on Kafka', () => {
   const logs: string[] = [];
 
   beforeAll(async () => {
-    model = await produceAndFitSlice(dir, lines, prefix, job);
+    // Messages of up to 2 KB, so the slice spreads over the six partitions as a large file does.
+    model = await produceAndFitSlice(dir, lines, prefix, job, ['--max-message-bytes', String(MAX_MESSAGE_BYTES)]);
     transport = new KafkaTransport({ brokers: stackConfig().kafkaBrokers, clientId: 'kt-test', log: (l) => logs.push(l) });
     registry = schemaRegistryClient();
     const s3 = s3Client();
@@ -197,7 +201,7 @@ describe('transform stage on Kafka', () => {
   it('writes the same vectors as the embedded transform of the same file', async () => {
     const slice = join(dir, 'slice.csv');
     const encodedPath = join(dir, 'embedded-encoded.csv');
-    await transformFile({ input: slice, model, output: encodedPath });
+    await transformFile({ input: slice, model, output: encodedPath, messageLimits: { maxMessageBytes: MAX_MESSAGE_BYTES } });
     const embedded = readFileSync(encodedPath, 'utf8').trim().split('\n').slice(1);
     expect(embedded).toHaveLength(ROWS);
     const byKey = new Map<string, number[]>();
@@ -206,12 +210,19 @@ describe('transform stage on Kafka', () => {
       const value = (await deserializer.deserialize(transformed, Buffer.from(record.value))) as TransformedValue;
       byKey.set(record.key as string, value.vector);
     }
+    // `vgmflow produce` put data row n in message j (whole rows up to the bound), at partition
+    // j mod 6, offset ⌊j/6⌋ of a new topic, as its row k of that message.
+    const blocks = new MessageBlocks({ maxMessageBytes: MAX_MESSAGE_BYTES });
+    const partitions = new Set<number>();
     embedded.forEach((line, n) => {
-      // `vgmflow produce` put data row n at partition n mod 6, offset ⌊n/6⌋ of a new topic.
-      const kafka = byKey.get(`${n % 6}:${Math.floor(n / 6)}:0`);
+      blocks.place(Buffer.byteLength(lines[n] as string));
+      const j = blocks.message;
+      partitions.add(j % 6);
+      const kafka = byKey.get(`${j % 6}:${Math.floor(j / 6)}:${blocks.rowInMessage}`);
       if (kafka === undefined) throw new Error(`row ${n} is not on the transformed topic`);
       expect(sameBits(line.split(',').map(Number), kafka)).toBe(true);
     });
+    expect(partitions.size).toBe(6);
   });
 
   it('takes a newer model without a restart and dead-letters rows it cannot encode', async () => {

@@ -33,11 +33,11 @@ export async function fitSlice(dir: string, lines: readonly string[]): Promise<T
  * `vgmflow produce <slice>` to `<prefix>.rows` on the test stack's Kafka, then `vgmflow fit
  * --all-stages --job <job>` there, both in this process (the slice written by writeSlice); the model.
  */
-export async function produceAndFitSlice(dir: string, lines: readonly string[], prefix: string, job: string): Promise<TransformerModel> {
+export async function produceAndFitSlice(dir: string, lines: readonly string[], prefix: string, job: string, produceArgs: readonly string[] = []): Promise<TransformerModel> {
   const input = writeSlice(dir, lines);
   const modelPath = join(dir, 'm.json');
   const kafka = ['--brokers', stackConfig().kafkaBrokers.join(','), '--topic-prefix', prefix];
-  expect(await quietly(() => main(['produce', input, ...kafka]))).toBe(0);
+  expect(await quietly(() => main(['produce', input, ...kafka, ...produceArgs]))).toBe(0);
   expect(await quietly(() => main(['fit', ...kafka, '--all-stages', '--model', modelPath, '--columns', SAMPLE_COLUMNS, '--job', job]))).toBe(0);
   return loadModelFile(modelPath);
 }

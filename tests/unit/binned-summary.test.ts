@@ -2,6 +2,9 @@
 // rows (checked against BigInt arithmetic), merging any split in any order gives the same bins
 // bit for bit, and a binned fit is the same model bytes for every partitioning.
 import { createHash } from 'crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import {
   binCounts,
   binCountsByBits,
@@ -40,9 +43,11 @@ import { serializeModel, type NumericColumnModel, type TransformerOptions } from
 import { parseModel } from '../../core/normalization/model-validate';
 import { SummaryData } from '../../core/normalization/summary-data';
 import { DEFAULT_SUMMARY_OPTIONS, type SummaryOptions } from '../../core/normalization/summary-options';
-import { mergeSummaries, shardSummaries, SUMMARY_SHARDS } from '../../core/normalization/value-shard';
+import { mergeSummaries, ownEntry, shardSummaries, SUMMARY_SHARDS } from '../../core/normalization/value-shard';
 import { chunkSummaries, summaryChunkCodec, summaryChunks } from '../../topics/summary-chunk';
 import { FULL_PRECISION, fullPrecisionValues } from '../bench/generate';
+import { embeddedFit } from '../../pipeline/jobs/embedded-fit';
+import { blockParser } from '../../pipeline/jobs/parse-pool';
 
 /** A seeded generator (mulberry32), so the data and splits below are random but repeatable. */
 function rng(seed: number): () => number {
@@ -420,6 +425,62 @@ describe('binned fits', () => {
     const bad = JSON.parse(text) as { columns: { summary?: { bits: number } }[] };
     (bad.columns[0].summary as { bits: number }).bits = 60;
     expect(() => parseModel(JSON.stringify(bad), 'bad model')).toThrow(/summary\.bits/);
+  });
+});
+
+describe('the streaming embedded fit summarises as the stats workers do', () => {
+  const rows = tableRows(6000, 21);
+  const means: InitialMeans = { X: [-6, -5, -4, 8, 10, 12, 60, 100, 140, 200] };
+  const lines = rows.map((r) => r.map(String).join(','));
+  let dir = '';
+  let file = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vgmflow-binned-'));
+    file = join(dir, 'table.csv');
+    writeFileSync(file, `X,T,C\n${lines.join('\n')}\n`);
+  });
+  afterAll(() => {
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The parse stage's merged summaries of all the rows, in two blocks. */
+  async function parsedSummaries(summary: SummaryOptions, m: InitialMeans): Promise<ColumnSummary[]> {
+    const parser = blockParser({ columns: TABLE_SPECS, summary, initialMeans: m }, 0);
+    try {
+      for (const block of [lines.slice(0, 2500), lines.slice(2500)]) {
+        const raws = block.map((l) => Buffer.from(l));
+        const ends = new Int32Array(raws.length);
+        raws.reduce((end, raw, i) => (ends[i] = end + raw.length), 0);
+        expect(await parser.parse(Buffer.concat(raws), ends)).toEqual([]);
+      }
+      return await parser.finish();
+    } finally {
+      await parser.close();
+    }
+  }
+
+  // X: 6000 distinct values, T: 4783 non-modal ones; both past the bound of 4500.
+  test.each([
+    ['auto past the bound, bins split at initial means', { mode: 'auto', maxBins: 4500, binBits: 20 }, means],
+    ['forced binned at 14 bits', { mode: 'binned', maxBins: 1, binBits: 14 }, {}],
+    ['exact', { mode: 'exact', maxBins: 4500, binBits: 20 }, {}],
+  ] as [string, SummaryOptions, InitialMeans][])('%s: the parse stage bins as the options say, and the model is the workers\' bytes', async (_, summary, m) => {
+    const [x, t] = await parsedSummaries(summary, m);
+    if (summary.mode === 'exact') {
+      expect('points' in x && x.points.values.length).toBe(6000);
+    } else {
+      for (const [column, name] of [[x, 'X'], [t, 'T']] as const) {
+        if (!('bins' in column)) throw new Error(`${name}: expected bins, got ${Object.keys(column).join(', ')}`);
+        if (summary.mode === 'auto') expect(column.bins.keys.length).toBeLessThanOrEqual(summary.maxBins);
+        else expect(column.bins.bits).toBe(summary.binBits);
+        expect(binRegions(ownEntry(m, name)).sameAs(column.bins.centres)).toBe(true);
+      }
+    }
+    const options: TransformerOptions = { ...DEFAULT_TRANSFORMER_OPTIONS, summary };
+    const fit = await embeddedFit({ input: file, columns: TABLE_SPECS, options, initialMeans: m, statsThreads: 0 });
+    const expected = fitLikeWorkers(layouts(rows, summary, m)['six, round robin'], options, m);
+    expect(serializeModel(fit.model)).toBe(expected);
+    expect(fit.model.columns[0]).toMatchObject({ summary: { kind: summary.mode === 'exact' ? 'exact' : 'binned' } });
   });
 });
 

@@ -249,6 +249,45 @@ describe('--summary: binned summaries of high-cardinality columns', () => {
     expect(readModel(binned).columns[0]).toMatchObject({ summary: { kind: 'binned', bits: 12, points: 2976 } });
   });
 
+  test('the parse threads summarise as the options say (bins within the bound, split at the initial means); 0 and 2 threads give the same model', async () => {
+    const f = JSON.parse(readFileSync(join(FIXTURE_DIR, 'bimodal_outliers.json'), 'utf8')) as SklearnFixture;
+    const lines = f.data.map(String);
+    // The compiled parse pool: the thread body exists in dist/ only. 4998 distinct values (2976
+    // bins at 12 bits, 3790 at 13): the first thread gets 4000 rows, past the bound of 3500.
+    const { blockParser } = require(join(ROOT, 'dist', 'pipeline', 'jobs', 'parse-pool.js')) as typeof import('../../pipeline/jobs/parse-pool');
+    const parser = blockParser({ columns: [{ name: 'x', type: 'continuous' }], summary: { mode: 'auto', maxBins: 3500, binBits: 16 }, initialMeans: { x: f.init_means } }, 2);
+    let summaries;
+    try {
+      await Promise.all(
+        [lines.slice(0, 4000), lines.slice(4000)].map((block) => {
+          const raws = block.map((l) => Buffer.from(l));
+          const ends = new Int32Array(raws.length);
+          raws.reduce((end, raw, i) => (ends[i] = end + raw.length), 0);
+          return parser.parse(Buffer.concat(raws), ends);
+        }),
+      );
+      summaries = await parser.finish();
+    } finally {
+      await parser.close();
+    }
+    const x = summaries[0];
+    if (!('bins' in x)) throw new Error(`expected bins, got ${Object.keys(x).join(', ')}`);
+    expect(x.bins.keys.length).toBeLessThanOrEqual(3500);
+    expect(Array.from(x.bins.centres)).toEqual(f.init_means);
+    expect(x.bins.counts.reduce((a, b) => a + b, 0)).toBe(f.data.length);
+
+    const input = writeLines('threads.csv', ['x', ...lines]);
+    const init = inTmp('threads-init.json');
+    writeFileSync(init, JSON.stringify({ x: f.init_means }));
+    const texts = ['0', '2'].map((threads) => {
+      const model = inTmp(`threads-${threads}.json`);
+      expectOk(vgmflow('fit', input, '--model', model, '--columns', 'x:continuous', '--max-bins', '3500', '--init-means', init, '--stats-threads', threads));
+      return readFileSync(model, 'utf8');
+    });
+    expect(texts[1]).toBe(texts[0]);
+    expect(parseModel(texts[0], 'model').columns[0]).toMatchObject({ summary: { kind: 'binned' } });
+  });
+
   test.each([
     [['--summary', 'sometimes'], '--summary takes auto, exact, binned'],
     [['--summary', 'exact', '--bin-bits', '16'], '--bin-bits is for --summary binned'],
@@ -444,7 +483,7 @@ describe('usage', () => {
     transform: ['model', 'out', 'dead-letter', 'brokers', 'registry-url', 'model-wait'],
     inverse: ['model', 'out', 'dead-letter', 'brokers', 'encoded-topic', 'output-format', 'model-wait'],
     demo: ['input', 'columns', 'out-dir'],
-    produce: ['brokers', 'topic', 'topic-prefix', 'partitions', 'rows-per-message'],
+    produce: ['brokers', 'topic', 'topic-prefix', 'partitions', 'rows-per-message', 'max-message-bytes'],
     stage: ['brokers', 'topic', 'topic-prefix', 'partitions', 'columns', 'header', 'group', 'worker-id', 's3-bucket', 'output-format'],
   };
 

@@ -21,7 +21,7 @@ import {
   columnOffsets,
   encodedColumnNames,
   encodedWidth,
-  fileRowId,
+  messageRowId,
   fitTransformer,
   mixtureParams,
   parseColumnSpecs,
@@ -131,7 +131,7 @@ function roundTrip(name: string): RoundTrip {
   const chosen = column.modes.map(() => 0);
   let lostByResearch = 0;
   values.forEach((x, row) => {
-    const { vector, numeric } = encoder.encode([x], fileRowId(row));
+    const { vector, numeric } = encoder.encode([x], messageRowId(row));
     const y = decoder.decode(vector)[0];
     if (typeof y !== 'number' || !(relativeError(y, x) <= RTOL)) failures.push({ row, x, y: Number(y) });
     const encoded = numeric[0];
@@ -285,7 +285,7 @@ describe('layout', () => {
     // Problems are collected and asserted once: an expect per cell would dominate the runtime.
     const problems: string[] = [];
     SAMPLE_ROWS.forEach((cells, row) => {
-      const { vector } = encoder.encode(cells, fileRowId(row));
+      const { vector } = encoder.encode(cells, messageRowId(row));
       model.columns.forEach((column, c) => {
         const from = offsets[c] + (column.type === 'categorical' ? 0 : 1);
         const width = column.type === 'categorical' ? column.categories.length : column.modes.length;
@@ -401,7 +401,7 @@ describe('determinism (modes keyed by seed, row id and column)', () => {
 
   function encodeAll(model: TransformerModel, order: readonly number[], encoder = new RowEncoder(model)): Float64Array[] {
     const out: Float64Array[] = new Array<Float64Array>(SAMPLE_ROWS.length);
-    for (const row of order) out[row] = encoder.encode(SAMPLE_ROWS[row], fileRowId(row)).vector;
+    for (const row of order) out[row] = encoder.encode(SAMPLE_ROWS[row], messageRowId(row)).vector;
     return out;
   }
 
@@ -415,11 +415,11 @@ describe('determinism (modes keyed by seed, row id and column)', () => {
     // Two separate encoders, interleaved: no state carries over between rows.
     const a = new RowEncoder(model);
     const b = new RowEncoder(model);
-    const interleaved = inOrder.map((row) => (row % 2 === 0 ? a : b).encode(SAMPLE_ROWS[row], fileRowId(row)).vector);
+    const interleaved = inOrder.map((row) => (row % 2 === 0 ? a : b).encode(SAMPLE_ROWS[row], messageRowId(row)).vector);
     // One batch buffer, written back to front.
     const encoder = new RowEncoder(model);
     const batch = new Float64Array(N * encoder.width);
-    for (let row = N - 1; row >= 0; row--) encoder.encodeInto(SAMPLE_ROWS[row], fileRowId(row), batch, row * encoder.width);
+    for (let row = N - 1; row >= 0; row--) encoder.encodeInto(SAMPLE_ROWS[row], messageRowId(row), batch, row * encoder.width);
     const differing = inOrder.filter(
       (row) =>
         !vectorsEqual(fromShuffled[row], reference[row]) ||
@@ -454,7 +454,7 @@ describe('determinism (modes keyed by seed, row id and column)', () => {
     const x = 60;
     const modes = new Set<number>();
     for (let row = 0; row < 200; row++) {
-      const encoded = encoder.encode([x], fileRowId(row)).numeric[0];
+      const encoded = encoder.encode([x], messageRowId(row)).numeric[0];
       if (encoded !== null) modes.add(encoded.mode);
     }
     expect(modes.size).toBeGreaterThan(1);
@@ -490,7 +490,7 @@ describe('sampling follows the selection probabilities', () => {
     const encoder = new RowEncoder(model);
     const counts = new Map<number, number>();
     for (let row = 0; row < N; row++) {
-      const encoded = encoder.encode([x], fileRowId(row)).numeric[0];
+      const encoded = encoder.encode([x], messageRowId(row)).numeric[0];
       if (encoded === null) throw new Error('numeric column encoded as categorical');
       const component = componentOf(column.modes[encoded.mode]);
       counts.set(component, (counts.get(component) ?? 0) + 1);
@@ -550,7 +550,7 @@ describe('model JSON', () => {
     const a = new RowEncoder(model);
     const b = new RowEncoder(loaded);
     const differing = SAMPLE_ROWS.flatMap((cells, row) =>
-      vectorsEqual(a.encode(cells, fileRowId(row)).vector, b.encode(cells, fileRowId(row)).vector) ? [] : [row],
+      vectorsEqual(a.encode(cells, messageRowId(row)).vector, b.encode(cells, messageRowId(row)).vector) ? [] : [row],
     );
     expect(differing).toEqual([]);
     // The fixture models too (bit-exact numbers: shortest round-trip JSON).
@@ -654,12 +654,12 @@ describe('categorical columns', () => {
   test('an unseen category at encode time is an EncodeError naming the column', () => {
     const model = sampleModel();
     const encoder = new RowEncoder(model);
-    const error = thrown(() => encoder.encode([12.5, 0, 'paypal', '5411'], fileRowId(0)));
+    const error = thrown(() => encoder.encode([12.5, 0, 'paypal', '5411'], messageRowId(0)));
     expect(error).toBeInstanceOf(EncodeError);
     expect((error as EncodeError).column).toBe('Network');
     expect((error as EncodeError).message).toContain('"paypal"');
     // The next column too, once the first is fine.
-    const merchant = thrown(() => encoder.encode([12.5, 0, 'visa', '9999'], fileRowId(0)));
+    const merchant = thrown(() => encoder.encode([12.5, 0, 'visa', '9999'], messageRowId(0)));
     expect(merchant).toBeInstanceOf(EncodeError);
     expect((merchant as EncodeError).column).toBe('Merchant');
   });
@@ -695,8 +695,8 @@ describe('decoder', () => {
     const column = numericColumn(model);
     const encoder = new RowEncoder(model);
     const decoder = new RowDecoder(model);
-    expect(decoder.decode(encoder.encode([column.max * 3], fileRowId(0)).vector)[0]).toBeCloseTo(column.max, 6);
-    expect(decoder.decode(encoder.encode([column.min * 3], fileRowId(1)).vector)[0]).toBeCloseTo(column.min, 6);
+    expect(decoder.decode(encoder.encode([column.max * 3], messageRowId(0)).vector)[0]).toBeCloseTo(column.max, 6);
+    expect(decoder.decode(encoder.encode([column.min * 3], messageRowId(1)).vector)[0]).toBeCloseTo(column.min, 6);
     expect(encoder.clipped).toEqual([2]);
   });
 

@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { countLineBreaks, CsvParser, DEFAULT_MAX_RECORD_BYTES, formatCsvRow, type CsvParserOptions, type CsvRecord } from '../../core/csv/csv';
 import { firstInvalidUtf8 } from '../../core/csv/utf8';
+import { ProducedRecordPlacer, type MessageLimits } from '../../core/csv/message-layout';
 
 export interface CsvReadOptions extends CsvParserOptions {
   /** Bytes per read from the file. Default 64 KiB. */
@@ -159,20 +160,73 @@ function checkEncoding(record: CsvRecord, badLines: Map<number, string>): CsvRec
 /**
  * Streams the records of a UTF-8 CSV file, the records of each read from the file together
  * (one await per read rather than per record). Never throws for bad content (that becomes
- * error records); throws only for I/O failures such as a missing file.
+ * error records); throws only for I/O failures such as a missing file. `onBytes` sees each read
+ * before its records are parsed.
  */
-export async function* readCsvRecordChunks(path: string, options: CsvReadOptions = {}): AsyncGenerator<CsvRecord[], void, undefined> {
+export async function* readCsvRecordChunks(
+  path: string,
+  options: CsvReadOptions = {},
+  onBytes?: (chunk: Buffer) => void,
+): AsyncGenerator<CsvRecord[], void, undefined> {
   const parser = new CsvParser(options);
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   // +4: the parser does not count a leading BOM, and decoded text is never shorter in UTF-8.
   const decoder = new LineCheckedUtf8Decoder(maxRecordBytes + 4);
   const stream = createReadStream(path, { highWaterMark: options.highWaterMark ?? 64 * 1024 });
   for await (const chunk of stream) {
+    onBytes?.(chunk as Buffer);
     const records = [...parser.push(decoder.push(chunk as Buffer))].map((record) => checkEncoding(record, decoder.badLines));
     if (records.length > 0) yield records;
   }
   const records = [...parser.push(decoder.end()), ...parser.end()];
   if (records.length > 0) yield records.map((record) => checkEncoding(record, decoder.badLines));
+}
+
+/** The records of one read, each with where `vgmflow produce` would send it. */
+export interface PlacedRecords {
+  readonly records: CsvRecord[];
+  /** Per record: the index of its message among the file's produced messages (-1: the header, which is not sent). */
+  readonly messages: Int32Array;
+  /** Per record: its index in that message (the row in message of its row id). */
+  readonly rowsInMessage: Int32Array;
+}
+
+/**
+ * readCsvRecordChunks, each record placed in the message `vgmflow produce` with `limits` would
+ * send it in (core/csv/message-layout.ts), so a file job gives every row the id it has on Kafka.
+ */
+export async function* readPlacedCsvRecordChunks(
+  path: string,
+  limits: MessageLimits,
+  options: CsvReadOptions & { readonly header: boolean },
+): AsyncGenerator<PlacedRecords, void, undefined> {
+  const placer = new ProducedRecordPlacer(limits, options.header);
+  let headerPending = options.header;
+  const place = (records: CsvRecord[]): PlacedRecords => {
+    const messages = new Int32Array(records.length);
+    const rowsInMessage = new Int32Array(records.length);
+    for (let k = 0; k < records.length; k++) {
+      if (headerPending) {
+        headerPending = false;
+        messages[k] = -1;
+        rowsInMessage[k] = -1;
+        continue;
+      }
+      placer.place((records[k] as CsvRecord).line);
+      messages[k] = placer.message;
+      rowsInMessage[k] = placer.rowInMessage;
+    }
+    return { records, messages, rowsInMessage };
+  };
+  const chunks = readCsvRecordChunks(path, options, (chunk) => placer.pushBytes(chunk));
+  let pending: CsvRecord[] | null = null;
+  // The last records are parsed only at the end of the file: place them after the splitter's end.
+  for await (const records of chunks) {
+    if (pending !== null) yield place(pending);
+    pending = records;
+  }
+  placer.endBytes();
+  if (pending !== null) yield place(pending);
 }
 
 /** The records of readCsvRecordChunks one by one. */

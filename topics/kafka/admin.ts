@@ -14,7 +14,7 @@
  */
 import type { Admin, Kafka } from 'kafkajs';
 import type { TopicSpec } from '../transport';
-import { retrying } from './errors';
+import type { Outages } from './errors';
 import { toOffset } from './records';
 
 export class KafkaAdmin {
@@ -23,14 +23,22 @@ export class KafkaAdmin {
   /**
    * @param replicationFactor for new topics; undefined: min(3, number of brokers).
    * @param checkOpen throws once the transport is closed.
+   * @param outages every request (connecting included) is retried through a passing outage;
+   *   kafkajs's admin gives up on some errors that pass, e.g. fetchOffsets on NOT_COORDINATOR
+   *   while a fresh broker is still loading __consumer_offsets.
    */
   constructor(
     private readonly kafka: Kafka,
     private readonly replicationFactor: number | undefined,
     private readonly checkOpen: () => void,
+    private readonly outages: Outages,
   ) {}
 
-  async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    return this.outages.ride(() => this.ensureTopicsOnce(specs));
+  }
+
+  private async ensureTopicsOnce(specs: readonly TopicSpec[]): Promise<void> {
     const admin = await this.admin();
     const wanted = new Map(specs.map((spec) => [spec.name, spec]));
     const existing = new Set(await admin.listTopics());
@@ -64,8 +72,7 @@ export class KafkaAdmin {
   }
 
   async committedOffsets(group: string, topic: string): Promise<number[]> {
-    const admin = await this.admin();
-    const result = await retrying(() => admin.fetchOffsets({ groupId: group, topics: [topic] }));
+    const result = await this.request((admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }));
     const partitions = result.find((entry) => entry.topic === topic)?.partitions ?? [];
     return [...partitions]
       .sort((a, b) => a.partition - b.partition)
@@ -76,8 +83,7 @@ export class KafkaAdmin {
   }
 
   async groupMembers(group: string): Promise<number> {
-    const admin = await this.admin();
-    const { groups } = await retrying(() => admin.describeGroups([group]));
+    const { groups } = await this.request((admin) => admin.describeGroups([group]));
     return groups.find((g) => g.groupId === group)?.members.length ?? 0;
   }
 
@@ -91,11 +97,14 @@ export class KafkaAdmin {
 
   /** Per partition, one watermark of the topic: `high` (end offsets) or `low` (start offsets). */
   private async watermarks(topic: string, which: 'high' | 'low', what: 'end' | 'start'): Promise<number[]> {
-    const admin = await this.admin();
-    const offsets = await retrying(() => admin.fetchTopicOffsets(topic));
+    const offsets = await this.request((admin) => admin.fetchTopicOffsets(topic));
     return offsets
       .sort((a, b) => a.partition - b.partition)
       .map((entry) => toOffset(entry[which], `${topic}[${entry.partition}] ${what}`));
+  }
+
+  private request<T>(call: (admin: Admin) => Promise<T>): Promise<T> {
+    return this.outages.ride(async () => call(await this.admin()));
   }
 
   private admin(): Promise<Admin> {

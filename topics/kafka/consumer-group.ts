@@ -1,21 +1,31 @@
 /**
  * The Transport's subscriptions over kafkajs consumers: group membership, batches, positions,
- * seeks and commits.
+ * seeks and commits, and riding out a broker that goes away.
  *
- * - A subscription is one kafkajs consumer with its own connections. A broadcast subscription is a
- *   consumer group of its own (`<clientId>-broadcast-<random>`) that reads from the beginning and
- *   never commits. Offsets are never auto-committed: only `commit` and transactions' sendOffsets.
- * - After every rebalance, kafkajs restarts each assigned partition at the group's committed
- *   offset (uncommitted progress is redelivered), and onAssign runs before any batch is handed
- *   over (eachBatch waits for it).
- * - `commit` during a rebalance (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID) is
- *   logged and dropped instead of failing: the records since the last commit are redelivered to
- *   the partition's next owner, as after any rebalance. Transactions' sendOffsets are not tied to
- *   the group generation (see ./producer) and do not fail this way.
+ * - A subscription is one kafkajs consumer at a time, with its own connections. A broadcast
+ *   subscription is a consumer group of its own (`<clientId>-broadcast-<random>`) that reads from
+ *   the beginning and never commits. Offsets are never auto-committed: only `commit` and
+ *   transactions' sendOffsets.
+ * - After every rebalance, kafkajs restarts each assigned partition of a group subscription at the
+ *   group's committed offset (uncommitted progress is redelivered), and onAssign runs before any
+ *   batch is handed over (eachBatch waits for it). A broadcast subscription instead resumes where
+ *   it was: it has no committed offsets, and would otherwise read everything again after the
+ *   rejoin a coordinator move forces.
+ * - `commit` during a rebalance (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID) or an
+ *   outage is logged and dropped instead of failing: the records since the last commit are
+ *   redelivered to the partition's next owner, as after any rebalance. Transactions' sendOffsets
+ *   are not tied to the group generation (see ./producer) and do not fail this way.
  * - eachBatch gets at most `maxBatchRecords` records at a time (a kafkajs fetch can hold more); its
- *   errors are not retried by kafkajs: the subscription stops and `done` rejects. A consumer crash
- *   that kafkajs does not restart by itself rejects `done` too; a retriable one (the broker went
- *   away) is logged and kafkajs restarts the consumer, which rejoins its group.
+ *   errors are not retried: the subscription stops and `done` rejects.
+ * - A consumer crash (kafkajs gave up on a request) with an error that passes (./errors: the broker
+ *   went away, a coordinator moved) is ridden out here, not by kafkajs: after a backoff a fresh
+ *   consumer rejoins the group, as after a rebalance. When such crashes go on for longer than the
+ *   outage bound without a join in between, or the crash is of another kind, `done` rejects
+ *   (BrokerUnavailableError for the former). kafkajs's own restarts are off because a consumer it
+ *   restarts cannot be stopped reliably: its runner ignores a stop while it is connecting or
+ *   joining, then fetches for ever — a stopped stage that kept its process alive.
+ * - For the same reason, stop waits for a consumer that is still connecting or joining to settle
+ *   (joined, or crashed) before it disconnects it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
@@ -23,7 +33,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { serial } from '../../core/serial';
 import { checkOffset } from '../offset-check';
 import type { InRecord, SubscribeOptions, Subscription, TopicPartitionOffset } from '../transport';
-import { LOST_GENERATION, protocolErrorType } from './errors';
+import { errorMessage, isPassing, LOST_GENERATION, Outages, protocolErrorType } from './errors';
 import type { ConsumerTuning } from './options';
 import { toInRecord } from './records';
 
@@ -38,12 +48,30 @@ export class KafkaSubscription implements Subscription {
   private stopping: Promise<void> | null = null;
   /** onAssign calls, in the order of the group joins; batches wait for it. */
   private readonly assignments = serial();
+  /** The kafkajs consumer in use; a passing crash replaces it with a fresh one. */
+  private consumer: Consumer | null = null;
+  /** Whether the consumer in use has joined its group (and not crashed since). */
+  private joined = false;
+  /** The current consumer's connect, subscribe and run (which joins), until it settles. */
+  private starting: Promise<void> | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  /** When the current run of passing crashes began (null: the consumer is fine). */
+  private crashedSince: number | null = null;
+  private restarts = 0;
+  private firstJoin!: () => void;
+  private readonly joinedOnce: Promise<void>;
+  /** Broadcast only: seeks asked for that no batch has shown in effect yet; a rejoin redoes them. */
+  private readonly seeks = new Map<number, number>();
+  /** Broadcast only: per partition, the next offset to read; a rejoin resumes there. */
+  private readonly positions = new Map<number, number>();
 
   constructor(
-    private readonly consumer: Consumer,
+    private readonly makeConsumer: () => Consumer,
+    readonly groupId: string,
     private readonly options: SubscribeOptions,
     private readonly maxBatchRecords: number,
     private readonly log: (line: string) => void,
+    private readonly outages: Outages,
     private readonly onEnd: (subscription: KafkaSubscription) => void,
   ) {
     this.done = new Promise<void>((resolve, reject) => {
@@ -51,77 +79,60 @@ export class KafkaSubscription implements Subscription {
       this.rejectDone = reject;
     });
     this.done.catch(() => undefined);
+    this.joinedOnce = new Promise<void>((resolve) => (this.firstJoin = resolve));
   }
 
+  private get broadcast(): boolean {
+    return this.options.group === null;
+  }
+
+  /** Resolves once the consumer has joined its group (onAssign is then scheduled). */
   async start(): Promise<void> {
-    const { topic } = this.options;
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
-      const partitions = [...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
-      const onAssign = this.options.onAssign;
-      if (onAssign === undefined) return;
-      void this.assignments.run(async () => {
-        await this.callback(() => onAssign(partitions));
-      });
-    });
-    // A fetch of nothing but transaction markers or aborted records never reaches handleBatch;
-    // kafkajs still moves past it and says so here (batchSize counts the records handed over).
-    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, (event) => {
-      const onPosition = this.options.onPosition;
-      const { partition, batchSize, lastOffset } = event.payload;
-      if (onPosition === undefined || batchSize !== 0) return;
-      const next = Number(lastOffset) + 1;
-      void this.callback(() => onPosition(partition, next));
-    });
-    this.consumer.on(this.consumer.events.CRASH, (event) => {
-      const { error, restart } = event.payload;
-      if (restart) {
-        this.log(`[vgmflow] consumer of ${topic} (group ${event.payload.groupId}) crashed and restarts: ${error.message}`);
-      } else {
-        this.fail(error);
-      }
-    });
-    try {
-      await this.consumer.connect();
-      await this.consumer.subscribe({ topic, fromBeginning: this.options.group === null || this.options.fromBeginning !== false });
-      // Resolves once the consumer has joined its group (GROUP_JOIN has been emitted, so onAssign
-      // has been scheduled).
-      await this.consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
-        eachBatch: (payload) => this.handleBatch(payload),
-      });
-    } catch (error) {
-      await this.consumer.disconnect().catch(() => undefined);
-      this.onEnd(this);
-      throw error;
-    }
+    this.launch();
+    const failedFirst = this.done.then(
+      () => Promise.reject(new Error(`the subscription to ${this.options.topic} stopped before it joined its group`)),
+      (error: unknown) => Promise.reject(error),
+    );
+    failedFirst.catch(() => undefined);
+    await Promise.race([this.joinedOnce, failedFirst]);
     // onAssign runs on its own (it may use this subscription); batches wait for it.
   }
 
   async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    if (this.options.group === null) {
+    if (this.broadcast) {
       throw new Error(`a broadcast subscription (of ${this.options.topic}) has no group to commit offsets for`);
     }
     for (const { offset } of offsets) checkOffset(offset, 'committed offset');
+    const consumer = this.consumer;
     try {
-      await this.consumer.commitOffsets(
-        offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: String(offset) })),
-      );
+      if (consumer === null || !this.joined) throw new Error('the consumer is rejoining its group');
+      await consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: String(offset) })));
     } catch (error) {
-      // The group moved on (a rebalance): the partitions restart from the last commit that got
-      // through, at whichever member owns them now. Only redelivery follows, as after any
-      // rebalance, so this is not worth stopping the subscription for.
+      // The group moved on (a rebalance), or the broker went away: the partitions restart from the
+      // last commit that got through, at whichever member owns them now. Only redelivery follows,
+      // as after any rebalance, so this is not worth stopping the subscription for.
       const type = protocolErrorType(error);
-      if (type === undefined || !LOST_GENERATION.has(type)) throw error;
-      this.log(`[vgmflow] offsets of ${this.options.topic} not committed for group ${this.options.group} (${type}); they will be redelivered`);
+      const rejoining = consumer === null || consumer !== this.consumer || !this.joined;
+      if (!rejoining && !isPassing(error) && (type === undefined || !LOST_GENERATION.has(type))) throw error;
+      this.log(
+        `[vgmflow] offsets of ${this.options.topic} not committed for group ${this.options.group} (${type ?? errorMessage(error)}); they will be redelivered`,
+      );
     }
   }
 
   seek(partition: number, offset: number): void {
     if (!Number.isInteger(partition) || partition < 0) throw new RangeError(`no partition ${partition}`);
     checkOffset(offset, 'seek offset');
-    this.consumer.seek({ topic: this.options.topic, partition, offset: String(offset) });
+    if (this.broadcast) this.seeks.set(partition, offset);
+    const consumer = this.consumer;
+    if (consumer === null || !this.joined) return; // the next join starts the partition anew
+    try {
+      consumer.seek({ topic: this.options.topic, partition, offset: String(offset) });
+    } catch (error) {
+      // Only a consumer that has just crashed refuses (its group is gone); the rejoin restarts
+      // the partition (a broadcast at this seek).
+      if (consumer === this.consumer && this.joined) throw error;
+    }
   }
 
   async stop(): Promise<void> {
@@ -131,11 +142,118 @@ export class KafkaSubscription implements Subscription {
     await stopping;
   }
 
+  /** Starts a fresh kafkajs consumer; its crashes and joins are handled by the listeners. */
+  private launch(): void {
+    const consumer = this.makeConsumer();
+    this.consumer = consumer;
+    this.joined = false;
+    this.listen(consumer);
+    const { topic } = this.options;
+    const run = (async () => {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: this.broadcast || this.options.fromBeginning !== false });
+      // Resolves once the consumer has joined its group, or after a failed join has crashed it.
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: (payload) => this.handleBatch(payload),
+      });
+    })();
+    this.starting = run.then(
+      () => undefined,
+      async (error: unknown) => {
+        // Connecting failed (a failed join crashes the consumer instead: see the CRASH listener).
+        await consumer.disconnect().catch(() => undefined);
+        if (consumer === this.consumer) this.crashed(error);
+      },
+    );
+  }
+
+  private listen(consumer: Consumer): void {
+    const { topic } = this.options;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      if (consumer !== this.consumer || !this.active) return;
+      const partitions = [...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
+      this.joined = true;
+      if (this.crashedSince !== null) {
+        this.log(`[vgmflow] consumer of ${topic} (group ${this.groupId}) rejoined after ${((Date.now() - this.crashedSince) / 1000).toFixed(1)} s`);
+        this.crashedSince = null;
+        this.restarts = 0;
+      }
+      this.outages.answered();
+      this.resume(consumer, partitions);
+      this.firstJoin();
+      const onAssign = this.options.onAssign;
+      if (onAssign === undefined) return;
+      void this.assignments.run(async () => {
+        await this.callback(() => onAssign(partitions));
+      });
+    });
+    // A fetch of nothing but transaction markers or aborted records never reaches handleBatch;
+    // kafkajs still moves past it and says so here (batchSize counts the records handed over).
+    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+      if (consumer !== this.consumer) return;
+      const { partition, batchSize, lastOffset } = event.payload;
+      if (batchSize !== 0) return;
+      const next = Number(lastOffset) + 1;
+      this.moved(partition, next);
+      const onPosition = this.options.onPosition;
+      if (onPosition !== undefined) void this.callback(() => onPosition(partition, next));
+    });
+    // kafkajs has disconnected the consumer when it says so.
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (consumer === this.consumer) this.crashed(event.payload.error);
+    });
+  }
+
+  /** A broadcast's rejoin starts where it was (kafkajs would start from the beginning again). */
+  private resume(consumer: Consumer, partitions: readonly number[]): void {
+    if (!this.broadcast) {
+      this.seeks.clear();
+      return;
+    }
+    for (const partition of partitions) {
+      const offset = this.seeks.get(partition) ?? this.positions.get(partition);
+      if (offset !== undefined) consumer.seek({ topic: this.options.topic, partition, offset: String(offset) });
+    }
+  }
+
+  private moved(partition: number, next: number): void {
+    if (this.broadcast && next > (this.positions.get(partition) ?? -1)) this.positions.set(partition, next);
+  }
+
+  private crashed(error: unknown): void {
+    this.joined = false;
+    if (!this.active) return;
+    if (!isPassing(error)) {
+      this.fail(error);
+      return;
+    }
+    if (this.crashedSince === null) {
+      this.crashedSince = Date.now();
+      this.log(`[vgmflow] consumer of ${this.options.topic} (group ${this.groupId}) lost its broker (${errorMessage(error)}); it rejoins when Kafka answers`);
+    }
+    const giveUp = this.outages.failed(this.crashedSince, error);
+    if (giveUp !== null) {
+      this.fail(giveUp);
+      return;
+    }
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.active) this.launch();
+    }, Outages.backoffMs(this.restarts++));
+  }
+
   private shutdown(): Promise<void> {
     if (this.stopping === null) {
       this.stopping = (async () => {
+        if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+        this.restartTimer = null;
         try {
-          await this.consumer.disconnect();
+          // kafkajs's runner ignores a stop while it connects or joins, and then runs on.
+          await this.starting;
+          await this.consumer?.disconnect();
         } catch (error) {
           this.failure ??= { error };
         } finally {
@@ -178,6 +296,8 @@ export class KafkaSubscription implements Subscription {
     for (let start = 0; start < messages.length; start += this.maxBatchRecords) {
       // A seek of this partition (maybe by onAssign) makes the rest of the fetch stale.
       if (!this.active || !isRunning() || isStale()) return;
+      // Not stale: any seek asked for has taken effect.
+      this.seeks.delete(partition);
       const chunk = messages.slice(start, start + this.maxBatchRecords);
       let records: InRecord[];
       try {
@@ -190,14 +310,18 @@ export class KafkaSubscription implements Subscription {
       const ok = await this.callback(() => this.options.eachBatch({ topic, partition, records }));
       if (!ok) return;
       // For the last message of the fetch, kafkajs resolves past trailing transaction markers.
-      if (!isStale()) resolveOffset(chunk[chunk.length - 1].offset);
+      if (!isStale()) {
+        resolveOffset(chunk[chunk.length - 1].offset);
+        this.moved(partition, Number(chunk[chunk.length - 1].offset) + 1);
+      }
       await heartbeat();
     }
     // The whole fetch is handled: the position is past it, trailing transaction markers included.
-    const onPosition = this.options.onPosition;
-    if (onPosition !== undefined && this.active && isRunning() && !isStale()) {
+    if (this.active && isRunning() && !isStale()) {
       const next = Number(batch.lastOffset()) + 1;
-      await this.callback(() => onPosition(partition, next));
+      this.moved(partition, next);
+      const onPosition = this.options.onPosition;
+      if (onPosition !== undefined) await this.callback(() => onPosition(partition, next));
     }
   }
 }
@@ -209,6 +333,7 @@ export interface ConsumerSettings {
   readonly tuning: ConsumerTuning;
   readonly maxBatchRecords: number;
   readonly log: (line: string) => void;
+  readonly outages: Outages;
 }
 
 /**
@@ -224,21 +349,26 @@ export async function subscribeConsumer(
   const { tuning } = settings;
   const broadcast = options.group === null;
   const groupId = options.group ?? `${settings.clientId}-broadcast-${randomBytes(6).toString('hex')}`;
-  const consumer = settings.kafka.consumer({
-    groupId,
-    sessionTimeout: tuning.sessionTimeout,
-    heartbeatInterval: tuning.heartbeatInterval,
-    rebalanceTimeout: tuning.rebalanceTimeout,
-    maxWaitTimeInMs: tuning.maxWaitTimeInMs,
-    ...(tuning.maxBytesPerPartition === undefined ? {} : { maxBytesPerPartition: tuning.maxBytesPerPartition }),
-    readUncommitted: options.readCommitted === false,
-    allowAutoTopicCreation: false,
-  });
+  const makeConsumer = (): Consumer =>
+    settings.kafka.consumer({
+      groupId,
+      sessionTimeout: tuning.sessionTimeout,
+      heartbeatInterval: tuning.heartbeatInterval,
+      rebalanceTimeout: tuning.rebalanceTimeout,
+      maxWaitTimeInMs: tuning.maxWaitTimeInMs,
+      ...(tuning.maxBytesPerPartition === undefined ? {} : { maxBytesPerPartition: tuning.maxBytesPerPartition }),
+      readUncommitted: options.readCommitted === false,
+      allowAutoTopicCreation: false,
+      // The subscription restarts a crashed consumer itself (see the file comment).
+      retry: { restartOnFailure: async () => false },
+    });
   const subscription = new KafkaSubscription(
-    consumer,
+    makeConsumer,
+    groupId,
     broadcast ? { ...options, fromBeginning: true } : options,
     settings.maxBatchRecords,
     settings.log,
+    settings.outages,
     onEnd,
   );
   onStart(subscription);

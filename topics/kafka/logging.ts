@@ -18,6 +18,11 @@ function isRoutine(entry: LogEntry): boolean {
   if (namespace === 'Producer' && log.message.startsWith('Failed to send messages: ')) return true;
   // A transaction aborts when a send fails, so limited retries cannot break exactly-once here.
   if (namespace === 'Producer' && log.message.startsWith('Limiting retries for the idempotent producer')) return true;
+  // Lost connections and consumer crashes: the transport says once that Kafka is not answering,
+  // and rides it out or fails with the reason (./errors, ./consumer-group).
+  if (namespace === 'Connection' && log.message.startsWith('Connection error')) return true;
+  if (namespace === 'BrokerPool' && log.message.startsWith('Failed to connect to seed broker')) return true;
+  if (namespace === 'Consumer' && log.message.startsWith('Crash: ')) return true;
   return false;
 }
 

@@ -42,12 +42,23 @@ export interface KafkaTransportOptions {
    * handles all five whatever this says (./compression).
    */
   readonly compression?: Compression;
+  /**
+   * How long the transport rides out brokers that do not answer, or answer with errors that pass
+   * (a broker restarting, a coordinator loading): requests and sends are retried, consumers
+   * rejoin, interrupted transactions are reported as such (TransactionInterruptedError) so that
+   * their work is redone. Once such errors have lasted this long, operations fail with
+   * BrokerUnavailableError. Each attempt is itself retried by kafkajs for about 10 s, so the
+   * give-up comes up to that much later. Default 120000.
+   */
+  readonly brokerTimeoutMs?: number;
   /** Further kafkajs client settings (ssl, sasl, timeouts, retry). */
   readonly kafka?: Omit<KafkaConfig, 'brokers' | 'clientId' | 'logLevel' | 'logCreator'>;
 }
 
 /** Consumer tuning with every default filled in (maxBytesPerPartition keeps kafkajs's own). */
 export type ConsumerTuning = Required<Omit<KafkaConsumerTuning, 'maxBytesPerPartition'>> & KafkaConsumerTuning;
+
+export const DEFAULT_BROKER_TIMEOUT_MS = 120_000;
 
 export const DEFAULT_TUNING: Required<Omit<KafkaConsumerTuning, 'maxBytesPerPartition'>> = {
   sessionTimeout: 10_000,

@@ -3,6 +3,7 @@
  * ../transport; this folder keeps kafkajs's particulars away from them, one job a file:
  *
  * - ./records: offsets, values and headers between the interface and kafkajs;
+ * - ./errors: which kafkajs errors pass (a broker restart) and the outage bound;
  * - ./admin: topics, watermarks, committed offsets and group members (and why end offsets are
  *   last stable offsets);
  * - ./producer: sends, split by ./request-chunks, and transactions;
@@ -15,8 +16,9 @@ import type { Producer, SubscribeOptions, Subscription, TopicSpec, Transport } f
 import { KafkaAdmin } from './admin';
 import { compressionType, registerCompressionCodecs } from './compression';
 import { subscribeConsumer, type ConsumerSettings, type KafkaSubscription } from './consumer-group';
+import { Outages } from './errors';
 import { logCreator } from './logging';
-import { DEFAULT_TUNING, type KafkaTransportOptions } from './options';
+import { DEFAULT_BROKER_TIMEOUT_MS, DEFAULT_TUNING, type KafkaTransportOptions } from './options';
 import { KafkaProducer } from './producer';
 
 /** The Transport over Kafka; see the file comments of this folder for how kafkajs maps onto it. */
@@ -25,6 +27,7 @@ export class KafkaTransport implements Transport {
   private readonly consumers: ConsumerSettings;
   private readonly admin: KafkaAdmin;
   private readonly compression: CompressionTypes;
+  private readonly outages: Outages;
   private readonly producers = new Set<KafkaProducer>();
   private readonly subscriptions = new Set<KafkaSubscription>();
   private closed = false;
@@ -35,6 +38,9 @@ export class KafkaTransport implements Transport {
     this.compression = compressionType(options.compression ?? 'none');
     const clientId = options.clientId ?? 'vgmflow';
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const boundMs = options.brokerTimeoutMs ?? DEFAULT_BROKER_TIMEOUT_MS;
+    if (!(boundMs > 0)) throw new RangeError(`brokerTimeoutMs must be positive (got ${boundMs})`);
+    this.outages = new Outages(boundMs, options.brokers.join(','), log);
     this.kafka = new Kafka({
       ...(options.kafka ?? {}),
       brokers: [...options.brokers],
@@ -48,8 +54,9 @@ export class KafkaTransport implements Transport {
       tuning: { ...DEFAULT_TUNING, ...(options.consumer ?? {}) },
       maxBatchRecords: Math.max(1, options.maxBatchRecords ?? 500),
       log,
+      outages: this.outages,
     };
-    this.admin = new KafkaAdmin(this.kafka, options.replicationFactor, () => this.checkOpen());
+    this.admin = new KafkaAdmin(this.kafka, options.replicationFactor, () => this.checkOpen(), this.outages);
   }
 
   ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
@@ -74,7 +81,7 @@ export class KafkaTransport implements Transport {
 
   async producer(options: { readonly transactionalId?: string } = {}): Promise<Producer> {
     this.checkOpen();
-    const producer = await KafkaProducer.create(this.kafka, options.transactionalId, this.compression, (p) => this.producers.delete(p));
+    const producer = await KafkaProducer.create(this.kafka, options.transactionalId, this.compression, this.outages, (p) => this.producers.delete(p));
     this.producers.add(producer);
     return producer;
   }

@@ -23,8 +23,10 @@ const HELP = `Usage: vgmflow fit <in.csv> --model <model.json> [options]        
 Fits the transformer (a variational Gaussian mixture per numeric column, CTAB-GAN's
 settings) and writes the model as JSON.
 
-Embedded: reads a CSV file with a header line and runs the pipeline's stages in this
-process over in-memory topics (6 partitions, one row per message, like \`vgmflow produce\`).
+Embedded: streams a CSV file with a header line through the ingest stage's parser into
+column summaries (memory: the distinct values, not the rows), then fits them on worker
+threads. The model is a function of the rows alone: the same file fitted on Kafka gives the
+same bytes.
 On Kafka: fits the rows of the input topic up to its end offsets when the job starts,
 after ingest has caught up with them; needs running ingest, stats and reduce stages
 (\`vgmflow stage …\`), or --all-stages to run them in this process. Prints each round.
@@ -83,7 +85,7 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
   const columns = requiredColumns(args);
   const job = stringOption(args, 'job') ?? `fit-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const modelName = stringOption(args, 'model-name') ?? DEFAULT_MODEL_NAME;
-  const transport = new KafkaTransport({ brokers: kafka.brokers, clientId: 'vgmflow-fit' });
+  const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs, clientId: 'vgmflow-fit' });
   try {
     await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));
     const s3 = s3SettingsFromEnv(stringOption(args, 's3-bucket'));

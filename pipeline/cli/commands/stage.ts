@@ -121,7 +121,7 @@ export const stageCommand: Command = {
     const kafka = kafkaSettings(args, true);
     if (kafka === null) throw new UsageError('--brokers is required');
     const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-    const transport = new KafkaTransport({ brokers: kafka.brokers, clientId: `vgmflow-${name}` });
+    const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs, clientId: `vgmflow-${name}` });
     try {
       // Built before anything connects, so that a usage error shows first.
       const transformOptions = name === 'transform' ? transformOptionsFromArgs(args, kafka, transport, log) : null;
