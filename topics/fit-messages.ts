@@ -12,7 +12,8 @@ import { decodeJson, encodeJson } from './json-codec';
 import type { Codec } from './codec';
 
 // 2: partials per value shard, summaries exchanged on the summaries topic.
-export const FIT_PROTOCOL_VERSION = 2 as const;
+// 3: binned summaries (a resolution round, a resolution per column in every request).
+export const FIT_PROTOCOL_VERSION = 3 as const;
 
 export interface FitJobSpec {
   readonly job: string;

@@ -6,16 +6,19 @@
  * fit round protocol"). Key: `job/sourcePartition/shard/part`, so a republished chunk (after a
  * restart) is recognised as a duplicate.
  */
-import type { WeightedPoints } from '../core/mixture';
+import { concatBins, sliceBins, SQUARE_LIMBS, SUM_LIMBS, type BinnedPoints, type WeightedPoints } from '../core/mixture';
 import type { ColumnSpec } from '../core/normalization/column-spec';
 import type { ColumnSummary } from '../core/normalization/column-summary';
 import type { Codec } from './codec';
 import { decodeJson, encodeJson } from './json-codec';
 
-export const SUMMARY_CHUNK_PROTOCOL = 1 as const;
+// 2: binned columns.
+export const SUMMARY_CHUNK_PROTOCOL = 2 as const;
 
 export type ChunkColumn =
   | { readonly name: string; readonly kind: 'points'; readonly points: WeightedPoints }
+  /** A binned column: a slice of its bins; the modal values' exact points travel in part 0. */
+  | { readonly name: string; readonly kind: 'bins'; readonly bins: BinnedPoints; readonly modal: WeightedPoints }
   | { readonly name: string; readonly kind: 'categories'; readonly counts: readonly (readonly [string, number])[] };
 
 export interface SummaryChunk {
@@ -43,9 +46,19 @@ export function summaryChunkJob(key: string | null): string | null {
 /** Points per part: 16 bytes each, base64 in JSON, so a part stays near 5 MiB, below the topic's 16 MiB limit. */
 export const CHUNK_POINTS = 1 << 18;
 
+/** Float64s a bin takes: key, region, count, low, high and its exact sums' limbs. */
+const BIN_FLOATS = 5 + SUM_LIMBS + SQUARE_LIMBS;
+
+/** How many exact points' worth of bytes a numeric column's summary takes. */
+function pointsWorth(s: ColumnSummary): number {
+  if ('points' in s) return s.points.values.length;
+  if ('bins' in s) return Math.ceil((s.bins.keys.length * BIN_FLOATS) / 2);
+  return 0;
+}
+
 /** A shard's summary of one input partition → its chunks (at least one, even when empty). */
 export function summaryChunks(job: string, sourcePartition: number, shard: number, summaries: readonly ColumnSummary[]): SummaryChunk[] {
-  const largest = Math.max(0, ...summaries.map((s) => ('points' in s ? s.points.values.length : 0)));
+  const largest = Math.max(0, ...summaries.map(pointsWorth));
   const parts = Math.max(1, Math.ceil(largest / CHUNK_POINTS));
   return Array.from({ length: parts }, (_, part) => ({
     protocol: SUMMARY_CHUNK_PROTOCOL,
@@ -56,6 +69,11 @@ export function summaryChunks(job: string, sourcePartition: number, shard: numbe
     parts,
     columns: summaries.map((s): ChunkColumn => {
       if ('categories' in s) return { name: s.spec.name, kind: 'categories', counts: part === 0 ? [...s.categories.entries()] : [] };
+      if ('bins' in s) {
+        const n = s.bins.keys.length;
+        const modal = part === 0 ? s.modal : { values: new Float64Array(0), counts: new Float64Array(0) };
+        return { name: s.spec.name, kind: 'bins', bins: sliceBins(s.bins, Math.floor((part * n) / parts), Math.floor(((part + 1) * n) / parts)), modal };
+      }
       const n = s.points.values.length;
       const from = Math.floor((part * n) / parts);
       const to = Math.floor(((part + 1) * n) / parts);
@@ -83,6 +101,14 @@ export function chunkSummaries(parts: readonly SummaryChunk[], specs: readonly C
       }
       return { spec, categories };
     }
+    const numericSpec = spec as ColumnSpec & { type: 'continuous' | 'mixed' };
+    if (columns[0]?.kind === 'bins') {
+      const binned = columns.map((column) => {
+        if (column.kind !== 'bins') throw new RangeError(`summary chunk: column ${spec.name} should hold bins in every part`);
+        return column;
+      });
+      return { spec: numericSpec, bins: concatBins(binned.map((c) => c.bins), binned[0].bins.bits, binned[0].bins.centres), modal: binned[0].modal };
+    }
     const slices = columns.map((column) => {
       if (column.kind !== 'points') throw new RangeError(`summary chunk: column ${spec.name} should hold points`);
       return column.points;
@@ -95,7 +121,7 @@ export function chunkSummaries(parts: readonly SummaryChunk[], specs: readonly C
       counts.set(s.counts, at);
       at += s.values.length;
     }
-    return { spec: spec as ColumnSpec & { type: 'continuous' | 'mixed' }, points: { values, counts } };
+    return { spec: numericSpec, points: { values, counts } };
   });
 }
 

@@ -65,7 +65,9 @@ export const componentStatsCombine = mergeOnly<ComponentStats, [k: number]>({ em
 
 /**
  * Builds the statistic from a points × components responsibility matrix (row-major).
- * Two passes (mass and mean, then centred M2) keep the moments stable.
+ * Two passes (mass and mean, then centred M2) keep the moments stable. A binned point's
+ * spread (its rows' Σ(x − value)²) joins each component's M2 in proportion to the
+ * responsibility, so the M-step is exact given the responsibilities of the bins.
  */
 export function statsFromResponsibilities(
   values: Float64Array,
@@ -73,6 +75,7 @@ export function statsFromResponsibilities(
   resp: Float64Array,
   k: number,
   entropyTerm: number,
+  spread?: Float64Array,
 ): ComponentStats {
   const n = values.length;
   const mass = new Float64Array(k);
@@ -97,6 +100,14 @@ export function statsFromResponsibilities(
     for (let j = 0; j < k; j++) {
       const d = x - mean[j];
       m2[j] += c * resp[row + j] * d * d;
+    }
+  }
+  if (spread !== undefined) {
+    for (let i = 0; i < n; i++) {
+      const s = spread[i];
+      if (s === 0) continue;
+      const row = i * k;
+      for (let j = 0; j < k; j++) m2[j] += resp[row + j] * s;
     }
   }
   let rows = 0;

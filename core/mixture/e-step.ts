@@ -161,9 +161,10 @@ export function eStepStats(points: WeightedPoints, params: VbgmmParams): Compone
     const end = Math.min(n, start + BLOCK);
     const values = points.values.subarray(start, end);
     const counts = points.counts.subarray(start, end);
+    const spread = points.binned?.spread.subarray(start, end);
     const resp = responsibilityBlock((end - start) * k);
     const entropyTerm = blockResponsibilities(terms, values, counts, resp, scratch);
-    acc = componentStatsCombine.merge(acc, statsFromResponsibilities(values, counts, resp, k, entropyTerm));
+    acc = componentStatsCombine.merge(acc, statsFromResponsibilities(values, counts, resp, k, entropyTerm, spread));
   }
   return acc;
 }

@@ -13,3 +13,8 @@ export * from './params';
 export * from './sample';
 export * from './special-functions';
 export * from './weighted-points';
+export * from './binned-points';
+export * from './binned-points-builder';
+export * from './exact-sums';
+export * from './float-bits';
+export * from './bin-regions';

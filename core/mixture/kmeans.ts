@@ -25,12 +25,64 @@ export function nearestCentre(x: number, centres: Float64Array): number {
   return best;
 }
 
-/** The statistic of a hard assignment of every point to its nearest centre. */
+/**
+ * The nearest-centre regions of the line (intervals between midpoints of consecutive centres),
+ * for binned points whose rows straddle a boundary: such a point's rows are shared among the
+ * centres in proportion to the part of its extent [low, high] in each region, as if spread
+ * evenly over it, rather than all given to one centre. Still an estimate: which of a bin's rows
+ * lie on which side is not in the summary. From given initial means it is never needed, as the
+ * bins are split at their boundaries (bin-regions.ts).
+ */
+class NearestRegions {
+  /** Per region, left to right: its centre's index and right end. */
+  private readonly centre: number[] = [];
+  private readonly right: number[] = [];
+
+  constructor(private readonly centres: Float64Array) {
+    // Ascending by value; equal centres keep the lowest index, as nearestCentre does.
+    const order = Array.from(centres.keys()).sort((a, b) => centres[a] - centres[b] || a - b);
+    for (const j of order) {
+      const last = this.centre.length - 1;
+      if (last >= 0 && centres[this.centre[last]] === centres[j]) continue;
+      if (last >= 0) this.right[last] = (centres[this.centre[last]] + centres[j]) / 2;
+      this.centre.push(j);
+      this.right.push(Infinity);
+    }
+  }
+
+  /** Calls share(j, fraction) for the centres a point's rows go to; one call with fraction 1 unless it straddles. */
+  assign(points: WeightedPoints, i: number, share: (j: number, fraction: number) => void): void {
+    const x = points.values[i];
+    const nearest = nearestCentre(x, this.centres);
+    const extent = points.binned;
+    if (extent === undefined) return share(nearest, 1);
+    const low = extent.lows[i];
+    const high = extent.highs[i];
+    if (!(high > low) || (nearestCentre(low, this.centres) === nearest && nearestCentre(high, this.centres) === nearest)) return share(nearest, 1);
+    let left = -Infinity;
+    for (let r = 0; r < this.centre.length; r++) {
+      const overlap = Math.min(high, this.right[r]) - Math.max(low, left);
+      if (overlap > 0) share(this.centre[r], overlap / (high - low));
+      left = this.right[r];
+    }
+  }
+}
+
+/**
+ * The statistic of a hard assignment of every point to its nearest centre (a binned point's
+ * rows shared when they straddle two centres' regions, NearestRegions).
+ */
 export function hardAssignmentStats(points: WeightedPoints, centres: Float64Array): ComponentStats {
   const k = centres.length;
   const resp = new Float64Array(points.values.length * k);
-  for (let i = 0; i < points.values.length; i++) resp[i * k + nearestCentre(points.values[i], centres)] = 1;
-  return statsFromResponsibilities(points.values, points.counts, resp, k, 0);
+  const regions = new NearestRegions(centres);
+  for (let i = 0; i < points.values.length; i++) {
+    const row = i * k;
+    regions.assign(points, i, (j, fraction) => {
+      resp[row + j] += fraction;
+    });
+  }
+  return statsFromResponsibilities(points.values, points.counts, resp, k, 0, points.binned?.spread);
 }
 
 /** A Lloyd step's partial: rows and value sum per centre. Merged by addition. */
@@ -43,6 +95,18 @@ export function lloydPartial(points: WeightedPoints, centres: Float64Array): Llo
   const k = centres.length;
   const counts = new Float64Array(k);
   const sums = new Float64Array(k);
+  if (points.binned !== undefined) {
+    const regions = new NearestRegions(centres);
+    for (let i = 0; i < points.values.length; i++) {
+      const c = points.counts[i];
+      const x = points.values[i];
+      regions.assign(points, i, (j, fraction) => {
+        counts[j] += c * fraction;
+        sums[j] += c * fraction * x;
+      });
+    }
+    return { counts, sums };
+  }
   for (let i = 0; i < points.values.length; i++) {
     const j = nearestCentre(points.values[i], centres);
     counts[j] += points.counts[i];

@@ -3,7 +3,7 @@
  * (merged with Chan's formula, never Σx² − n·mean²), min and max.
  */
 import type { CombineFn } from '../combine';
-import type { WeightedPoints } from './weighted-points';
+import { pointsMax, pointsMin, type WeightedPoints } from './weighted-points';
 
 export interface Moments {
   readonly count: number;
@@ -16,6 +16,7 @@ export interface Moments {
 
 const EMPTY: Moments = { count: 0, mean: 0, m2: 0, min: Infinity, max: -Infinity };
 
+/** Moments of the rows weighted points stand for (a binned point's spread included, its exact range). */
 export function momentsOf(points: WeightedPoints): Moments {
   let count = 0;
   let sum = 0;
@@ -34,6 +35,11 @@ export function momentsOf(points: WeightedPoints): Moments {
   for (let i = 0; i < points.values.length; i++) {
     const d = points.values[i] - mean;
     m2 += points.counts[i] * d * d;
+  }
+  if (points.binned !== undefined) {
+    for (let i = 0; i < points.binned.spread.length; i++) m2 += points.binned.spread[i];
+    min = pointsMin(points);
+    max = pointsMax(points);
   }
   return { count, mean, m2, min, max };
 }

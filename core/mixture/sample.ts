@@ -2,7 +2,8 @@
  * The points a partition contributes to k-means++ seeding. Up to `maxPoints` distinct
  * values it is the summary itself; beyond, consecutive values are pooled into
  * `maxPoints` groups (count-weighted mean, summed count), so seeding sees the whole
- * distribution at a bounded size, deterministically.
+ * distribution at a bounded size, deterministically. A binned summary is seeded from its bin
+ * means like any other points.
  */
 import { mergeAll } from '../combine';
 import { weightedPointsCombine, type WeightedPoints } from './weighted-points';
@@ -13,9 +14,10 @@ function ascending(values: Float64Array): boolean {
 }
 
 export function samplePoints(input: WeightedPoints, maxPoints: number): WeightedPoints {
-  if (input.values.length <= maxPoints) return input;
+  // Seeding looks at values and counts only: a binned summary's spreads and range stay behind.
+  if (input.values.length <= maxPoints) return { values: input.values, counts: input.counts };
   // Pooling consecutive values needs them distinct and ascending (rows may be neither).
-  const points = ascending(input.values) ? input : mergeAll(weightedPointsCombine, [input]);
+  const points = ascending(input.values) ? input : mergeAll(weightedPointsCombine, [{ values: input.values, counts: input.counts }]);
   const n = points.values.length;
   if (n <= maxPoints) return points;
   const values = new Float64Array(maxPoints);

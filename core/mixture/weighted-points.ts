@@ -3,6 +3,8 @@
  * Identical values have identical responsibilities, so every statistic of the fit is
  * the same over the summary as over the rows, at the cost of the number of distinct
  * values instead of the number of rows (ARCHITECTURE.md, "The fit round protocol").
+ * A binned summary (binned-points.ts) is weighted points too: each point a bin's mean,
+ * with the spread of the bin's rows around it and the bin's least and greatest row.
  */
 import { mergeOnly } from '../combine';
 
@@ -11,6 +13,28 @@ export interface WeightedPoints {
   readonly values: Float64Array;
   /** How many rows hold each value; same length as `values`, every entry > 0. */
   readonly counts: Float64Array;
+  /** Binned points: what each point's rows look like around it. Absent for exact points. */
+  readonly binned?: BinnedExtent;
+}
+
+/** Per binned point (same length as `values`). */
+export interface BinnedExtent {
+  /** Σ (x − value)² over the point's rows, which the M-step and the moments add to the centred second moments. */
+  readonly spread: Float64Array;
+  /** The point's least and greatest row (exact; the value, a bin mean, lies between them). */
+  readonly lows: Float64Array;
+  readonly highs: Float64Array;
+}
+
+/** The least row a summary stands for. */
+export function pointsMin(points: WeightedPoints): number {
+  const n = points.values.length;
+  return n === 0 ? Infinity : points.binned === undefined ? points.values[0] : points.binned.lows[0];
+}
+
+export function pointsMax(points: WeightedPoints): number {
+  const n = points.values.length;
+  return n === 0 ? -Infinity : points.binned === undefined ? points.values[n - 1] : points.binned.highs[n - 1];
 }
 
 /** Total number of rows the summary stands for. */
@@ -21,40 +45,47 @@ export function totalCount(points: WeightedPoints): number {
 }
 
 /**
- * Merges two summaries of distinct ascending values into one: equal values add their counts.
- * Linear, and exact (counts are whole numbers).
+ * Merges two summaries of distinct ascending values into one: equal values add their counts
+ * (and spreads: points with the same value have no spread between them). Linear, and exact for
+ * exact points (counts are whole numbers).
  */
 export function mergeSortedPoints(a: WeightedPoints, b: WeightedPoints): WeightedPoints {
   if (a.values.length === 0) return b;
   if (b.values.length === 0) return a;
   const values = new Float64Array(a.values.length + b.values.length);
   const counts = new Float64Array(values.length);
+  const binned = a.binned !== undefined || b.binned !== undefined;
+  const spread = binned ? new Float64Array(values.length) : null;
+  const lows = binned ? new Float64Array(values.length) : null;
+  const highs = binned ? new Float64Array(values.length) : null;
   let i = 0;
   let j = 0;
   let n = 0;
-  while (i < a.values.length && j < b.values.length) {
-    const x = a.values[i];
-    const y = b.values[j];
-    if (x < y) {
-      values[n] = x;
-      counts[n++] = a.counts[i++];
-    } else if (y < x) {
-      values[n] = y;
-      counts[n++] = b.counts[j++];
-    } else {
-      values[n] = x;
-      counts[n++] = a.counts[i++] + b.counts[j++];
+  while (i < a.values.length || j < b.values.length) {
+    const fromA = j === b.values.length || (i < a.values.length && a.values[i] <= b.values[j]);
+    const fromB = i === a.values.length || (j < b.values.length && b.values[j] <= a.values[i]);
+    values[n] = fromA ? a.values[i] : b.values[j];
+    counts[n] = (fromA ? a.counts[i] : 0) + (fromB ? b.counts[j] : 0);
+    if (spread !== null && lows !== null && highs !== null) {
+      // An exact point is its own extent, with no spread.
+      const ea = fromA ? extentAt(a, i) : null;
+      const eb = fromB ? extentAt(b, j) : null;
+      spread[n] = (ea?.spread ?? 0) + (eb?.spread ?? 0);
+      lows[n] = Math.min(ea?.low ?? Infinity, eb?.low ?? Infinity);
+      highs[n] = Math.max(ea?.high ?? -Infinity, eb?.high ?? -Infinity);
     }
+    if (fromA) i++;
+    if (fromB) j++;
+    n++;
   }
-  for (; i < a.values.length; i++, n++) {
-    values[n] = a.values[i];
-    counts[n] = a.counts[i];
-  }
-  for (; j < b.values.length; j++, n++) {
-    values[n] = b.values[j];
-    counts[n] = b.counts[j];
-  }
-  return n === values.length ? { values, counts } : { values: values.slice(0, n), counts: counts.slice(0, n) };
+  const cut = (x: Float64Array): Float64Array => (n === x.length ? x : x.slice(0, n));
+  if (spread === null || lows === null || highs === null) return { values: cut(values), counts: cut(counts) };
+  return { values: cut(values), counts: cut(counts), binned: { spread: cut(spread), lows: cut(lows), highs: cut(highs) } };
+}
+
+function extentAt(p: WeightedPoints, i: number): { spread: number; low: number; high: number } {
+  const e = p.binned;
+  return e === undefined ? { spread: 0, low: p.values[i], high: p.values[i] } : { spread: e.spread[i], low: e.lows[i], high: e.highs[i] };
 }
 
 /** Values buffered before they are sorted into the summary: bounds a builder's memory to its distinct values plus this. */
@@ -84,7 +115,9 @@ export class WeightedPointsBuilder {
     for (let i = 0; i < values.length; i++) this.push(values[i]);
   }
 
+  /** Exact points only: a binned point's spread would be lost here. */
   addPoints(points: WeightedPoints): void {
+    if (points.binned !== undefined) throw new RangeError('the exact points builder takes no binned points');
     for (let i = 0; i < points.values.length; i++) checkFinite(points.values[i]);
     const sorted = ascendingDistinct(points.values) ? points : sortPoints(points);
     this.summary = mergeSortedPoints(this.summary, sorted);
@@ -92,6 +125,11 @@ export class WeightedPointsBuilder {
 
   get distinctCount(): number {
     this.compact();
+    return this.summary.values.length;
+  }
+
+  /** Distinct values in the summary so far, without sorting the buffer in. */
+  get compactedCount(): number {
     return this.summary.values.length;
   }
 

@@ -3,17 +3,22 @@
  * so the embedded fit (a loop over in-memory partitions, below) and the distributed
  * fit (the reducer stage, over Kafka) run the very same steps:
  *
- *   round 0      column statistics: moments, modal counts, category counts
- *   rounds 1..   per numeric column, one or two mixtures (MixtureFitMachine), then
+ *   (auto summaries) each numeric column's bin counts at every resolution, from which
+ *                its resolution: exact, or the finest with at most the bound's bins
+ *   then         column statistics at that resolution: moments, modal counts, category counts
+ *   then         per numeric column, one or two mixtures (MixtureFitMachine), then
  *                argmax counts (kept modes), then expected usage (one-hot order)
  *
- * Each round's request is computed on every partition (computeShardPartial) and
- * the partials are merged in partition order before the machine takes them.
+ * Each round's request is computed on every value shard (computeShardPartial) and the
+ * partials are merged in shard order before the machine takes them. A column's resolution
+ * is decided from the counts of all its rows, so it is the same for every partitioning.
  */
 import { mergeAll } from '../combine';
 import {
   computeMixturePartial,
   CTABGAN_DEFAULTS,
+  EXACT_BITS,
+  finestResolution,
   MixtureFitMachine,
   mergeMixturePartials,
   type FitInit,
@@ -30,20 +35,35 @@ import {
   MODEL_FORMAT_VERSION,
   mixtureToJson,
   type ColumnModel,
+  type ColumnSummaryInfo,
   type ModeSlot,
   type TransformerModel,
   type TransformerOptions,
 } from './model';
 import { argmaxCounts, byUsage, expectedUsage, keptComponents, modeCountsCombine } from './mode-usage';
 import { SummaryData, type PointSet } from './summary-data';
-import { mergeSummaries, shardSummaries } from './value-shard';
+import {
+  checkSummaryOptions,
+  DEFAULT_SUMMARY_OPTIONS,
+  EXACT_RESOLUTION,
+  EXACT_SUMMARY_OPTIONS,
+  type Resolution,
+  type SummaryOptions,
+} from './summary-options';
+import { mergeSummaries, ownEntry, shardSummaries } from './value-shard';
 
 export const DEFAULT_TRANSFORMER_OPTIONS: TransformerOptions = {
   mixture: CTABGAN_DEFAULTS,
   eps: 0.005,
   // The research code seeds both the mixture (random_state=42) and the sampling with 42.
   seed: 42,
+  summary: DEFAULT_SUMMARY_OPTIONS,
 };
+
+/** The summary options of a fit: options written before binning existed meant exact summaries. */
+export function summaryOptionsOf(options: TransformerOptions): SummaryOptions {
+  return options.summary ?? EXACT_SUMMARY_OPTIONS;
+}
 
 export class FitError extends Error {}
 
@@ -57,21 +77,27 @@ export type ModesRequest =
 export interface UnitRequest {
   readonly column: number;
   readonly points: PointSet;
+  /** How the column's points are made: exact, or bins. */
+  readonly resolution: Resolution;
   readonly request: MixtureRequest | ModesRequest;
 }
 
 export type UnitPartial = MixturePartial | { readonly kind: 'counts'; readonly counts: Float64Array };
 
 export type RoundRequest =
-  | { readonly kind: 'summary' }
+  /** Per column, the initial means that split its bins (none: empty). */
+  | { readonly kind: 'resolution'; readonly centres: readonly (readonly number[])[] }
+  | { readonly kind: 'summary'; readonly resolutions: readonly Resolution[] }
   | { readonly kind: 'units'; readonly units: Readonly<Record<string, UnitRequest>> };
 
 export type ShardPartial =
+  /** Per column, its bins at each resolution from MIN_BIN_BITS up to the shard's own (null: categorical). */
+  | { readonly kind: 'resolution'; readonly columns: readonly (readonly number[] | null)[] }
   | { readonly kind: 'summary'; readonly columns: readonly ColumnStats[] }
   | { readonly kind: 'units'; readonly units: Readonly<Record<string, UnitPartial>> };
 
 function computeUnitPartial(unit: UnitRequest, data: SummaryData): UnitPartial {
-  const points = data.points(unit.column, unit.points);
+  const points = data.points(unit.column, unit.points, unit.resolution);
   const r = unit.request;
   if (r.kind === 'argmax') return { kind: 'counts', counts: argmaxCounts(points, r.params) };
   if (r.kind === 'usage') return { kind: 'counts', counts: expectedUsage(points, r.params, r.kept) };
@@ -80,8 +106,11 @@ function computeUnitPartial(unit: UnitRequest, data: SummaryData): UnitPartial {
 
 /** What one shard contributes to a round. Pure. */
 export function computeShardPartial(request: RoundRequest, data: SummaryData): ShardPartial {
+  if (request.kind === 'resolution') {
+    return { kind: 'resolution', columns: data.summaries.map((s, c) => ('categories' in s ? null : data.binCounts(c, request.centres[c] ?? []))) };
+  }
   if (request.kind === 'summary') {
-    return { kind: 'summary', columns: data.summaries.map((_, c) => columnStats(data, c)) };
+    return { kind: 'summary', columns: data.summaries.map((_, c) => columnStats(data, c, request.resolutions[c] ?? EXACT_RESOLUTION)) };
   }
   const units: Record<string, UnitPartial> = {};
   for (const [id, unit] of Object.entries(request.units)) units[id] = computeUnitPartial(unit, data);
@@ -113,6 +142,8 @@ class NumericColumnFit {
     readonly stats: ColumnStats & { kind: 'numeric' },
     readonly options: TransformerOptions,
     init: FitInit,
+    /** How the column's points are made: exact, or bins. */
+    readonly resolution: Resolution,
   ) {
     const what = spec.type === 'mixed' ? `column ${spec.name} (non-modal values)` : `column ${spec.name}`;
     this.main = guard(what, () => new MixtureFitMachine(options.mixture, init, spec.type === 'mixed' ? stats.nonModal : stats.all));
@@ -131,16 +162,18 @@ class NumericColumnFit {
     const out: Record<string, UnitRequest> = {};
     const name = this.spec.name;
     const mainPoints: PointSet = this.spec.type === 'mixed' ? 'nonModal' : 'all';
+    const resolution = this.resolution;
     const mainRequest = this.main.next();
-    if (mainRequest !== null) out[name] = { column: this.column, points: mainPoints, request: mainRequest };
+    if (mainRequest !== null) out[name] = { column: this.column, points: mainPoints, resolution, request: mainRequest };
     const modalRequest = this.modal?.next() ?? null;
-    if (modalRequest !== null) out[`${name}#all`] = { column: this.column, points: 'all', request: modalRequest };
+    if (modalRequest !== null) out[`${name}#all`] = { column: this.column, points: 'all', resolution, request: modalRequest };
     const modes = this.modes;
     if (modes !== null && modes.phase !== 'ordered') {
       const params = this.main.result().params;
       out[`${name}#modes`] = {
         column: this.column,
         points: mainPoints,
+        resolution,
         request: modes.phase === 'argmax' ? { kind: 'argmax', params } : { kind: 'usage', params, kept: modes.kept },
       };
     }
@@ -197,8 +230,10 @@ class NumericColumnFit {
       mixture: mixtureToJson(fit.params, fit),
       argmaxCounts: Array.from(argmax),
     };
+    // Last, so that a model file's keys come in the order the model reader gives them.
+    const summary = this.summaryInfo(fit, kept);
     if (this.spec.type === 'continuous' || this.modal === null) {
-      return { ...common, type: 'continuous', modes: byUsage(componentSlots) };
+      return { ...common, type: 'continuous', modes: byUsage(componentSlots), summary };
     }
     const allValues = this.modal.result();
     const modalValues = [...this.spec.modalValues];
@@ -212,7 +247,16 @@ class NumericColumnFit {
       modalMixture: mixtureToJson(allValues.params, allValues),
       // Modal slots come first so that they win usage ties, as in the research layout.
       modes: byUsage([...modalSlots, ...componentSlots]),
+      summary,
     };
+  }
+
+  private summaryInfo(fit: VbgmmFit, kept: readonly number[]): ColumnSummaryInfo {
+    const bits = this.resolution.bits;
+    if (bits === EXACT_BITS) return { kind: 'exact', points: this.stats.points };
+    const withinBinVariance = this.stats.binSpread / this.stats.nonModal.count;
+    const smallest = Math.min(...kept.map((k) => fit.params.covariances[k]));
+    return { kind: 'binned', bits, points: this.stats.points, withinBinVariance, errorScale: withinBinVariance / smallest };
   }
 }
 
@@ -242,15 +286,29 @@ function categoricalModel(spec: ColumnSpec, stats: ColumnStats & { kind: 'catego
 }
 
 export class TransformerFitMachine {
+  /** Per column, how its points are made (exact for categorical columns); null until known. */
+  private resolutions: Resolution[] | null;
+  /** Per column, the initial means that split its bins (empty: k-means, or categorical). */
+  private readonly centres: (readonly number[])[];
   private stats: ColumnStats[] | null = null;
   private numeric: NumericColumnFit[] = [];
   private round = 0;
+  readonly summary: SummaryOptions;
 
   constructor(
     readonly specs: readonly ColumnSpec[],
     readonly options: TransformerOptions = DEFAULT_TRANSFORMER_OPTIONS,
     readonly initialMeans: InitialMeans = {},
   ) {
+    this.summary = summaryOptionsOf(options);
+    guard('summary options', () => checkSummaryOptions(this.summary));
+    this.centres = specs.map((s) => (s.type === 'categorical' ? [] : (ownEntry(initialMeans, s.name) ?? [])));
+    // Auto summaries: the first round decides each column's resolution. Else it is fixed.
+    const binBits = this.summary.mode === 'binned' ? this.summary.binBits : null;
+    this.resolutions =
+      this.summary.mode === 'auto' && specs.some((s) => s.type !== 'categorical')
+        ? null
+        : specs.map((s, c) => (s.type === 'categorical' || binBits === null ? EXACT_RESOLUTION : { bits: binBits, centres: this.centres[c] }));
     for (const name of Object.keys(initialMeans)) {
       const spec = specs.find((s) => s.name === name);
       if (spec === undefined) throw new FitError(`initial means given for unknown column "${name}"`);
@@ -265,7 +323,8 @@ export class TransformerFitMachine {
 
   /** The next round's request, or null when the model is ready. */
   next(): RoundRequest | null {
-    if (this.stats === null) return { kind: 'summary' };
+    if (this.resolutions === null) return { kind: 'resolution', centres: this.centres };
+    if (this.stats === null) return { kind: 'summary', resolutions: this.resolutions };
     const units: Record<string, UnitRequest> = {};
     for (const column of this.numeric) Object.assign(units, column.requests());
     return Object.keys(units).length === 0 ? null : { kind: 'units', units };
@@ -276,6 +335,10 @@ export class TransformerFitMachine {
     const request = this.next();
     if (request === null) throw new Error('the fit is done');
     this.round++;
+    if (request.kind === 'resolution') {
+      this.acceptResolution(partials);
+      return;
+    }
     if (request.kind === 'summary') {
       this.acceptSummary(partials);
       return;
@@ -316,6 +379,23 @@ export class TransformerFitMachine {
     };
   }
 
+  /** Bin counts of all the rows at each resolution → each column's resolution. */
+  private acceptResolution(partials: readonly ShardPartial[]): void {
+    this.resolutions = this.specs.map((spec, c): Resolution => {
+      if (spec.type === 'categorical') return EXACT_RESOLUTION;
+      let total: number[] | null = null;
+      for (const p of partials) {
+        const counts = p.kind === 'resolution' ? p.columns[c] : undefined;
+        if (counts === undefined || counts === null) throw new RangeError(`a shard's resolution partial lacks column ${spec.name}`);
+        // A shard holding coarser bins knows no finer counts; the column's resolution is not
+        // finer than any shard's (a shard has no more bins than the column), so none is lost.
+        total = total === null ? [...counts] : total.slice(0, Math.min(total.length, counts.length)).map((n, i) => n + counts[i]);
+      }
+      const bits = total === null ? EXACT_BITS : finestResolution(total, this.summary.maxBins);
+      return bits === EXACT_BITS ? EXACT_RESOLUTION : { bits, centres: this.centres[c] };
+    });
+  }
+
   private acceptSummary(partials: readonly ShardPartial[]): void {
     const stats = this.specs.map((spec, i) =>
       mergeAll(
@@ -335,7 +415,7 @@ export class TransformerFitMachine {
       if (spec.type === 'categorical' || s.kind !== 'numeric') return;
       const means = this.initialMeans[spec.name];
       const init: FitInit = means === undefined ? { kind: 'kmeans', seed: this.options.seed } : { kind: 'means', means };
-      this.numeric.push(new NumericColumnFit(i, spec, s, this.options, init));
+      this.numeric.push(new NumericColumnFit(i, spec, s, this.options, init, this.resolutions?.[i] ?? EXACT_RESOLUTION));
     });
   }
 }
@@ -352,7 +432,7 @@ export function fitTransformerPartitions(
   initialMeans: InitialMeans = {},
 ): TransformerModel {
   const machine = new TransformerFitMachine(specs, options, initialMeans);
-  const data = shardSummaries(mergeSummaries(partitions, specs)).map((shard) => new SummaryData(shard));
+  const data = shardSummaries(mergeSummaries(partitions, specs, machine.summary, initialMeans)).map((shard) => new SummaryData(shard));
   for (let request = machine.next(); request !== null; request = machine.next()) {
     const req = request;
     machine.accept(data.map((d) => computeShardPartial(req, d)));

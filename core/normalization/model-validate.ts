@@ -2,11 +2,13 @@
  * Reads a model file defensively: a missing, truncated or hand-edited model gets an
  * error naming what is wrong, never a crash deep inside the encoder.
  */
-import type { VbgmmOptions } from '../mixture';
+import { EXACT_BITS, MIN_BIN_BITS, type VbgmmOptions } from '../mixture';
+import { checkSummaryOptions, SUMMARY_MODES, type SummaryOptions } from './summary-options';
 import {
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
   type ColumnModel,
+  type ColumnSummaryInfo,
   type MixtureJson,
   type ModeSlot,
   type TransformerModel,
@@ -132,6 +134,40 @@ function readModes(r: Reader, v: Json | undefined, path: string, k: number, moda
   });
 }
 
+/** A column's summary record; absent in models written before binning (then it was exact). */
+function readSummaryInfo(r: Reader, v: Json | undefined, path: string): { summary?: ColumnSummaryInfo } {
+  if (v === undefined) return {};
+  const o = r.object(v, path);
+  const points = r.number(o.points, `${path}.points`);
+  if (o.kind === 'exact') return { summary: { kind: 'exact', points } };
+  if (o.kind !== 'binned') r.fail(`${path}.kind must be "exact" or "binned"`);
+  const bits = r.number(o.bits, `${path}.bits`);
+  if (!Number.isInteger(bits) || bits < MIN_BIN_BITS || bits >= EXACT_BITS) r.fail(`${path}.bits must be a whole number from ${MIN_BIN_BITS} to ${EXACT_BITS - 1}`);
+  return {
+    summary: {
+      kind: 'binned',
+      bits,
+      points,
+      withinBinVariance: r.number(o.withinBinVariance, `${path}.withinBinVariance`),
+      errorScale: r.number(o.errorScale, `${path}.errorScale`),
+    },
+  };
+}
+
+function readSummaryOptions(r: Reader, v: Json | undefined): { summary?: SummaryOptions } {
+  if (v === undefined) return {};
+  const o = r.object(v, 'options.summary');
+  const mode = r.string(o.mode, 'options.summary.mode');
+  if (!(SUMMARY_MODES as readonly string[]).includes(mode)) r.fail('options.summary.mode must be auto, exact or binned');
+  const summary = { mode: mode as SummaryOptions['mode'], maxBins: r.number(o.maxBins, 'options.summary.maxBins'), binBits: r.number(o.binBits, 'options.summary.binBits') };
+  try {
+    checkSummaryOptions(summary);
+  } catch (err) {
+    r.fail(`options.summary: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return { summary };
+}
+
 function readColumn(r: Reader, v: Json | undefined, path: string): ColumnModel {
   const o = r.object(v, path);
   const name = r.string(o.name, `${path}.name`);
@@ -152,7 +188,7 @@ function readColumn(r: Reader, v: Json | undefined, path: string): ColumnModel {
     mixture,
     argmaxCounts: r.numbers(o.argmaxCounts, `${path}.argmaxCounts`, k),
   };
-  if (type === 'continuous') return { ...common, type, modes: readModes(r, o.modes, `${path}.modes`, k, []) };
+  if (type === 'continuous') return { ...common, type, modes: readModes(r, o.modes, `${path}.modes`, k, []), ...readSummaryInfo(r, o.summary, `${path}.summary`) };
   const modalValues = r.numbers(o.modalValues, `${path}.modalValues`);
   return {
     ...common,
@@ -162,6 +198,7 @@ function readColumn(r: Reader, v: Json | undefined, path: string): ColumnModel {
     modalAlphas: r.numbers(o.modalAlphas, `${path}.modalAlphas`, modalValues.length),
     modalMixture: readMixture(r, o.modalMixture, `${path}.modalMixture`),
     modes: readModes(r, o.modes, `${path}.modes`, k, modalValues),
+    ...readSummaryInfo(r, o.summary, `${path}.summary`),
   };
 }
 
@@ -213,6 +250,7 @@ export function parseModel(text: string, where: string): TransformerModel {
       mixture: readMixtureOptions(r, mixture),
       eps: r.number(options.eps, 'options.eps'),
       seed,
+      ...readSummaryOptions(r, options.summary),
     },
     rows: r.number(o.rows, 'rows'),
     columns: columns.map((c, i) => readColumn(r, c, `columns[${i}]`)),

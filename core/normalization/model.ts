@@ -4,6 +4,7 @@
  * JSON numbers are written shortest-round-trip, so a saved model loads bit-exact.
  */
 import type { VbgmmOptions, VbgmmParams, VbgmmPriors, WeightConcentrationPriorType } from '../mixture';
+import type { SummaryOptions } from './summary-options';
 
 export const MODEL_FORMAT = 'vgmflow-model';
 export const MODEL_FORMAT_VERSION = 1;
@@ -28,6 +29,24 @@ export interface MixtureJson {
   readonly initialMeans: number[];
 }
 
+/**
+ * How a numeric column's (non-modal) values were summarised for its fit. Binned: the E-step saw
+ * `points` bin means; `withinBinVariance` is the mean squared distance of a row from its bin's
+ * mean, and `errorScale` that divided by the smallest kept component's variance: the scale of
+ * the relative error of the weights, means and variances against the exact fit (README,
+ * "High-cardinality columns"). Absent in models written before binning existed (exact).
+ */
+export type ColumnSummaryInfo =
+  | { readonly kind: 'exact'; readonly points: number }
+  | {
+      readonly kind: 'binned';
+      /** Kept mantissa bits: a bin spans 2^-bits of |x| or less. */
+      readonly bits: number;
+      readonly points: number;
+      readonly withinBinVariance: number;
+      readonly errorScale: number;
+    };
+
 /** One position of a numeric column's one-hot, in encoded order. */
 export type ModeSlot =
   | { readonly kind: 'component'; readonly component: number; readonly usage: number }
@@ -43,6 +62,7 @@ export interface ContinuousColumnModel {
   /** Rows whose most likely component is each component (`predict` counts). */
   readonly argmaxCounts: number[];
   readonly modes: ModeSlot[];
+  readonly summary?: ColumnSummaryInfo;
 }
 
 export interface MixedColumnModel {
@@ -62,6 +82,8 @@ export interface MixedColumnModel {
   readonly modalMixture: MixtureJson;
   readonly argmaxCounts: number[];
   readonly modes: ModeSlot[];
+  /** How the non-modal values were summarised (the all-values mixture used the same bins). */
+  readonly summary?: ColumnSummaryInfo;
 }
 
 export interface CategoricalColumnModel {
@@ -81,6 +103,8 @@ export interface TransformerOptions {
   readonly eps: number;
   /** Keys the counter-based generator that samples each row's mode (and k-means++). */
   readonly seed: number;
+  /** How numeric columns are summarised for the fit; absent (models before binning): exact. */
+  readonly summary?: SummaryOptions;
 }
 
 export interface TransformerModel {

@@ -1,14 +1,26 @@
 /**
  * Value shards: every value of a column belongs to one of SUMMARY_SHARDS shards, chosen by a
- * hash of the value itself (its float64 bits, or a category's text). The fit computes its
+ * hash of the value itself (a number's coarsest bin, so that every bin of a binned summary
+ * lies in one shard; a category's text). The fit computes its
  * partial statistics per shard, over all the rows of that shard, and merges them in shard
  * order, so the model is a function of the rows alone: not of how a producer batched or
  * partitioned them, nor of how many workers read them (ARCHITECTURE.md, "The fit round
  * protocol"). A value present in many input partitions is visited once per EM iteration.
  */
-import { mergeSortedPoints, type WeightedPoints } from '../mixture';
+import {
+  binKey,
+  BinnedPointsBuilder,
+  binRegions,
+  type BinRegions,
+  MIN_BIN_BITS,
+  mergeSortedPoints,
+  splitBins,
+  type BinnedPoints,
+  type WeightedPoints,
+} from '../mixture';
 import type { ColumnSpec } from './column-spec';
-import type { ColumnSummary } from './column-summary';
+import { binIfOverBound, mergeModal, numericParts, type ColumnSummary, type NumericColumnSpec } from './column-summary';
+import { EXACT_SUMMARY_OPTIONS, type SummaryOptions } from './summary-options';
 
 /**
  * How many shards every fit uses. Part of the model's definition: the floating-point sums of
@@ -29,9 +41,12 @@ function mix32(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** The shard of a numeric value; 0 and -0 are the same value and share a shard. */
+/**
+ * The shard of a numeric value: a hash of its bin at the coarsest resolution (MIN_BIN_BITS), so
+ * a value and every bin it can fall into, at any resolution, share a shard. 0 and -0 share one.
+ */
 export function numericShard(value: number, shards = SUMMARY_SHARDS): number {
-  bits[0] = value + 0;
+  bits[0] = binKey(value, MIN_BIN_BITS) + 0;
   return mix32(words[LOW] ^ mix32(words[1 - LOW] ^ 0x9e3779b9)) % shards;
 }
 
@@ -65,17 +80,30 @@ function shardCategories(categories: ReadonlyMap<string, number>, shards: number
   return out;
 }
 
+/** Splits bins into their shards (a bin's key has its values' shard). */
+export function shardBins(bins: BinnedPoints, shards = SUMMARY_SHARDS): BinnedPoints[] {
+  return splitBins(bins, shards, (key) => numericShard(key, shards));
+}
+
 /** One partition's (or any set of rows') column summaries → the summaries of each shard, [shard][column]. */
 export function shardSummaries(summaries: readonly ColumnSummary[], shards = SUMMARY_SHARDS): ColumnSummary[][] {
   const out: ColumnSummary[][] = Array.from({ length: shards }, () => []);
   for (const summary of summaries) {
     if ('categories' in summary) {
       shardCategories(summary.categories, shards).forEach((categories, s) => out[s].push({ spec: summary.spec, categories }));
-    } else {
+    } else if ('points' in summary) {
       shardPoints(summary.points, shards).forEach((points, s) => out[s].push({ spec: summary.spec, points }));
+    } else {
+      const modal = shardPoints(summary.modal, shards);
+      shardBins(summary.bins, shards).forEach((bins, s) => out[s].push({ spec: summary.spec, bins, modal: modal[s] }));
     }
   }
   return out;
+}
+
+/** A column's entry of a name-keyed record (never something inherited, such as `constructor`). */
+export function ownEntry<T>(record: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(record, name) ? record[name] : undefined;
 }
 
 function checkSameColumns(a: readonly ColumnSpec[], b: readonly ColumnSpec[]): void {
@@ -85,10 +113,45 @@ function checkSameColumns(a: readonly ColumnSpec[], b: readonly ColumnSpec[]): v
 }
 
 /**
+ * Merges numeric summaries of disjoint rows. Exact ones stay exact unless together they pass
+ * the bound of `options` (auto); with any binned one, the result is binned at the coarsest of
+ * their resolutions (or coarser, to keep within the bound). Counts and bin sums are whole
+ * numbers, so the result is the same in any order.
+ */
+function mergeNumeric(spec: NumericColumnSpec, columns: readonly ColumnSummary[], options: SummaryOptions, regions: BinRegions): ColumnSummary {
+  const numeric = columns.map((column) => {
+    if ('categories' in column) throw new RangeError(`column ${spec.name}: expected numeric points`);
+    return column;
+  });
+  const binned = numeric.filter((c) => 'bins' in c);
+  const maxBins = options.mode === 'auto' ? options.maxBins : Infinity;
+  if (binned.length === 0) {
+    let points: WeightedPoints = { values: new Float64Array(0), counts: new Float64Array(0) };
+    for (const column of numeric) if ('points' in column) points = mergeSortedPoints(points, column.points);
+    return (options.mode === 'auto' ? binIfOverBound(spec, points, maxBins, regions) : null) ?? { spec, points };
+  }
+  const parts = numeric.map(numericParts);
+  const bits = Math.min(...parts.map((p) => (p.rest.kind === 'bins' ? p.rest.bins.bits : Infinity)));
+  const builder = new BinnedPointsBuilder(bits, maxBins, regions);
+  for (const part of parts) {
+    if (part.rest.kind === 'bins') builder.addBins(part.rest.bins);
+    else builder.addExact(part.rest.points);
+  }
+  return { spec, bins: builder.build(), modal: mergeModal(parts.map((p) => p.modal)) };
+}
+
+/**
  * Merges column summaries of disjoint sets of rows (the partitions of one shard, say) into
  * the summary of all of them. Counts are whole numbers, so the result is the same in any order.
+ * `options` bound the result's memory as a summary builder's are bounded; `initialMeans` (per
+ * column name) split bins at their regions, as the builders did.
  */
-export function mergeSummaries(parts: readonly (readonly ColumnSummary[])[], specs: readonly ColumnSpec[]): ColumnSummary[] {
+export function mergeSummaries(
+  parts: readonly (readonly ColumnSummary[])[],
+  specs: readonly ColumnSpec[],
+  options: SummaryOptions = EXACT_SUMMARY_OPTIONS,
+  initialMeans: Readonly<Record<string, readonly number[]>> = {},
+): ColumnSummary[] {
   return specs.map((spec, c) => {
     const columns = parts.map((part) => {
       checkSameColumns(part.map((s) => s.spec), specs);
@@ -102,11 +165,6 @@ export function mergeSummaries(parts: readonly (readonly ColumnSummary[])[], spe
       }
       return { spec, categories };
     }
-    let points: WeightedPoints = { values: new Float64Array(0), counts: new Float64Array(0) };
-    for (const column of columns) {
-      if (!('points' in column)) throw new RangeError(`column ${spec.name}: expected numeric points`);
-      points = mergeSortedPoints(points, column.points);
-    }
-    return { spec: spec as ColumnSpec & { type: 'continuous' | 'mixed' }, points };
+    return mergeNumeric(spec as NumericColumnSpec, columns, options, binRegions(ownEntry(initialMeans, spec.name)));
   });
 }

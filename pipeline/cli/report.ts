@@ -1,5 +1,12 @@
 /** Human-readable summaries printed by the commands. */
-import type { TransformerModel } from '../../core/normalization/model';
+import type { ColumnSummaryInfo, TransformerModel } from '../../core/normalization/model';
+
+/** How a column was summarised for its fit: exact, or binned with its stated error scale. */
+function describeSummary(s: ColumnSummaryInfo | undefined): string {
+  if (s === undefined) return '';
+  if (s.kind === 'exact') return `; exact summary (${s.points} distinct values)`;
+  return `; binned summary: ${s.points} bins of ${s.bits} bits, error scale ${s.errorScale.toExponential(1)}`;
+}
 
 export function describeModel(model: TransformerModel): string {
   return model.columns
@@ -8,7 +15,7 @@ export function describeModel(model: TransformerModel): string {
       const kept = c.modes.filter((m) => m.kind === 'component').length;
       const modal = c.type === 'mixed' ? `, ${c.modalValues.length} modal value(s)` : '';
       const bound = c.mixture.lowerBound === null ? 'n/a' : c.mixture.lowerBound.toFixed(3);
-      return `  ${c.name}: ${c.type}, ${kept} kept modes${modal}, lower bound ${bound}, ${c.mixture.nIter} iterations${c.mixture.converged ? '' : ' (not converged)'}\n`;
+      return `  ${c.name}: ${c.type}, ${kept} kept modes${modal}, lower bound ${bound}, ${c.mixture.nIter} iterations${c.mixture.converged ? '' : ' (not converged)'}${describeSummary(c.summary)}\n`;
     })
     .join('');
 }

@@ -3,8 +3,9 @@
  * block parsed on a parse thread by the ingest stage's own pure function (ingestMessages: the
  * same rows and the same dead letters as on Kafka) and folded into that thread's column
  * summaries; the merged summaries are cut into value shards and the fit machine runs its
- * rounds over them on worker threads (the stats stage's partial pool). No topic holds the rows, so memory is the summaries (the
- * distinct values) plus one block, whatever the number of rows; and since the model is a
+ * rounds over them on worker threads (the stats stage's partial pool). No topic holds the rows,
+ * so memory is the summaries (the distinct values, or past the summary options' bound a
+ * column's bins) plus one block, whatever the number of rows; and since the model is a
  * function of the rows alone (ARCHITECTURE.md, "The fit round protocol"), it equals the model
  * of the same file fitted on Kafka, byte for byte.
  */
@@ -12,7 +13,7 @@ import { createReadStream } from 'node:fs';
 import { CsvParser } from '../../core/csv/csv';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
 import type { ColumnSummary } from '../../core/normalization/column-summary';
-import { TransformerFitMachine, type InitialMeans } from '../../core/normalization/fit-transformer';
+import { summaryOptionsOf, TransformerFitMachine, type InitialMeans } from '../../core/normalization/fit-transformer';
 import type { TransformerModel, TransformerOptions } from '../../core/normalization/model';
 import { SummaryData } from '../../core/normalization/summary-data';
 import { shardSummaries } from '../../core/normalization/value-shard';
@@ -112,7 +113,7 @@ function packBlock(block: Block): { bytes: Uint8Array; ends: Int32Array } {
  * in flight), and calls `onDeadLetter` for each rejected row in file order.
  */
 async function summariseFile(o: EmbeddedFitOptions): Promise<{ summaries: ColumnSummary[]; rowsRead: number; rowsDeadLettered: number }> {
-  const parser = blockParser(o.columns, o.statsThreads ?? 0);
+  const parser = blockParser({ columns: o.columns, summary: summaryOptionsOf(o.options), initialMeans: o.initialMeans }, o.statsThreads ?? 0);
   let rowsRead = 0;
   let rowsDeadLettered = 0;
   const inFlight: { readonly lines: number[]; readonly deadLetters: Promise<BlockDeadLetter[]> }[] = [];

@@ -8,9 +8,21 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
-import { ColumnSummaryBuilder, type ColumnSummary } from '../../core/normalization/column-summary';
+import type { ColumnSummary } from '../../core/normalization/column-summary';
+import type { InitialMeans } from '../../core/normalization/fit-transformer';
+import type { SummaryOptions } from '../../core/normalization/summary-options';
 import { mergeSummaries } from '../../core/normalization/value-shard';
-import { parseBlockInto, type BlockDeadLetter } from './parse-block';
+import { parseBlockInto, summaryBuilders, type BlockDeadLetter } from './parse-block';
+
+/**
+ * What a parse thread summarises, and how: the fit's summary options and initial means (a
+ * binned column's bins are split at its means' regions), as a stats worker has them from the job.
+ */
+export interface ParseThreadData {
+  readonly columns: readonly ColumnSpec[];
+  readonly summary: SummaryOptions;
+  readonly initialMeans: InitialMeans;
+}
 
 export type ParseRequest =
   | { readonly type: 'block'; readonly id: number; readonly bytes: Uint8Array; readonly ends: Int32Array }
@@ -31,8 +43,9 @@ export interface BlockParser {
   close(): Promise<void>;
 }
 
-function inThreadParser(columns: readonly ColumnSpec[]): BlockParser {
-  const builders = columns.map((c) => new ColumnSummaryBuilder(c));
+function inThreadParser(how: ParseThreadData): BlockParser {
+  const { columns } = how;
+  const builders = summaryBuilders(columns, how.summary, how.initialMeans);
   return {
     parallelism: 1,
     parse: async (bytes, ends) => parseBlockInto(builders, columns, bytes, ends),
@@ -44,8 +57,9 @@ function inThreadParser(columns: readonly ColumnSpec[]): BlockParser {
 /** The compiled thread body; absent when running from TypeScript sources (ts-jest). */
 const THREAD_SCRIPT = join(__dirname, 'parse-thread.js');
 
-function threadParser(columns: readonly ColumnSpec[], threads: number): BlockParser {
-  const workers = Array.from({ length: threads }, () => new Worker(THREAD_SCRIPT, { workerData: { columns } }));
+function threadParser(how: ParseThreadData, threads: number): BlockParser {
+  const { columns } = how;
+  const workers = Array.from({ length: threads }, () => new Worker(THREAD_SCRIPT, { workerData: how }));
   const pending = new Map<number, { resolve: (reply: ParseReply) => void; reject: (e: Error) => void }>();
   let nextId = 0;
   const failAll = (err: Error): void => {
@@ -80,9 +94,12 @@ function threadParser(columns: readonly ColumnSpec[], threads: number): BlockPar
     },
     finish: async () => {
       const replies = await Promise.all(workers.map((w) => ask(w, { type: 'finish', id: nextId++ })));
+      // Merged as a shard owner merges partitions' chunks: bounded by the same options.
       return mergeSummaries(
         replies.map((r) => (r.type === 'summaries' ? r.summaries : [])),
         columns,
+        how.summary,
+        how.initialMeans,
       );
     },
     close: async () => {
@@ -93,7 +110,7 @@ function threadParser(columns: readonly ColumnSpec[], threads: number): BlockPar
 }
 
 /** `threads` parse threads, or the caller's thread when 0 or when the thread body is not compiled. */
-export function blockParser(columns: readonly ColumnSpec[], threads: number): BlockParser {
+export function blockParser(how: ParseThreadData, threads: number): BlockParser {
   if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`parse threads must be a whole number ≥ 0, not ${threads}`);
-  return threads === 0 || !existsSync(THREAD_SCRIPT) ? inThreadParser(columns) : threadParser(columns, threads);
+  return threads === 0 || !existsSync(THREAD_SCRIPT) ? inThreadParser(how) : threadParser(how, threads);
 }

@@ -5,15 +5,13 @@
  * summary whichever thread got which block.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ColumnSpec } from '../../core/normalization/column-spec';
-import { ColumnSummaryBuilder } from '../../core/normalization/column-summary';
-import type { ParseReply, ParseRequest } from './parse-pool';
-import { parseBlockInto } from './parse-block';
+import type { ParseReply, ParseRequest, ParseThreadData } from './parse-pool';
+import { parseBlockInto, summaryBuilders } from './parse-block';
 
 const port = parentPort;
 if (port === null) throw new Error('parse-thread.js runs as a worker thread only');
-const columns = (workerData as { columns: ColumnSpec[] }).columns;
-const builders = columns.map((c) => new ColumnSummaryBuilder(c));
+const { columns, summary, initialMeans } = workerData as ParseThreadData;
+const builders = summaryBuilders(columns, summary, initialMeans);
 
 port.on('message', (m: ParseRequest) => {
   let reply: ParseReply;

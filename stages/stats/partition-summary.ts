@@ -7,6 +7,10 @@
 import type { RowBatch } from '../../topics/row-batch';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
 import { ColumnSummaryBuilder, type ColumnSummary } from '../../core/normalization/column-summary';
+import type { SummaryOptions } from '../../core/normalization/summary-options';
+import type { InitialMeans } from '../../core/normalization/fit-transformer';
+import { ownEntry } from '../../core/normalization/value-shard';
+import { binRegions } from '../../core/mixture/bin-regions';
 
 export type AddOutcome = 'added' | 'duplicate' | 'gap';
 
@@ -16,13 +20,18 @@ export class PartitionSummary {
   private data: ColumnSummary[] | null = null;
   private rowCount = 0;
 
-  /** Rows with source offsets in [sourceStart, sourceEnd) belong to the job. */
+  /**
+   * Rows with source offsets in [sourceStart, sourceEnd) belong to the job, summarised as
+   * `options` say, bins split at the regions of the job's initial means (per column name).
+   */
   constructor(
     readonly columns: readonly ColumnSpec[],
     readonly sourceStart: number,
     readonly sourceEnd: number,
+    readonly options: SummaryOptions,
+    initialMeans: InitialMeans = {},
   ) {
-    this.builders = columns.map((c) => new ColumnSummaryBuilder(c));
+    this.builders = columns.map((c) => new ColumnSummaryBuilder(c, options, binRegions(ownEntry(initialMeans, c.name))));
     this.coveredTo = sourceStart;
     if (sourceEnd <= sourceStart) this.freeze();
   }

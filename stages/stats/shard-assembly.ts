@@ -5,6 +5,7 @@
  * they are equal anyway, a chunk being a function of the partition's rows.
  */
 import type { ColumnSummary } from '../../core/normalization/column-summary';
+import { summaryOptionsOf } from '../../core/normalization/fit-transformer';
 import { mergeSummaries } from '../../core/normalization/value-shard';
 import type { FitJobSpec } from '../../topics/fit-messages';
 import { chunkSummaries, type SummaryChunk } from '../../topics/summary-chunk';
@@ -44,6 +45,6 @@ export class ShardAssembly {
   summaries(): ColumnSummary[] {
     if (!this.complete) throw new Error(`shard ${this.shard} of job ${this.spec.job} is not complete`);
     const perPartition = Array.from({ length: this.partitions }, (_, p) => chunkSummaries(this.chunks.get(p) as SummaryChunk[], this.spec.columns));
-    return mergeSummaries(perPartition, this.spec.columns);
+    return mergeSummaries(perPartition, this.spec.columns, summaryOptionsOf(this.spec.options), this.spec.initialMeans);
   }
 }

@@ -19,6 +19,7 @@ import { rowBatchCodec } from '../../topics/row-batch-codec';
 import { summaryChunkCodec, summaryChunkJob, summaryChunkKey, summaryChunks } from '../../topics/summary-chunk';
 import { stageGroup, type TopicNames } from '../../topics/topology';
 import type { OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
+import { summaryOptionsOf } from '../../core/normalization/fit-transformer';
 import { SummaryData } from '../../core/normalization/summary-data';
 import { shardSummaries } from '../../core/normalization/value-shard';
 import { partialComputer, type PartialComputer } from './partial-pool';
@@ -163,7 +164,7 @@ class StatsWorker {
     const job = this.job;
     if (job !== null) {
       const spec = job.broadcast.spec;
-      const summary = new PartitionSummary(spec.columns, spec.sourceStartOffsets[p] ?? 0, spec.sourceEndOffsets[p] ?? 0);
+      const summary = new PartitionSummary(spec.columns, spec.sourceStartOffsets[p] ?? 0, spec.sourceEndOffsets[p] ?? 0, summaryOptionsOf(spec.options), spec.initialMeans);
       job.partitions.set(p, summary);
       // A partition with no rows in the job's snapshot is complete from the start.
       if (summary.complete) this.publishShards(job, p, summary);

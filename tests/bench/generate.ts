@@ -11,6 +11,10 @@
  * - distinct: one `Value` column of full-precision floats (three normals, printed shortest
  *             round-trip), so nearly every value is distinct and the fit's summary of
  *             distinct values with counts compresses nothing.
+ * - lognormal, outliers: one `Value` column of full-precision floats too: a heavy-tailed
+ *             lognormal, exp(1 + 1.5·N(0,1)); N(-50,5) and N(120,10) with 0.1 % of the rows
+ *             at ±1e6 (±1 %). With `distinct`, the three cases of the binned summaries'
+ *             accuracy table (README, "High-cardinality columns").
  *
  * Usage: node generate.js <amount|table|distinct> <rows> [--seed S] [--out file] [--report]
  * (--report: at the end, one JSON line on stderr, {"generated": {rows, bytes}}, bytes of the
@@ -19,7 +23,7 @@
 import { createWriteStream } from 'fs';
 import type { Writable } from 'stream';
 
-export const DATASETS = ['amount', 'table', 'distinct'] as const;
+export const DATASETS = ['amount', 'table', 'distinct', 'lognormal', 'outliers'] as const;
 export type Dataset = (typeof DATASETS)[number];
 
 /** The `--columns` each data set is fitted with. */
@@ -27,12 +31,18 @@ export const DATASET_COLUMNS: Record<Dataset, string> = {
   amount: 'Amount:continuous',
   table: 'Amount:continuous,Tip:mixed(0),Network:categorical',
   distinct: 'Value:continuous',
+  lognormal: 'Value:continuous',
+  outliers: 'Value:continuous',
 };
 
 /** The column the scikit-learn and research anchors work on. */
-export const ANCHOR_COLUMN: Record<Dataset, string> = { amount: 'Amount', table: 'Amount', distinct: 'Value' };
+export const ANCHOR_COLUMN: Record<Dataset, string> = { amount: 'Amount', table: 'Amount', distinct: 'Value', lognormal: 'Value', outliers: 'Value' };
 
-const HEADER: Record<Dataset, string> = { amount: 'Amount', table: 'Amount,Tip,Network', distinct: 'Value' };
+const HEADER: Record<Dataset, string> = { amount: 'Amount', table: 'Amount,Tip,Network', distinct: 'Value', lognormal: 'Value', outliers: 'Value' };
+
+/** The data sets of one full-precision column: each value drawn by `fullPrecision`. */
+export const FULL_PRECISION = ['distinct', 'lognormal', 'outliers'] as const;
+export type FullPrecisionDataset = (typeof FULL_PRECISION)[number];
 
 /**
  * sfc32 (Chris Doty-Humphrey's small fast counting generator): 128-bit state, passes
@@ -92,6 +102,38 @@ function dollars(cents: number): string {
   return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
 }
 
+function fullPrecision(dataset: FullPrecisionDataset, rng: Sfc32): number {
+  const u = rng.unit();
+  switch (dataset) {
+    case 'distinct':
+      return u <= 0.5 ? 10 + 2 * rng.normal() : u <= 0.8 ? -5 + 0.5 * rng.normal() : 100 + 30 * rng.normal();
+    case 'lognormal':
+      return Math.exp(1 + 1.5 * rng.normal());
+    case 'outliers':
+      if (u <= 0.001) return (rng.unit() < 0.5 ? -1e6 : 1e6) * (1 + 0.01 * rng.normal());
+      return u <= 0.4 ? -50 + 5 * rng.normal() : 120 + 10 * rng.normal();
+  }
+}
+
+/** The values of a full-precision data set, as its CSV's `Value` column reads back (shortest round-trip text). */
+export function fullPrecisionValues(dataset: FullPrecisionDataset, rows: number, seed: number): Float64Array {
+  const rng = new Sfc32(seed);
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) out[r] = fullPrecision(dataset, rng);
+  return out;
+}
+
+/** The same values a chunk at a time (the last one shorter), for row counts that should not be in memory at once. */
+export function* fullPrecisionChunks(dataset: FullPrecisionDataset, rows: number, seed: number, chunk = 1 << 16): Generator<Float64Array, void, undefined> {
+  const rng = new Sfc32(seed);
+  const buffer = new Float64Array(chunk);
+  for (let done = 0; done < rows; done += chunk) {
+    const n = Math.min(chunk, rows - done);
+    for (let r = 0; r < n; r++) buffer[r] = fullPrecision(dataset, rng);
+    yield n === chunk ? buffer : buffer.subarray(0, n);
+  }
+}
+
 function row(dataset: Dataset, rng: Sfc32): string {
   switch (dataset) {
     case 'amount':
@@ -103,11 +145,10 @@ function row(dataset: Dataset, rng: Sfc32): string {
       const network = NETWORKS[NETWORK_CUMULATIVE.findIndex((c) => u <= c)];
       return `${dollars(cents)},${dollars(tip)},${network}`;
     }
-    case 'distinct': {
-      const u = rng.unit();
-      const x = u <= 0.5 ? 10 + 2 * rng.normal() : u <= 0.8 ? -5 + 0.5 * rng.normal() : 100 + 30 * rng.normal();
-      return String(x);
-    }
+    case 'distinct':
+    case 'lognormal':
+    case 'outliers':
+      return String(fullPrecision(dataset, rng));
   }
 }
 
@@ -138,7 +179,7 @@ export async function writeDataset(dataset: Dataset, rows: number, seed: number,
 async function main(argv: string[]): Promise<void> {
   const [dataset, rowsText] = argv;
   if (!(DATASETS as readonly string[]).includes(dataset) || !/^\d+(e\d+)?$/.test(rowsText ?? '')) {
-    throw new Error('usage: generate.js <amount|table|distinct> <rows> [--seed S] [--out file]');
+    throw new Error(`usage: generate.js <${DATASETS.join('|')}> <rows> [--seed S] [--out file]`);
   }
   const seedAt = argv.indexOf('--seed');
   const outAt = argv.indexOf('--out');

@@ -398,6 +398,42 @@ describe('a fit on Kafka equals the embedded fit of the same file', () => {
   }));
 });
 
+describe('a binned fit (high-cardinality column past --max-bins) on Kafka equals the embedded one', () => {
+  let procs: Processes;
+  beforeAll(() => {
+    procs = new Processes({ cwd: tmp, logDir: join(tmp, 'binned') });
+  });
+  afterEach(async () => {
+    await procs.killAll();
+  });
+
+  test('bimodal_outliers (4998 distinct values) with --max-bins 3500 from k-means and from initial means, and forced binned, 2 stats workers: the embedded fit\'s bytes (2 parse threads)', tracked(async () => {
+    const f = JSON.parse(readFileSync(join(FIXTURE_DIR, 'bimodal_outliers.json'), 'utf8')) as SklearnFixture;
+    const input = writeCsv('binned.csv', ['x', ...f.data.map((v) => String(v))]);
+    const init = join(tmp, 'binned-init.json');
+    writeFileSync(init, JSON.stringify({ x: f.init_means }));
+    const prefix = uniqueName('kfit-binned');
+    const groups = newGroups(prefix);
+    expect(await produce(procs, prefix, input)).toBe(f.data.length);
+    startIngest(procs, prefix, groups, 'x:continuous');
+    startReduce(procs, prefix);
+    const workers = [startStats(procs, prefix, groups.stats, 'w1'), startStats(procs, prefix, groups.stats, 'w2')];
+    await waitForSplit(workers);
+    const cases = [['--max-bins', '3500'], ['--max-bins', '3500', '--init-means', init], ['--summary', 'binned', '--bin-bits', '13', '--init-means', init]];
+    for (const [i, extra] of cases.entries()) {
+      // The streaming embedded fit, its blocks parsed and summarised on 2 threads.
+      const expected = await embeddedFit(procs, input, [...extra, '--stats-threads', '2'], 'x:continuous');
+      const fit = await finishFit(startFit(procs, prefix, groups, `${prefix}-${i}`, extra, 'x:continuous'), procs);
+      const column = fit.model.columns[0];
+      if (column?.type !== 'continuous' || column.summary?.kind !== 'binned') throw new Error(`expected a binned continuous column, got ${JSON.stringify(fit.model.columns[0])}`);
+      if (extra[0] === '--max-bins') expect(column.summary.points).toBeLessThanOrEqual(3500);
+      else expect(column.summary.bits).toBe(13);
+      expect(fit.text).toBe(expected.text);
+      note(`binned on Kafka (${extra.join(' ')}): ${column.summary.points} bins of ${column.summary.bits} bits, ${fit.rounds} rounds, byte-identical to the embedded fit`);
+    }
+  }));
+});
+
 describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-fit and restarted', () => {
   let shared: Processes;
   let procs: Processes;

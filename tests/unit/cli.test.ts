@@ -214,6 +214,91 @@ describe('--init-means', () => {
   });
 });
 
+describe('--summary: binned summaries of high-cardinality columns', () => {
+  test('binned: the model and the report say so, and the transform still gives back every value', async () => {
+    const f = JSON.parse(readFileSync(join(FIXTURE_DIR, 'bimodal_outliers.json'), 'utf8')) as SklearnFixture;
+    const input = writeLines('binned.csv', ['x', ...f.data.map(String)]);
+    const model = inTmp('binned.json');
+    const fit = vgmflow('fit', input, '--model', model, '--columns', 'x:continuous', '--summary', 'binned', '--bin-bits', '13');
+    expectOk(fit);
+    const column = readModel(model).columns[0];
+    if (column.type !== 'continuous' || column.summary?.kind !== 'binned') throw new Error(`expected a binned continuous column, got ${JSON.stringify(column)}`);
+    expect(column.summary.bits).toBe(13);
+    expect(column.summary.points).toBeLessThan(new Set(f.data).size);
+    expect(fit.stderr).toContain(`x: continuous`);
+    expect(fit.stderr).toContain(`binned summary: ${column.summary.points} bins of 13 bits`);
+    expect([column.min, column.max]).toEqual([Math.min(...f.data), Math.max(...f.data)]);
+    const encoded = inTmp('binned-encoded.csv');
+    const decoded = inTmp('binned-decoded.csv');
+    expectOk(vgmflow('transform', input, '--model', model, '--out', encoded));
+    expectOk(vgmflow('inverse', encoded, '--model', model, '--out', decoded));
+    const cmp = await compareFiles(input, decoded, readModel(model));
+    expect([cmp.rows, cmp.mismatches]).toEqual([f.data.length, 0]);
+    expect(cmp.maxRelativeError).toBeLessThanOrEqual(1e-9);
+  });
+
+  test('auto: exact under the bound, binned within it above', () => {
+    const f = JSON.parse(readFileSync(join(FIXTURE_DIR, 'bimodal_outliers.json'), 'utf8')) as SklearnFixture;
+    const input = writeLines('auto.csv', ['x', ...f.data.map(String)]);
+    const exact = inTmp('auto-exact.json');
+    expectOk(vgmflow('fit', input, '--model', exact, '--columns', 'x:continuous'));
+    expect(readModel(exact).columns[0]).toMatchObject({ summary: { kind: 'exact', points: new Set(f.data).size } });
+    const binned = inTmp('auto-binned.json');
+    // 4998 distinct values; 2976 bins at 12 bits, 3790 at 13.
+    expectOk(vgmflow('fit', input, '--model', binned, '--columns', 'x:continuous', '--max-bins', '3500'));
+    expect(readModel(binned).columns[0]).toMatchObject({ summary: { kind: 'binned', bits: 12, points: 2976 } });
+  });
+
+  test('the parse threads summarise as the options say (bins within the bound, split at the initial means); 0 and 2 threads give the same model', async () => {
+    const f = JSON.parse(readFileSync(join(FIXTURE_DIR, 'bimodal_outliers.json'), 'utf8')) as SklearnFixture;
+    const lines = f.data.map(String);
+    // The compiled parse pool: the thread body exists in dist/ only. 4998 distinct values (2976
+    // bins at 12 bits, 3790 at 13): the first thread gets 4000 rows, past the bound of 3500.
+    const { blockParser } = require(join(ROOT, 'dist', 'pipeline', 'jobs', 'parse-pool.js')) as typeof import('../../pipeline/jobs/parse-pool');
+    const parser = blockParser({ columns: [{ name: 'x', type: 'continuous' }], summary: { mode: 'auto', maxBins: 3500, binBits: 16 }, initialMeans: { x: f.init_means } }, 2);
+    let summaries;
+    try {
+      await Promise.all(
+        [lines.slice(0, 4000), lines.slice(4000)].map((block) => {
+          const raws = block.map((l) => Buffer.from(l));
+          const ends = new Int32Array(raws.length);
+          raws.reduce((end, raw, i) => (ends[i] = end + raw.length), 0);
+          return parser.parse(Buffer.concat(raws), ends);
+        }),
+      );
+      summaries = await parser.finish();
+    } finally {
+      await parser.close();
+    }
+    const x = summaries[0];
+    if (!('bins' in x)) throw new Error(`expected bins, got ${Object.keys(x).join(', ')}`);
+    expect(x.bins.keys.length).toBeLessThanOrEqual(3500);
+    expect(Array.from(x.bins.centres)).toEqual(f.init_means);
+    expect(x.bins.counts.reduce((a, b) => a + b, 0)).toBe(f.data.length);
+
+    const input = writeLines('threads.csv', ['x', ...lines]);
+    const init = inTmp('threads-init.json');
+    writeFileSync(init, JSON.stringify({ x: f.init_means }));
+    const texts = ['0', '2'].map((threads) => {
+      const model = inTmp(`threads-${threads}.json`);
+      expectOk(vgmflow('fit', input, '--model', model, '--columns', 'x:continuous', '--max-bins', '3500', '--init-means', init, '--stats-threads', threads));
+      return readFileSync(model, 'utf8');
+    });
+    expect(texts[1]).toBe(texts[0]);
+    expect(parseModel(texts[0], 'model').columns[0]).toMatchObject({ summary: { kind: 'binned' } });
+  });
+
+  test.each([
+    [['--summary', 'sometimes'], '--summary takes auto, exact, binned'],
+    [['--summary', 'exact', '--bin-bits', '16'], '--bin-bits is for --summary binned'],
+    [['--summary', 'binned', '--max-bins', '100'], '--max-bins is for --summary auto'],
+    [['--bin-bits', '60'], '--bin-bits must be from 12 to 51'],
+    [['--max-bins', '0'], '--max-bins must be at least 1'],
+  ])('%j is a usage error', (flags, message) => {
+    expectOneLineError(vgmflow('fit', slice, '--model', inTmp('never.json'), ...flags), [message], 2);
+  });
+});
+
 // ---------------------------------------------------------------------------------------
 
 describe('bad input: one line naming file, line and column; non-zero exit; no stack trace', () => {
@@ -394,7 +479,7 @@ describe('--dead-letter', () => {
 describe('usage', () => {
   /** Options each command must keep (a floor: the test below covers every declared option). */
   const required: Record<string, string[]> = {
-    fit: ['model', 'columns', 'init-means', 'seed', 'dead-letter', 'brokers', 'all-stages'],
+    fit: ['model', 'columns', 'init-means', 'seed', 'summary', 'max-bins', 'bin-bits', 'dead-letter', 'brokers', 'all-stages'],
     transform: ['model', 'out', 'dead-letter', 'brokers', 'registry-url', 'model-wait'],
     inverse: ['model', 'out', 'dead-letter', 'brokers', 'encoded-topic', 'output-format', 'model-wait'],
     demo: ['input', 'columns', 'out-dir'],

@@ -14,6 +14,8 @@ import { optionalColumns, requiredColumns } from '../columns-option';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings, type KafkaSettings } from '../kafka-options';
 import { describeModel } from '../report';
 import { STATS_THREADS_HELP, STATS_THREADS_OPTION, statsThreads } from '../stats-threads-option';
+import { SUMMARY_HELP, SUMMARY_OPTIONS, summaryOptions } from '../summary-option';
+import type { TransformerOptions } from '../../../core/normalization/model';
 
 const HELP = `Usage: vgmflow fit <in.csv> --model <model.json> [options]          (embedded)
        vgmflow fit --brokers <list> [--topic <t>] --columns <specs> [options] (on Kafka)
@@ -38,6 +40,7 @@ Options:
   --init-means <file>     JSON object from column name to its initial means (one per component);
                           each value starts in the component of its nearest mean (no k-means)
   --seed <n>              seed for k-means++ and for sampling modes at transform (default 42)
+${SUMMARY_HELP}
   --dead-letter <file>    (file) write rejected rows (line, reason, raw text) here and go on;
                           without it the fit stops at the first bad row. On Kafka rejected
                           rows go to the <prefix>.dlq topic.
@@ -76,7 +79,7 @@ async function readInitialMeans(path: string): Promise<InitialMeans> {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: InitialMeans, seed: number): Promise<number> {
+async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: InitialMeans, options: TransformerOptions): Promise<number> {
   if (args.positionals.length > 0) throw new UsageError('on Kafka the rows come from the input topic: give no file');
   if (stringOption(args, 'dead-letter') !== undefined) throw new UsageError(`--dead-letter is for files; on Kafka rejected rows go to ${kafka.topics.deadLetters}`);
   const columns = requiredColumns(args);
@@ -104,7 +107,7 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
         topics: kafka.topics,
         job,
         columns,
-        options: { ...DEFAULT_TRANSFORMER_OPTIONS, seed },
+        options,
         initialMeans,
         modelName,
         ingestGroup: stringOption(args, 'group') ?? stageGroup(kafka.topics, 'ingest'),
@@ -139,6 +142,7 @@ const OPTIONS: CommandOptions = {
   'all-stages': { type: 'boolean' },
   'stats-workers': { type: 'string' },
   ...STATS_THREADS_OPTION,
+  ...SUMMARY_OPTIONS,
   's3-bucket': { type: 'string' },
   group: { type: 'string' },
 };
@@ -161,8 +165,9 @@ export const fitCommand: Command = {
     const initPath = stringOption(args, 'init-means');
     const initialMeans = initPath === undefined ? {} : await readInitialMeans(initPath);
     const seed = integerOption(args, 'seed', DEFAULT_TRANSFORMER_OPTIONS.seed);
+    const options: TransformerOptions = { ...DEFAULT_TRANSFORMER_OPTIONS, seed, summary: summaryOptions(args) };
     const kafka = kafkaSettings(args, false);
-    if (kafka !== null) return fitOnKafka(args, kafka, initialMeans, seed);
+    if (kafka !== null) return fitOnKafka(args, kafka, initialMeans, options);
 
     if (args.positionals.length === 0) throw new UsageError('missing the input CSV file (or --brokers to fit the input topic)');
     const modelPath = stringOption(args, 'model');
@@ -172,7 +177,7 @@ export const fitCommand: Command = {
       input: args.positionals[0],
       columns: optionalColumns(args) ?? [],
       initialMeans,
-      options: { ...DEFAULT_TRANSFORMER_OPTIONS, seed },
+      options,
       deadLetterPath: stringOption(args, 'dead-letter'),
       statsThreads: statsThreads(args),
     });
