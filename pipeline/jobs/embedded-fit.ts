@@ -10,7 +10,8 @@
  * of the same file fitted on Kafka, byte for byte.
  */
 import { createReadStream } from 'node:fs';
-import { CsvParser } from '../../core/csv/csv';
+import { PRODUCE_MAX_RECORD_BYTES } from '../../core/csv/message-layout';
+import { CsvRecordSplitter, type RecordSink } from '../../core/csv/record-splitter';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
 import type { ColumnSummary } from '../../core/normalization/column-summary';
 import { summaryOptionsOf, TransformerFitMachine, type InitialMeans } from '../../core/normalization/fit-transformer';
@@ -55,57 +56,87 @@ export interface EmbeddedFitReport {
 
 /** Records per block handed to ingest: large enough to amortise a call, small enough to bound memory. */
 const BLOCK_RECORDS = 16_384;
-/** The parser's limit is ingest's (1 MiB); a longer record must reach ingest whole to get its reason. */
-const READ_MAX_RECORD_BYTES = 15 * 1024 * 1024;
+/** A block also ends once it holds this many bytes (long records), so a block stays bounded. */
+const BLOCK_MAX_BYTES = 64 * 1024 * 1024;
+/** A block buffer's first size; it grows for long records. */
+const BLOCK_START_BYTES = 1024 * 1024;
 
+/** Data records back to back in buffers of their own (so they can move to a thread). */
 interface Block {
+  readonly bytes: Uint8Array;
+  /** Record i is bytes[ends[i - 1], ends[i]) (from 0 for the first). */
+  readonly ends: Int32Array;
   /** File line of each record's start. */
-  readonly lines: number[];
-  readonly raws: Buffer[];
+  readonly lines: Float64Array;
+}
+
+/** Copies records into the next block straight from the file's chunks. */
+class BlockWriter {
+  private bytes = new Uint8Array(BLOCK_START_BYTES);
+  private ends = new Int32Array(BLOCK_RECORDS);
+  private lines = new Float64Array(BLOCK_RECORDS);
+  private used = 0;
+  private count = 0;
+
+  add(source: Uint8Array, from: number, to: number, line: number): void {
+    const length = to - from;
+    if (this.used + length > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.used + length));
+      grown.set(this.bytes.subarray(0, this.used));
+      this.bytes = grown;
+    }
+    this.bytes.set(source.subarray(from, to), this.used);
+    this.used += length;
+    this.ends[this.count] = this.used;
+    this.lines[this.count] = line;
+    this.count++;
+  }
+
+  get full(): boolean {
+    return this.count === BLOCK_RECORDS || this.used >= BLOCK_MAX_BYTES;
+  }
+
+  get empty(): boolean {
+    return this.count === 0;
+  }
+
+  /** The block so far; the writer starts a new one in fresh buffers. */
+  take(): Block {
+    const block = { bytes: this.bytes.subarray(0, this.used), ends: this.ends.subarray(0, this.count), lines: this.lines.subarray(0, this.count) };
+    this.bytes = new Uint8Array(Math.min(this.bytes.length, BLOCK_MAX_BYTES));
+    this.ends = new Int32Array(BLOCK_RECORDS);
+    this.lines = new Float64Array(BLOCK_RECORDS);
+    this.used = 0;
+    this.count = 0;
+    return block;
+  }
 }
 
 /**
- * The file's data records in blocks, with their exact bytes and first lines. As `vgmflow
- * produce`: the parser runs over latin1 text, one character per byte, so records split as in
- * UTF-8 and invalid UTF-8 reaches ingest unchanged, to be dead-lettered with its reason.
+ * The file's data records in blocks, split as `vgmflow produce` splits them (the same splitter
+ * and record limit): each record's exact bytes, invalid UTF-8 included, reach ingest unchanged,
+ * to be dead-lettered there with its reason.
  */
 async function* recordBlocks(path: string): AsyncGenerator<Block, void, undefined> {
-  const parser = new CsvParser({ maxRecordBytes: READ_MAX_RECORD_BYTES });
+  const splitter = new CsvRecordSplitter({ maxRecordBytes: PRODUCE_MAX_RECORD_BYTES });
+  const writer = new BlockWriter();
+  const ready: Block[] = [];
   let header = true;
-  let block: Block = { lines: [], raws: [] };
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    for (const record of parser.push((chunk as Buffer).toString('latin1'))) {
-      if (header) {
-        header = false;
-        continue;
-      }
-      block.lines.push(record.line);
-      block.raws.push(Buffer.from(record.raw, 'latin1'));
-      if (block.raws.length === BLOCK_RECORDS) {
-        yield block;
-        block = { lines: [], raws: [] };
-      }
-    }
-  }
-  for (const record of parser.end()) {
+  const sink: RecordSink = (bytes, from, to, line) => {
     if (header) {
       header = false;
-      continue;
+      return;
     }
-    block.lines.push(record.line);
-    block.raws.push(Buffer.from(record.raw, 'latin1'));
+    writer.add(bytes, from, to, line);
+    if (writer.full) ready.push(writer.take());
+  };
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    splitter.push(chunk as Buffer, sink);
+    yield* ready.splice(0);
   }
-  if (block.raws.length > 0) yield block;
-}
-
-/** A block's records back to back in a buffer of its own (so it can move to a thread), and where each ends. */
-function packBlock(block: Block): { bytes: Uint8Array; ends: Int32Array } {
-  const ends = new Int32Array(block.raws.length);
-  let total = 0;
-  block.raws.forEach((raw, i) => (ends[i] = total += raw.length));
-  const bytes = new Uint8Array(total);
-  block.raws.forEach((raw, i) => bytes.set(raw, i === 0 ? 0 : ends[i - 1]));
-  return { bytes, ends };
+  splitter.end(sink);
+  yield* ready.splice(0);
+  if (!writer.empty) yield writer.take();
 }
 
 /**
@@ -116,7 +147,7 @@ async function summariseFile(o: EmbeddedFitOptions): Promise<{ summaries: Column
   const parser = blockParser({ columns: o.columns, summary: summaryOptionsOf(o.options), initialMeans: o.initialMeans }, o.statsThreads ?? 0);
   let rowsRead = 0;
   let rowsDeadLettered = 0;
-  const inFlight: { readonly lines: number[]; readonly deadLetters: Promise<BlockDeadLetter[]> }[] = [];
+  const inFlight: { readonly lines: Float64Array; readonly deadLetters: Promise<BlockDeadLetter[]> }[] = [];
   const settleOldest = async (): Promise<void> => {
     const oldest = inFlight.shift();
     if (oldest === undefined) return;
@@ -128,12 +159,12 @@ async function summariseFile(o: EmbeddedFitOptions): Promise<{ summaries: Column
   };
   try {
     for await (const block of recordBlocks(o.input)) {
-      const { bytes, ends } = packBlock(block);
-      const deadLetters = parser.parse(bytes, ends);
+      // Counted first: parse moves the block's buffers to a thread, which empties these views.
+      rowsRead += block.ends.length;
+      const deadLetters = parser.parse(block.bytes, block.ends);
       // Failures surface through settleOldest, in file order; until then they must not be unhandled.
       deadLetters.catch(() => undefined);
       inFlight.push({ lines: block.lines, deadLetters });
-      rowsRead += block.raws.length;
       if (inFlight.length >= parser.parallelism) await settleOldest();
     }
     while (inFlight.length > 0) await settleOldest();
