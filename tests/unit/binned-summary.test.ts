@@ -48,18 +48,7 @@ import { chunkSummaries, summaryChunkCodec, summaryChunks } from '../../topics/s
 import { FULL_PRECISION, fullPrecisionValues } from '../bench/generate';
 import { embeddedFit } from '../../pipeline/jobs/embedded-fit';
 import { blockParser } from '../../pipeline/jobs/parse-pool';
-
-/** A seeded generator (mulberry32), so the data and splits below are random but repeatable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../support/random';
 
 function normal(next: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
@@ -67,7 +56,7 @@ function normal(next: () => number): number {
 
 /** Values of every awkward kind: both signs, many binades, repeats, ±1e6, subnormals, zero. */
 function awkwardValues(n: number, seed: number): Float64Array {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const u = next();
@@ -194,7 +183,7 @@ describe('binned points', () => {
   test('merging any split of the rows in any order gives the same bins bit for bit', () => {
     // More rows than a builder buffers, so builders flush and merge several times.
     const rows = awkwardValues(300_000, 5);
-    const next = rng(6);
+    const next = mulberry32(6);
     const whole = binSortedValues(Float64Array.from(rows).sort(), 20);
     for (let trial = 0; trial < 3; trial++) {
       const parts = 1 + Math.floor(next() * 9);
@@ -296,7 +285,7 @@ const TABLE_SPECS: ColumnSpec[] = parseColumnSpecs('X:continuous,T:mixed(0;-9999
 
 /** Rows of a table with a full-precision column, a mixed one with many distinct values, a categorical one. */
 function tableRows(n: number, seed: number): CellValue[][] {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   return Array.from({ length: n }, () => {
     const u = next();
     const x = u < 0.5 ? 10 + 2 * normal(next) : u < 0.8 ? -5 + 0.5 * normal(next) : 100 + 30 * normal(next);
@@ -341,7 +330,7 @@ function fitLikeWorkers(partitions: readonly ColumnSummary[][], options: Transfo
 }
 
 function layouts(rows: readonly CellValue[][], options: SummaryOptions, means: InitialMeans = {}): Record<string, ColumnSummary[][]> {
-  const next = rng(11);
+  const next = mulberry32(11);
   const random: CellValue[][][] = [[], [], []];
   for (const row of rows) random[Math.floor(next() * 3)].push(row);
   const blocks: CellValue[][][] = [[], []];

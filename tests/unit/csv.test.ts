@@ -4,17 +4,7 @@ import { join } from 'node:path';
 import { CsvParser, formatCsvRow, formatNumber, parseCsvText, type CsvParserOptions, type CsvRecord } from '../../core/csv/csv';
 import { firstInvalidUtf8 } from '../../core/csv/utf8';
 import { CsvFileWriter, readCsvRecords, type CsvReadOptions } from '../../topics/files/csv-file';
-
-/** mulberry32: tiny seeded PRNG so property tests are reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../support/random';
 
 function parseChunks(chunks: readonly string[], options?: CsvParserOptions): CsvRecord[] {
   const parser = new CsvParser(options);

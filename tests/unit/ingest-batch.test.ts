@@ -4,6 +4,7 @@ import type { CellValue } from '../../core/normalization/column-summary';
 import type { DeadLetterRecord } from '../../topics/dead-letter';
 import { rowBatchKey, rowCells, type RowBatch } from '../../topics/row-batch';
 import type { InRecord } from '../../topics/transport';
+import { mulberry32 } from '../support/random';
 
 const COLUMNS: ColumnSpec[] = [
   { name: 'Amount', type: 'continuous' },
@@ -308,17 +309,6 @@ describe('ingestMessages: batching and coverage', () => {
 });
 
 describe('ingestMessages: every input row ends up exactly once in a batch or the DLQ', () => {
-  /** mulberry32: tiny seeded PRNG so the test is reproducible. */
-  function mulberry32(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) | 0;
-      let t = Math.imul(a ^ (a >>> 15), 1 | a);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   it('holds for random mixes of good and bad rows', () => {
     const rand = mulberry32(7);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;

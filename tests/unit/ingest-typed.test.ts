@@ -17,16 +17,7 @@ import { cutRaw } from '../../topics/dead-letter';
 import { rowCells } from '../../topics/row-batch';
 import { rowBatchCodec } from '../../topics/row-batch-codec';
 import type { InRecord } from '../../topics/transport';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../support/random';
 
 const COLUMNS: ColumnSpec[] = [
   { name: 'Amount', type: 'continuous' },

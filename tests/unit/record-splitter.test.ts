@@ -5,16 +5,7 @@
  */
 import { countLineBreaks, CsvParser } from '../../core/csv/csv';
 import { CsvRecordSplitter } from '../../core/csv/record-splitter';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../support/random';
 
 /** [line, raw] of each record as the splitter gives them, the bytes read as latin1. */
 function split(bytes: Uint8Array, cuts: readonly number[], maxRecordBytes: number): [number, string][] {

@@ -13,20 +13,9 @@ import {
   SUMMARY_SHARDS,
 } from '../../core/normalization/value-shard';
 import { cellsOf, sampleLines, SAMPLE_COLUMNS } from '../support/sample';
+import { mulberry32 } from '../support/random';
 
 const SPECS: ColumnSpec[] = parseColumnSpecs(SAMPLE_COLUMNS);
-
-/** A seeded generator (mulberry32), so the splits below are random but repeatable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function summarise(rows: readonly CellValue[][], specs: readonly ColumnSpec[] = SPECS): ColumnSummary[] {
   const builders = specs.map((s) => new ColumnSummaryBuilder(s));
@@ -59,7 +48,7 @@ describe('value shards', () => {
   });
 
   test('the sort-based builder counts as a map does, across many buffer flushes, -0 as 0', () => {
-    const next = rng(1);
+    const next = mulberry32(1);
     const values = Array.from({ length: 700_000 }, () => Math.round(next() * 5000) / 4 - 200);
     values.push(-0, 0, -0);
     const builder = new WeightedPointsBuilder();
@@ -113,7 +102,7 @@ describe('value shards', () => {
     for (let i = 0; i < rows.length; i += 100) blocks.push(rows.slice(i, i + 100));
     const oneTopic = [summarise(blocks.flat())];
     // A random split into 3 partitions, given in reverse order.
-    const next = rng(42);
+    const next = mulberry32(42);
     const random: CellValue[][][] = [[], [], []];
     for (const row of rows) random[Math.floor(next() * 3)].push(row);
     const shuffled = random.map((r) => summarise(r)).reverse();
