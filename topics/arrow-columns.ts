@@ -12,10 +12,27 @@ import {
   makeData,
   makeVector,
   Precision,
+  tableFromIPC,
   Utf8,
   type Data,
+  type Table,
   type Vector,
 } from 'apache-arrow';
+
+/**
+ * The table of an Arrow IPC stream, or `fail` with why the bytes are not one (a stream with
+ * neither fields nor metadata is taken for bytes that only look like one).
+ */
+export function tableOfIpcStream(bytes: Uint8Array, fail: (reason: string) => never): Table {
+  let table: Table;
+  try {
+    table = tableFromIPC(bytes);
+  } catch (err) {
+    return fail(`not an Arrow IPC stream (${(err as Error).message})`);
+  }
+  if (table.schema.fields.length === 0 && table.schema.metadata.size === 0) fail('not an Arrow IPC stream (no schema)');
+  return table;
+}
 
 const TWO_32 = 4294967296;
 /** Largest high word of an offset below 2^53. */

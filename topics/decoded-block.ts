@@ -19,11 +19,11 @@
  *     "columns": [ {"name": "Amount", "type": "continuous", "field": "Amount"}, … ] }
  * Only the source_* fields and the mixed columns' nulls are not nullable / nullable as said.
  */
-import { DataType, Field, Float64, Int32, Int64, makeData, RecordBatch, RecordBatchStreamWriter, Schema, Struct, tableFromIPC, type Data, type Table, type Utf8, type Vector } from 'apache-arrow';
+import { DataType, Field, Float64, Int32, Int64, makeData, RecordBatch, RecordBatchStreamWriter, Schema, Struct, type Data, type Utf8, type Vector } from 'apache-arrow';
 import { MISSING_VALUE } from '../core/normalization/column-spec';
 import type { ColumnModel, TransformerModel } from '../core/normalization/model';
 import type { RowIds } from '../core/normalization/row-id';
-import { dictionaryData, float64Data, int32Data, int64DataFromNumbers, isFloat64, isInt, numbersFromInt64, stringsOfUtf8, utf8Vector } from './arrow-columns';
+import { dictionaryData, float64Data, int32Data, int64DataFromNumbers, isFloat64, isInt, numbersFromInt64, stringsOfUtf8, tableOfIpcStream, utf8Vector } from './arrow-columns';
 import type { Codec } from './codec';
 import { ARROW_STREAM_CONTENT_TYPE, ROW_IN_MESSAGE_FIELD, SOURCE_OFFSET_FIELD, SOURCE_PARTITION_FIELD } from './transformed-block';
 import { sanitizeAvroName, uniqueAvroStem } from './transformed-schema';
@@ -143,13 +143,7 @@ function parseMetadata(text: string | undefined): Omit<DecodedBlockLayout, 'cate
 }
 
 function decodeBlock(bytes: Uint8Array): DecodedBlock {
-  let table: Table;
-  try {
-    table = tableFromIPC(bytes);
-  } catch (err) {
-    return fail(`not an Arrow IPC stream (${(err as Error).message})`);
-  }
-  if (table.schema.fields.length === 0 && table.schema.metadata.size === 0) fail('not an Arrow IPC stream (no schema)');
+  const table = tableOfIpcStream(bytes, fail);
   const shape = parseMetadata(table.schema.metadata.get(DECODED_METADATA_KEY));
   const fields = table.schema.fields;
   if (fields.length !== 3 + shape.columns.length) fail(`schema has ${fields.length} fields, expected ${3 + shape.columns.length}`);

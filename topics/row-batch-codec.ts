@@ -47,13 +47,11 @@ import {
   RecordBatchStreamWriter,
   Schema,
   Struct,
-  tableFromIPC,
   Utf8,
   type Data,
-  type Table,
 } from 'apache-arrow';
 import type { ColumnSpec } from '../core/normalization/column-spec';
-import { int64DataFromNumbers, numbersFromInt64 } from './arrow-columns';
+import { int64DataFromNumbers, numbersFromInt64, tableOfIpcStream } from './arrow-columns';
 import type { Codec } from './codec';
 import {
   checkCoverage,
@@ -384,13 +382,7 @@ function dictionaryStrings(data: Data, name: string, out: string[]): void {
 
 /** Reads an Arrow IPC stream written by encodeRowBatch (or any producer of the same schema). */
 function decodeRowBatch(bytes: Uint8Array): RowBatch {
-  let table: Table;
-  try {
-    table = tableFromIPC(bytes);
-  } catch (err) {
-    return fail(`not an Arrow IPC stream (${(err as Error).message})`);
-  }
-  if (table.schema.fields.length === 0 && table.schema.metadata.size === 0) fail('not an Arrow IPC stream (no schema)');
+  const table = tableOfIpcStream(bytes, fail);
   const meta = parseMetadata(table.schema.metadata);
   const { columns } = meta;
   checkFields(table.schema, columns);

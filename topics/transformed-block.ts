@@ -55,10 +55,8 @@ import {
   RecordBatchStreamWriter,
   Schema,
   Struct,
-  tableFromIPC,
   Utf8,
   type Data,
-  type Table,
   type Vector,
 } from 'apache-arrow';
 import { researchLayout, type EncodedRows } from '../core/normalization/encoded-rows';
@@ -75,6 +73,7 @@ import {
   repeatedUtf8Data,
   stringsOfUtf8,
   utf8Vector,
+  tableOfIpcStream,
 } from './arrow-columns';
 import type { Codec } from './codec';
 import { numericColumnFields, sanitizeAvroName, uniqueAvroStem } from './transformed-schema';
@@ -345,13 +344,7 @@ function expectedFields(layout: Omit<TransformedBlockLayout, 'categories'>): Arr
 }
 
 function decodeBlock(bytes: Uint8Array): TransformedBlock {
-  let table: Table;
-  try {
-    table = tableFromIPC(bytes);
-  } catch (err) {
-    return fail(`not an Arrow IPC stream (${(err as Error).message})`);
-  }
-  if (table.schema.fields.length === 0 && table.schema.metadata.size === 0) fail('not an Arrow IPC stream (no schema)');
+  const table = tableOfIpcStream(bytes, fail);
   const shape = layoutOf(table.schema.metadata.get(TRANSFORMED_METADATA_KEY));
   const expected = expectedFields(shape);
   const fields = table.schema.fields;

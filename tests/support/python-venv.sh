@@ -1,21 +1,7 @@
 #!/usr/bin/env bash
 # Creates (or reuses) tests/support/.venv with the pinned packages of tests/support/python/requirements.txt:
 # the Python Kafka producer (confluent-kafka) that the compression test writes its topics with.
-# Idempotent: a venv whose installed requirements match the file is left as it is.
-# Prints the venv's python on stdout.
+# Idempotent. Prints the venv's python on stdout.
 set -euo pipefail
-
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venv="$here/.venv"
-requirements="$here/python/requirements.txt"
-python="${PYTHON:-python3}"
-stamp="$venv/.requirements"
-
-if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$requirements" "$stamp"; then
-  rm -rf "$venv"
-  "$python" -m venv "$venv" >&2
-  # Wheels only: a source build of confluent-kafka would need librdkafka's headers.
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary=:all: -r "$requirements" >&2
-  cp "$requirements" "$stamp"
-fi
-echo "$venv/bin/python"
+exec bash "$here/../../infra/local/python-venv.sh" "$here/.venv" "$here/python/requirements.txt"
