@@ -18,8 +18,9 @@ import { logSumExp } from '../mixture/special-functions';
 import { counterUniformsInto } from '../random/philox';
 import { columnOffsets, encodedWidth } from './layout';
 import { mixtureParams, type CategoricalColumnModel, type NumericColumnModel, type TransformerModel } from './model';
-import { drawFrom, SELECTION_FLOOR } from './mode-usage';
+import { drawFromRunningSums, SELECTION_FLOOR } from './mode-usage';
 import { modeLane, type RowIds } from './row-id';
+import { DEFAULT_SELECTION_CACHE_BITS, SelectionCache } from './selection-cache';
 
 // Bound once: a global `Math` lookup per call is an order of magnitude slower inside
 // vm contexts such as jest's.
@@ -86,6 +87,10 @@ interface NumericPlan {
   readonly scales: Float64Array;
   readonly scratch: Float64Array;
   readonly probabilities: Float64Array;
+  /** Running sums of `probabilities` when there is no cache. */
+  readonly running: Float64Array;
+  /** Per distinct value: cumulative selection probabilities and alphas (null: computed per row). */
+  readonly cache: SelectionCache | null;
 }
 
 interface CategoricalPlan {
@@ -94,7 +99,7 @@ interface CategoricalPlan {
   readonly position: Map<string, number>;
 }
 
-function numericPlan(model: NumericColumnModel): NumericPlan {
+function numericPlan(model: NumericColumnModel, cacheBits: number | null): NumericPlan {
   const params = mixtureParams(model.mixture);
   const kept: number[] = [];
   const modalValue: number[] = [];
@@ -127,7 +132,17 @@ function numericPlan(model: NumericColumnModel): NumericPlan {
     scales: Float64Array.from(params.covariances, (v) => 4 * sqrt(v)),
     scratch: new Float64Array(terms.k),
     probabilities: new Float64Array(kept.length),
+    running: new Float64Array(kept.length),
+    cache: cacheBits === null || kept.length === 0 ? null : new SelectionCache(kept.length, cacheBits),
   };
+}
+
+export interface BatchEncoderOptions {
+  /**
+   * log2 of the slots of each numeric column's selection cache (./selection-cache); null: no
+   * cache (a one-row encoder would only pay for it). Default DEFAULT_SELECTION_CACHE_BITS.
+   */
+  readonly selectionCacheBits?: number | null;
 }
 
 /** Rows whose draws are made in one Philox call: bounds the scratch arrays. */
@@ -168,13 +183,17 @@ export class BatchEncoder {
    */
   readonly beyondResearchClip: number[];
 
-  constructor(readonly model: TransformerModel) {
+  constructor(
+    readonly model: TransformerModel,
+    options: BatchEncoderOptions = {},
+  ) {
+    const cacheBits = options.selectionCacheBits === undefined ? DEFAULT_SELECTION_CACHE_BITS : options.selectionCacheBits;
     this.width = encodedWidth(model);
     this.offsets = columnOffsets(model);
     this.plans = model.columns.map((c) =>
       c.type === 'categorical'
         ? { kind: 'categorical', model: c, position: new Map(c.categories.map((cat, i) => [cat, i])) }
-        : numericPlan(c),
+        : numericPlan(c, cacheBits),
     );
     this.clipped = model.columns.map(() => 0);
     this.beyondResearchClip = model.columns.map(() => 0);
@@ -304,30 +323,63 @@ export class BatchEncoder {
       draws++;
     }
     counterUniformsInto(this.model.options.seed, b.stream, b.index, b.lane, draws, b.uniform);
-    const { terms, kept, scratch, probabilities } = plan;
-    const k = terms.k;
+    const { kept, keptPosition, means, scales } = plan;
     const keptCount = kept.length;
+    const cache = plan.cache;
+    const table = cache === null ? null : cache.table;
     for (let d = 0; d < draws; d++) {
       const x = b.x[d] as number;
-      // selectionProbabilitiesInto, with the posterior's exp taken for the kept components
-      // only: the same operations on the same numbers for those, so the same bits.
-      weightedLogProbInto(terms, x, scratch, 0);
-      const norm = logSumExp(scratch, 0, k);
-      let total = 0;
-      for (let i = 0; i < keptCount; i++) {
-        const p = exp((scratch[kept[i] as number] as number) - norm) + SELECTION_FLOOR;
-        probabilities[i] = p;
-        total += p;
+      const u = b.uniform[d] as number;
+      let draw: number;
+      let alpha: number;
+      if (table === null || cache === null) {
+        selectionCumulativeInto(plan, x, plan.running, 0);
+        draw = drawFromRunningSums(plan.running, 0, keptCount, u);
+        const component = kept[draw] as number;
+        alpha = exactAlpha(x, means[component] as number, scales[component] as number);
+      } else {
+        const at = cache.recordOf(x);
+        if (!cache.holds(at, x)) {
+          cache.claim(at, x);
+          selectionCumulativeInto(plan, x, table, at + 1);
+        }
+        draw = drawFromRunningSums(table, at + 1, keptCount, u);
+        const alphaAt = at + 1 + keptCount + draw;
+        alpha = table[alphaAt] as number;
+        if (alpha !== alpha) {
+          const component = kept[draw] as number;
+          alpha = exactAlpha(x, means[component] as number, scales[component] as number);
+          table[alphaAt] = alpha;
+        }
       }
-      for (let i = 0; i < keptCount; i++) probabilities[i] = (probabilities[i] as number) / total;
-      const draw = drawFrom(probabilities, keptCount, b.uniform[d] as number);
-      const component = plan.kept[draw] as number;
-      const alpha = exactAlpha(x, plan.means[component] as number, plan.scales[component] as number);
       if (abs(alpha) > RESEARCH_ALPHA_CLIP) this.beyondResearchClip[column]++;
       const row = b.row[d] as number;
       alphas[row] = alpha;
-      positions[row] = plan.keptPosition[draw] as number;
+      positions[row] = keptPosition[draw] as number;
     }
+  }
+}
+
+/**
+ * The running sums of the kept modes' selection probabilities of `x` (selectionProbabilitiesInto
+ * in ./mode-usage, with the posterior's exp taken for the kept components only: the same
+ * operations on the same numbers for those, so the same bits), into out[at..at+kept).
+ */
+function selectionCumulativeInto(plan: NumericPlan, x: number, out: Float64Array, at: number): void {
+  const { terms, kept, scratch, probabilities } = plan;
+  const keptCount = kept.length;
+  weightedLogProbInto(terms, x, scratch, 0);
+  const norm = logSumExp(scratch, 0, terms.k);
+  let total = 0;
+  for (let i = 0; i < keptCount; i++) {
+    const p = exp((scratch[kept[i] as number] as number) - norm) + SELECTION_FLOOR;
+    probabilities[i] = p;
+    total += p;
+  }
+  let sum = 0;
+  for (let i = 0; i < keptCount; i++) {
+    sum += (probabilities[i] as number) / total;
+    out[at + i] = sum;
   }
 }
 

@@ -22,7 +22,8 @@ export class RowEncoder {
   readonly beyondResearchClip: number[];
 
   constructor(readonly model: TransformerModel) {
-    this.batch = new BatchEncoder(model);
+    // A one-row encoder would only fill the selection cache, never reuse it.
+    this.batch = new BatchEncoder(model, { selectionCacheBits: null });
     this.width = this.batch.width;
     this.clipped = this.batch.clipped;
     this.beyondResearchClip = this.batch.beyondResearchClip;

@@ -47,17 +47,16 @@ export function selectionProbabilitiesInto(
   for (let i = 0; i < kept.length; i++) out[i] /= total;
 }
 
-/** Index drawn from probabilities by inverse CDF at u ∈ [0, 1), as numpy's choice does. */
-export function drawFrom(probabilities: Float64Array, count: number, u: number): number {
-  let total = 0;
-  for (let i = 0; i < count; i++) total += probabilities[i];
-  const target = u * total;
-  let acc = 0;
-  for (let i = 0; i < count; i++) {
-    acc += probabilities[i];
-    if (target < acc) return i;
-  }
-  return count - 1;
+/**
+ * Index drawn by inverse CDF at u ∈ [0, 1), as numpy's choice does, from the running sums of
+ * the probabilities (sums[at + i] = p_0 + … + p_i, added in that order): the first index whose
+ * running sum exceeds u × the total, the last one if none does.
+ */
+export function drawFromRunningSums(sums: Float64Array, at: number, count: number, u: number): number {
+  const target = u * sums[at + count - 1];
+  let i = 0;
+  while (i < count - 1 && !(target < sums[at + i])) i++;
+  return i;
 }
 
 /** Expected number of rows that sample each kept mode (in the order of `kept`). */

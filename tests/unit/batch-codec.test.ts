@@ -231,6 +231,24 @@ describe('BatchEncoder', () => {
     }
   });
 
+  it('gives the same bits with a selection cache of any size, or none, over repeated values', () => {
+    // Every typed row four times over: the same values under other row ids, so other draws.
+    const typed = typedRows(MODEL, ROWS);
+    const repeated = typed.flatMap((i) => [0, 1, 2, 3].map(() => ROWS[i] as CellValue[]));
+    const { results: want, encoder: rows } = encodeRows(MODEL, repeated);
+    const all = repeated.map((_, i) => i);
+    // 4 slots: nearly every value evicts another; 2^16: nearly every repeat hits.
+    for (const selectionCacheBits of [null, 0, 2, 16]) {
+      const encoder = new BatchEncoder(MODEL, { selectionCacheBits });
+      for (let from = 0; from < all.length; from += 1000) {
+        const part = all.slice(from, from + 1000);
+        expectSameAsRows(encoder, encoder.encode(batchInput(MODEL, repeated, part)), want, part);
+      }
+      expect(encoder.clipped).toEqual(rows.clipped);
+      expect(encoder.beyondResearchClip).toEqual(rows.beyondResearchClip);
+    }
+  });
+
   it('encodes a constant column like the row encoder', () => {
     const { results: constant, encoder: rows } = encodeRows(CONSTANT_MODEL, CONSTANT_CASES);
     const encoder = new BatchEncoder(CONSTANT_MODEL);
