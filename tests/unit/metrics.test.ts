@@ -7,20 +7,7 @@ import { MetricsPortError, startMetricsServer, type MetricsServer } from '../../
 import { LAG_REFRESH_MS, ProcessMetrics } from '../../pipeline/metrics/process-metrics';
 import { METRICS_ENV, metricsPort } from '../../pipeline/cli/metrics-option';
 import { UsageError } from '../../pipeline/cli/command';
-
-/** The value of the sample `name{labels}` in a Prometheus text, or undefined when absent. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const want = Object.entries(labels)
-    .map(([k, v]) => `${k}="${v}"`)
-    .sort();
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_:]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    const got = (m[2] ?? '').split(',').filter((l) => l !== '').sort();
-    if (got.join(',') === want.join(',')) return m[3] === '-Inf' ? -Infinity : Number(m[3]);
-  }
-  return undefined;
-}
+import { sample } from '../support/prometheus-text';
 
 describe('ProcessMetrics', () => {
   it('turns per-batch and per-transaction calls into counters labelled by stage', async () => {
