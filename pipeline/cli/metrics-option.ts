@@ -14,10 +14,10 @@ export const METRICS_OPTION = { 'metrics-port': { type: 'string' } } as const;
 
 export const METRICS_ENV = 'VGMFLOW_METRICS_PORT';
 
-export const METRICS_HELP = `  --metrics-port <n>      serve Prometheus metrics (GET /metrics) and probes (GET /healthz: alive,
-                          GET /readyz: joined its group and has its model) on this port, all
-                          interfaces (or $${METRICS_ENV}; Kubernetes uses 9464; 0: a free port,
-                          printed). Default: no server`;
+export const METRICS_HELP = `  --metrics-port <n>      serve Prometheus metrics (GET /metrics) and probes (GET /healthz: alive;
+                          GET /readyz: joined its group and, for transform and inverse, has a
+                          model) on this port, all interfaces (or $${METRICS_ENV}; Kubernetes
+                          uses 9464; 0: a free port, printed). Default: no server`;
 
 /** The port asked for by --metrics-port or $VGMFLOW_METRICS_PORT; null when neither is set. */
 export function metricsPort(args: ParsedArgs): number | null {
