@@ -214,6 +214,12 @@ class NumericColumnFit {
     return `${this.spec.name}: ${where}${p.phase === 'estep' ? ` iteration ${p.iteration} lower bound ${p.lowerBound.toFixed(3)}` : ''}`;
   }
 
+  /** The main mixture's iteration and lower bound, as numbers (progress() says it in words). */
+  iterationState(): { readonly column: string; readonly iteration: number; readonly lowerBound: number } {
+    const p = this.main.progress();
+    return { column: this.spec.name, iteration: p.iteration, lowerBound: p.lowerBound };
+  }
+
   result(): ColumnModel {
     if (!this.done || this.modes?.phase !== 'ordered') throw new Error(`column ${this.spec.name} is not fitted yet`);
     return this.model(this.modes.counts, this.modes.kept, this.modes.usage);
@@ -357,6 +363,11 @@ export class TransformerFitMachine {
 
   progress(): string[] {
     return this.numeric.filter((c) => !c.done).map((c) => c.progress());
+  }
+
+  /** Per unfinished numeric column: its iteration and lower bound (for metrics). */
+  columnStates(): Array<{ readonly column: string; readonly iteration: number; readonly lowerBound: number }> {
+    return this.numeric.filter((c) => !c.done).map((c) => c.iterationState());
   }
 
   result(): TransformerModel {

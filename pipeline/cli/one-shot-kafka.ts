@@ -13,6 +13,8 @@ import { integerOption, type ParsedArgs } from './args';
 import { kafkaSettings, type KafkaSettings } from './kafka-options';
 import { fractionProgress } from './progress';
 import { modelStageTransport } from './stage-options';
+import { startCommandMetrics, type CommandMetrics } from './metrics-option';
+import type { StageMetrics } from '../../stages/runner/stage-metrics';
 
 /** The options a model stage (transform, inverse) takes that a one-shot run fills in or reads. */
 export interface ModelStageOptions {
@@ -21,6 +23,7 @@ export interface ModelStageOptions {
   /** Default DEFAULT_MODEL_NAME. */
   readonly modelName?: string;
   readonly onInputPosition?: (partition: number, nextOffset: number) => void;
+  readonly metrics?: StageMetrics;
 }
 
 export interface OneShotStage<O extends ModelStageOptions, H extends RowStageHandle> {
@@ -52,9 +55,12 @@ export async function runOneShotOnKafka<O extends ModelStageOptions, H extends R
   const progress = fractionProgress(label);
   const startedAt = Date.now();
   let group: string | null = null;
+  let metrics: CommandMetrics | null = null;
   try {
     // Built first: a usage error in the stage's options shows before anything connects.
     const s = build(kafka, transport, log);
+    metrics = await startCommandMetrics(args, log);
+    const stageMetrics = metrics?.stage(label);
     const g = s.options.group ?? stageGroup(kafka.topics, label);
     group = g;
     const modelName = s.options.modelName ?? DEFAULT_MODEL_NAME;
@@ -65,7 +71,7 @@ export async function runOneShotOnKafka<O extends ModelStageOptions, H extends R
       transport,
       topic: s.inputTopic,
       group: g,
-      start: (onInputPosition) => s.run({ ...s.options, group: g, onInputPosition }),
+      start: (onInputPosition) => s.run({ ...s.options, group: g, onInputPosition, metrics: stageMetrics }),
       startTimeoutMs: waitSeconds * 1000,
       notStartedMessage: `no model "${modelName}" on ${kafka.topics.models} after ${waitSeconds} s: fit one first (vgmflow fit --brokers ...), or pass --model-name or --model-wait`,
       onTick: (p, h) => progress.update(h.stats().rows, p.total > 0 ? p.done / p.total : 1),
@@ -94,5 +100,6 @@ export async function runOneShotOnKafka<O extends ModelStageOptions, H extends R
     process.removeListener('SIGINT', interrupt);
     process.removeListener('SIGTERM', interrupt);
     await transport.close();
+    await metrics?.close();
   }
 }

@@ -11,6 +11,7 @@ import type { InRecord, Subscription, Transport } from '../../topics/transport';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
 import type { InitialMeans } from '../../core/normalization/fit-transformer';
 import type { TransformerModel, TransformerOptions } from '../../core/normalization/model';
+import { NO_STAGE_METRICS, type StageMetrics } from '../../stages/runner/stage-metrics';
 import { InputError } from './input-error';
 
 export interface FitJobOptions {
@@ -25,6 +26,8 @@ export interface FitJobOptions {
   readonly log: (line: string) => void;
   /** Give up waiting for ingest or the reducer after this long without progress. */
   readonly stallTimeoutMs?: number;
+  /** The job's round and end (label stage "fit"); ready once it reads params and models. Default none. */
+  readonly metrics?: StageMetrics;
 }
 
 export interface FitJobResult {
@@ -114,8 +117,17 @@ class JobBroadcasts {
       this.existing = b.status;
       return;
     }
-    if (b.status === 'failed') this.fail(new InputError(`job ${this.o.job} failed: ${b.error ?? 'unknown error'}`));
-    if (b.status === 'done') this.rounds = Math.max(this.rounds, b.round);
+    const metrics = this.o.metrics ?? NO_STAGE_METRICS;
+    if (b.status === 'failed') {
+      metrics.fitEnded(this.o.job, 'failed');
+      this.fail(new InputError(`job ${this.o.job} failed: ${b.error ?? 'unknown error'}`));
+    }
+    if (b.status === 'done') {
+      this.rounds = Math.max(this.rounds, b.round);
+      metrics.fitEnded(this.o.job, 'done');
+    }
+    // Iterations and lower bounds are the reducer's (vgmflow_fit_iteration{stage="reduce"}).
+    if (b.status === 'running' && b.round > this.rounds) metrics.fitRound(this.o.job, b.round, []);
     if (b.round > this.rounds) {
       const now = Date.now();
       this.o.log(`round ${b.round} (${((now - this.lastRoundAt) / 1000).toFixed(2)} s/round): ${b.progress.join('; ') || b.status}`);
@@ -171,6 +183,7 @@ async function submitJob(o: FitJobOptions, spec: FitJobSpec): Promise<void> {
 }
 
 export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
+  o.metrics?.notReady(`waiting for ingest (group ${o.ingestGroup}) to catch up with ${o.topics.rows}`);
   const { starts, ends } = await jobInput(o);
   await waitForIngest(o, starts, ends);
 
@@ -204,6 +217,7 @@ export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
   }
   // Without its readers the job would wait for ever: their failure is the job's.
   const readersFailed = anyFailed([params, models]);
+  o.metrics?.ready();
   try {
     await assertNewJob(o, broadcasts, readersFailed);
     broadcasts.submitted = true;

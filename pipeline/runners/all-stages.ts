@@ -10,6 +10,7 @@ import { runStatsWorker, type StatsWorkerHandle } from '../../stages/stats/stats
 import type { ColumnSpec } from '../../core/normalization/column-spec';
 import type { TopicNames } from '../../topics/topology';
 import type { Transport } from '../../topics/transport';
+import type { StageMetrics } from '../../stages/runner/stage-metrics';
 
 export interface AllStagesOptions {
   readonly transport: Transport;
@@ -21,6 +22,8 @@ export interface AllStagesOptions {
   readonly header?: boolean;
   readonly modelSink?: ModelSink;
   readonly log?: (line: string) => void;
+  /** The metrics of each stage started (one call per stage instance); default none. */
+  readonly metrics?: (stage: string) => StageMetrics;
 }
 
 export interface AllStagesHandle {
@@ -31,14 +34,14 @@ export interface AllStagesHandle {
 }
 
 export async function startAllStages(o: AllStagesOptions): Promise<AllStagesHandle> {
-  const reducer: ReducerHandle = await runReducer({ transport: o.transport, topics: o.topics, modelSink: o.modelSink, log: o.log });
+  const reducer: ReducerHandle = await runReducer({ transport: o.transport, topics: o.topics, modelSink: o.modelSink, log: o.log, metrics: o.metrics?.('reduce') });
   const workers: StatsWorkerHandle[] = [];
   let ingest: IngestHandle;
   try {
     for (let i = 0; i < (o.statsWorkers ?? 1); i++) {
-      workers.push(await runStatsWorker({ transport: o.transport, topics: o.topics, workerId: `local-${i}`, threads: o.statsThreads, log: o.log }));
+      workers.push(await runStatsWorker({ transport: o.transport, topics: o.topics, workerId: `local-${i}`, threads: o.statsThreads, log: o.log, metrics: o.metrics?.('stats') }));
     }
-    ingest = await runIngest({ transport: o.transport, topics: o.topics, columns: o.columns, header: o.header });
+    ingest = await runIngest({ transport: o.transport, topics: o.topics, columns: o.columns, header: o.header, metrics: o.metrics?.('ingest') });
   } catch (err) {
     // What started must stop, or its threads and consumers would keep the process from exiting.
     await Promise.allSettled([...workers.map((w) => w.stop()), reducer.stop()]);

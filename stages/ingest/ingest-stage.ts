@@ -20,6 +20,7 @@ import { stageGroup, type TopicNames } from '../../topics/topology';
 import type { OutRecord, RecordBatch, Transport } from '../../topics/transport';
 import { runExactlyOnceStage, type TransactionUnit } from '../runner/exactly-once-stage';
 import type { RowStageHandle, StageProgress } from '../runner/stage-handle';
+import type { StageMetrics } from '../runner/stage-metrics';
 import { ingestMessages, type IngestBatchOptions } from './ingest-batch';
 
 export type IngestProgress = Pick<StageProgress, 'rows' | 'deadLettered'>;
@@ -45,6 +46,8 @@ export interface IngestOptions {
   readonly maxDeadLetterRawBytes?: number;
   /** Called after each committed transaction with the running totals. */
   readonly onProgress?: (p: IngestProgress) => void;
+  /** Counters, lag and readiness for monitoring (default: none). */
+  readonly metrics?: StageMetrics;
 }
 
 export type IngestHandle = RowStageHandle<IngestProgress>;
@@ -101,6 +104,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestHandle> {
     transactionalId: o.transactionalId ?? `${group}-${randomBytes(6).toString('hex')}`,
     process: (batch, position) => ingestUnits(topics, columns, batchOptions, batch, position),
     onProgress: (c) => o.onProgress?.(progress(c)),
+    metrics: o.metrics,
   });
   return { stop: stage.stop, done: stage.done, started: Promise.resolve(), stats: () => progress(stage.counters()) };
 }

@@ -41,6 +41,7 @@ import { DEFAULT_MODEL_NAME, DEFAULT_PARTITIONS, OUTPUT_TOPIC_CONFIG, stageGroup
 import type { InRecord, OutRecord, RecordBatch, Transport } from '../../topics/transport';
 import type { TransactionUnit } from '../runner/exactly-once-stage';
 import type { RowStageHandle, StageProgress } from '../runner/stage-handle';
+import type { StageMetrics } from '../runner/stage-metrics';
 import { ensureOutputsLikeInput, runModelDrivenStage } from '../side-input/model-driven-stage';
 import {
   decodedBlockOf,
@@ -97,6 +98,8 @@ export interface InverseOptions {
   readonly onInputPosition?: (partition: number, nextOffset: number) => void;
   /** Called after each committed transaction. */
   readonly onProgress?: (p: InverseProgress) => void;
+  /** Counters, lag and readiness for monitoring (default: none). */
+  readonly metrics?: StageMetrics;
 }
 
 export type InverseHandle = RowStageHandle;
@@ -232,6 +235,7 @@ export async function runInverse(o: InverseOptions): Promise<InverseHandle> {
     partitionsAtOnce: output === 'block' ? partitions : 1,
     maxGroupRows: output === 'block' ? 2_000_000 : 50_000,
     log,
+    metrics: o.metrics,
     install: async (job, model) => {
       const next = await activate(job, model);
       active = next;

@@ -53,6 +53,11 @@ export class JobReducer {
     return true;
   }
 
+  /** Per unfinished numeric column: its iteration and lower bound. */
+  columns(): Array<{ readonly column: string; readonly iteration: number; readonly lowerBound: number }> {
+    return this.done ? [] : this.machine.columnStates();
+  }
+
   /** The broadcast that describes the job now. */
   broadcast(): FitBroadcast {
     const base = { protocol: FIT_PROTOCOL_VERSION, spec: this.spec, round: this.round };

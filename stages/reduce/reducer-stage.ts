@@ -12,6 +12,7 @@ import type { Producer, RecordBatch, Subscription, Transport } from '../../topic
 import { JobReducer } from './job-reducer';
 import { serial } from '../../core/serial';
 import type { StageHandle } from '../runner/stage-handle';
+import { NO_STAGE_METRICS, type StageMetrics } from '../runner/stage-metrics';
 
 /** Somewhere else to keep each final model, e.g. an S3 bucket. */
 
@@ -20,6 +21,8 @@ export interface ReducerOptions {
   readonly topics: TopicNames;
   readonly modelSink?: ModelSink;
   readonly log?: (line: string) => void;
+  /** Fit jobs' rounds, iterations and lower bounds; ready once it has replayed stats and params (default: none). */
+  readonly metrics?: StageMetrics;
 }
 
 export type ReducerHandle = StageHandle;
@@ -43,7 +46,12 @@ class Reducer {
   private readonly handlers = serial();
   private readonly dirty = new Set<string>();
 
-  constructor(private readonly o: ReducerOptions) {}
+  private readonly metrics: StageMetrics;
+
+  constructor(private readonly o: ReducerOptions) {
+    this.metrics = o.metrics ?? NO_STAGE_METRICS;
+    this.metrics.notReady(`replaying ${o.topics.stats} and ${o.topics.params}`);
+  }
 
   async start(): Promise<Subscription[]> {
     const { transport, topics } = this.o;
@@ -57,6 +65,7 @@ class Reducer {
   }
 
   async close(): Promise<void> {
+    this.metrics.notReady('stopped');
     await this.handlers.idle();
     await this.producer?.close();
   }
@@ -70,6 +79,7 @@ class Reducer {
   }
 
   private async onBroadcasts(batch: RecordBatch): Promise<void> {
+    this.metrics.batch(batch.records.length);
     for (const record of batch.records) {
       this.paramsRead = Math.max(this.paramsRead, record.offset + 1);
       let b: FitBroadcast;
@@ -95,6 +105,7 @@ class Reducer {
         const error = err instanceof Error ? err.message : String(err);
         this.log(`job ${job} rejected: ${error}`);
         await this.send({ ...b, status: 'failed', request: null, progress: [], error });
+        this.metrics.fitEnded(job, 'failed');
         this.finished.add(job);
         continue;
       }
@@ -108,6 +119,7 @@ class Reducer {
   }
 
   private async onPartials(batch: RecordBatch): Promise<void> {
+    this.metrics.batch(batch.records.length);
     for (const record of batch.records) {
       this.statsRead = Math.max(this.statsRead, record.offset + 1);
       let m: FitPartialMessage;
@@ -130,6 +142,7 @@ class Reducer {
   /** Publishes what changed: next rounds, finished models, failures. */
   private async flush(): Promise<void> {
     if (!this.caughtUp) return;
+    this.metrics.ready();
     for (const job of [...this.dirty]) {
       this.dirty.delete(job);
       const reducer = this.jobs.get(job);
@@ -146,6 +159,8 @@ class Reducer {
         this.log(`job ${job} failed: ${b.error ?? ''}`);
       }
       await this.send(b);
+      if (b.status === 'running') this.metrics.fitRound(job, b.round, reducer.columns());
+      else if (b.status === 'done' || b.status === 'failed') this.metrics.fitEnded(job, b.status);
       if (reducer.done) {
         this.jobs.delete(job);
         this.finished.add(job);

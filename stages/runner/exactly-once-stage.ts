@@ -31,6 +31,7 @@
  */
 import { TransactionInterruptedError, type OutRecord, type RecordBatch, type Subscription, type TopicPartitionOffset, type Transport } from '../../topics/transport';
 import type { StageHandle } from './stage-handle';
+import { NO_STAGE_METRICS, type StageMetrics } from './stage-metrics';
 
 /** One transaction's worth of a stage's output, for one input partition. */
 export interface TransactionUnit {
@@ -70,6 +71,8 @@ export interface ExactlyOnceStageOptions {
   readonly partitionsAtOnce?: number;
   /** Rows (plus dead letters) after which a transaction takes no further queued unit. Default 1 000 000. */
   readonly maxGroupRows?: number;
+  /** Counted per batch and per transaction; ready once the input subscription has joined its group. */
+  readonly metrics?: StageMetrics;
 }
 
 export interface ExactlyOnceStage extends StageHandle {
@@ -137,6 +140,7 @@ class BatchGate {
 export async function runExactlyOnceStage(o: ExactlyOnceStageOptions): Promise<ExactlyOnceStage> {
   const { transport, input, group } = o;
   const maxGroupRows = Math.max(1, o.maxGroupRows ?? 1_000_000);
+  const metrics = o.metrics ?? NO_STAGE_METRICS;
   let rows = 0;
   let deadLettered = 0;
   let transactions = 0;
@@ -177,17 +181,27 @@ export async function runExactlyOnceStage(o: ExactlyOnceStageOptions): Promise<E
     for (const q of units) await q.unit.beforeCommit?.();
     const offsets = new Map<number, TopicPartitionOffset>();
     for (const q of units) offsets.set(q.batch.partition, { topic: q.batch.topic, partition: q.batch.partition, offset: q.unit.nextOffset });
-    await producer.transaction(async (tx) => {
-      const records = units.length === 1 ? (units[0] as Queued).unit.records : units.flatMap((q) => q.unit.records);
-      if (records.length > 0) await tx.send(records);
-      await tx.sendOffsets(group, [...offsets.values()]);
-    });
-    for (const { partition, offset } of offsets.values()) positions.set(partition, offset);
-    for (const q of units) {
-      rows += q.unit.rows;
-      deadLettered += q.unit.deadLettered;
+    try {
+      await producer.transaction(async (tx) => {
+        const records = units.length === 1 ? (units[0] as Queued).unit.records : units.flatMap((q) => q.unit.records);
+        if (records.length > 0) await tx.send(records);
+        await tx.sendOffsets(group, [...offsets.values()]);
+      });
+    } catch (err) {
+      metrics.aborted();
+      throw err;
     }
+    for (const { partition, offset } of offsets.values()) positions.set(partition, offset);
+    let groupRows = 0;
+    let groupDeadLettered = 0;
+    for (const q of units) {
+      groupRows += q.unit.rows;
+      groupDeadLettered += q.unit.deadLettered;
+    }
+    rows += groupRows;
+    deadLettered += groupDeadLettered;
     transactions++;
+    metrics.committed(groupRows, groupDeadLettered);
     o.onProgress?.(counters());
   };
   const kick = (): void => {
@@ -221,6 +235,7 @@ export async function runExactlyOnceStage(o: ExactlyOnceStageOptions): Promise<E
   const handleBatch = async (batch: RecordBatch): Promise<void> => {
     if (batch.records.length === 0) return;
     firstInputAt ??= Date.now();
+    metrics.batch(batch.records.length);
     await gate.enter();
     const commits: Promise<void>[] = [];
     try {
@@ -252,6 +267,25 @@ export async function runExactlyOnceStage(o: ExactlyOnceStageOptions): Promise<E
     if (from !== undefined) subscription.seek(partition, from);
   };
 
+  // For the consumer lag: the partitions this member owns, and how far it has read each (past
+  // transaction markers too, which committed offsets never pass).
+  let owned: readonly number[] = [];
+  const reached = new Map<number, number>();
+  metrics.lag(input, async () => {
+    const [ends, committed] = await Promise.all([transport.endOffsets(input), transport.committedOffsets(group, input)]);
+    const position = (p: number): number => Math.max(reached.get(p) ?? -1, committed[p] ?? -1);
+    // A partition the group has never committed starts where the topic still holds records.
+    const starts = owned.some((p) => position(p) < 0) ? await transport.startOffsets(input) : [];
+    const lag = new Map<number, number>();
+    for (const p of owned) {
+      const end = ends[p];
+      if (end === undefined) continue;
+      const at = position(p) >= 0 ? position(p) : (starts[p] ?? 0);
+      lag.set(p, Math.max(0, end - at));
+    }
+    return lag;
+  });
+
   let subscription: Subscription;
   try {
     subscription = await transport.subscribe({
@@ -259,22 +293,30 @@ export async function runExactlyOnceStage(o: ExactlyOnceStageOptions): Promise<E
       group,
       fromBeginning: true,
       readCommitted: true,
-      onAssign: () => positions.clear(),
+      onAssign: (partitions) => {
+        positions.clear();
+        reached.clear();
+        owned = partitions;
+      },
       eachBatch: (batch) => handleBatch(batch),
-      onPosition: o.onPosition,
+      onPosition: (partition, nextOffset) => {
+        reached.set(partition, nextOffset);
+        o.onPosition?.(partition, nextOffset);
+      },
       partitionsAtOnce: Math.max(1, o.partitionsAtOnce ?? 1),
     });
   } catch (err) {
     await producer.close().catch(() => undefined);
     throw err;
   }
+  metrics.ready();
 
   let closing: Promise<void> | null = null;
   const closeProducer = (): Promise<void> => {
     closing ??= gate.idle().then(() => producer.close());
     return closing;
   };
-  const done = subscription.done.then(
+  const done = subscription.done.finally(() => metrics.notReady('stopped')).then(
     () => closeProducer(),
     async (err: unknown) => {
       await closeProducer().catch(() => undefined);

@@ -18,6 +18,7 @@ import type { RecordBatch, Transport } from '../../topics/transport';
 import { OUTPUT_TOPIC_CONFIG } from '../../topics/topology';
 import { runExactlyOnceStage, type ExactlyOnceCounters, type ExactlyOnceStage, type TransactionUnit } from '../runner/exactly-once-stage';
 import type { StageHandle } from '../runner/stage-handle';
+import { NO_STAGE_METRICS, type StageMetrics } from '../runner/stage-metrics';
 import { followLatestModel } from './latest-model';
 
 export interface ModelDrivenStageOptions {
@@ -35,6 +36,8 @@ export interface ModelDrivenStageOptions {
   readonly partitionsAtOnce?: number;
   readonly maxGroupRows?: number;
   readonly log: (line: string) => void;
+  /** Not ready until a model is in use and the input's group joined; the model version in use. */
+  readonly metrics?: StageMetrics;
   /** Puts a model in use; never runs while a batch is processed. */
   install(job: string, model: TransformerModel): Promise<void>;
   /** One input batch, with the model in use, as transaction units (see runExactlyOnceStage). */
@@ -52,6 +55,8 @@ export async function runModelDrivenStage(o: ModelDrivenStageOptions): Promise<M
   const installs = serial();
   let stage: ExactlyOnceStage | null = null;
   let stopped = false;
+  const metrics = o.metrics ?? NO_STAGE_METRICS;
+  metrics.notReady(`waiting for a model "${o.modelName}" on ${o.modelsTopic}`);
 
   let resolveStarted: () => void = () => undefined;
   let rejectStarted: (err: unknown) => void = () => undefined;
@@ -79,6 +84,7 @@ export async function runModelDrivenStage(o: ModelDrivenStageOptions): Promise<M
       onProgress: o.onProgress,
       partitionsAtOnce: o.partitionsAtOnce,
       maxGroupRows: o.maxGroupRows,
+      metrics,
     });
     s.done.catch((err: unknown) => fail(err));
     o.log(`consuming ${o.inputTopic} (group ${o.group})`);
@@ -95,8 +101,16 @@ export async function runModelDrivenStage(o: ModelDrivenStageOptions): Promise<M
       installs
         .run(async () => {
           if (stopped) return;
-          if (stage !== null) return stage.between(() => o.install(job, model));
+          if (stage !== null) {
+            const running = stage;
+            return running.between(async () => {
+              await o.install(job, model);
+              metrics.modelInUse(o.modelName, job);
+            });
+          }
           await o.install(job, model);
+          metrics.modelInUse(o.modelName, job);
+          metrics.notReady(`joining consumer group ${o.group} on ${o.inputTopic}`);
           stage = await startInput();
           resolveStarted();
         })

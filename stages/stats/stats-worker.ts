@@ -27,6 +27,7 @@ import { PartitionSummary } from './partition-summary';
 import { ShardAssembly } from './shard-assembly';
 import { serial } from '../../core/serial';
 import type { StageHandle } from '../runner/stage-handle';
+import { NO_STAGE_METRICS, type StageMetrics } from '../runner/stage-metrics';
 
 export interface StatsWorkerOptions {
   readonly transport: Transport;
@@ -42,6 +43,8 @@ export interface StatsWorkerOptions {
    */
   readonly threads?: number;
   readonly log?: (line: string) => void;
+  /** Batches and rows read into summaries, partials sent, lag on batches, readiness (default: none). */
+  readonly metrics?: StageMetrics;
 }
 
 export interface StatsWorkerHandle extends StageHandle {
@@ -76,8 +79,13 @@ class StatsWorker {
   /** Rejects when chunks or partials cannot be sent (the transport has given up): the worker cannot go on. */
   readonly failed: Promise<never>;
   private fail: (error: unknown) => void = () => undefined;
+  private readonly metrics: StageMetrics;
+  /** How far this worker has read each owned batches partition, for the lag. */
+  private readonly reached = new Map<number, number>();
 
   constructor(private readonly o: StatsWorkerOptions) {
+    this.metrics = o.metrics ?? NO_STAGE_METRICS;
+    this.metrics.notReady('joining its consumer groups');
     this.partials = partialComputer(o.threads ?? 0);
     this.failed = new Promise<never>((_, reject) => (this.fail = reject));
     this.failed.catch(() => undefined);
@@ -100,17 +108,32 @@ class StatsWorker {
       onAssign: (shards) => this.onAssignShards(shards),
       eachBatch: (b) => this.onChunks(b),
     });
+    this.metrics.lag(topics.batches, () => this.batchesLag());
     this.batches = await transport.subscribe({
       topic: topics.batches,
       group,
       fromBeginning: true,
       onAssign: (partitions) => this.onAssignPartitions(partitions),
       eachBatch: (b) => this.onBatches(b),
+      onPosition: (partition, next) => this.reached.set(partition, next),
     });
+    this.metrics.ready();
     return [params, this.summaries, this.batches];
   }
 
+  /** Per owned batches partition: its end offset minus how far this worker has read it. */
+  private async batchesLag(): Promise<ReadonlyMap<number, number>> {
+    const ends = await this.o.transport.endOffsets(this.o.topics.batches);
+    const lag = new Map<number, number>();
+    for (const p of this.ownedPartitions) {
+      const end = ends[p];
+      if (end !== undefined) lag.set(p, Math.max(0, end - (this.reached.get(p) ?? this.batchStarts[p] ?? 0)));
+    }
+    return lag;
+  }
+
   async close(): Promise<void> {
+    this.metrics.notReady('stopped');
     await this.sends.idle();
     await this.partials.close();
     await this.producer?.close();
@@ -153,6 +176,7 @@ class StatsWorker {
 
   private onAssignPartitions(partitions: readonly number[]): void {
     const next = new Set(partitions);
+    this.reached.clear();
     for (const p of next) if (!this.ownedPartitions.has(p)) this.startPartition(p);
     if (this.job !== null) for (const p of this.ownedPartitions) if (!next.has(p)) this.job.partitions.delete(p);
     this.ownedPartitions = next;
@@ -173,12 +197,15 @@ class StatsWorker {
   }
 
   private async onBatches(batch: RecordBatch): Promise<void> {
+    this.metrics.batch(batch.records.length);
     const job = this.job;
     if (job === null) return;
     const summary = job.partitions.get(batch.partition);
     if (summary === undefined || summary.complete) return;
     for (const record of batch.records) {
+      const before = summary.rows;
       const outcome = summary.add(rowBatchCodec.decode(record.value));
+      this.metrics.rowsIn(summary.rows - before);
       if (outcome === 'gap') {
         this.log(`partition ${batch.partition}: batch at offset ${record.offset} skips source offsets; re-reading the partition`);
         this.startPartition(batch.partition);
@@ -293,6 +320,7 @@ class StatsWorker {
     if (records.length > 0) {
       await this.producer.send(records);
       this.sent += records.length;
+      this.metrics.sent(records.length);
     }
   }
 }

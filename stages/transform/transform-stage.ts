@@ -42,6 +42,7 @@ import { transformedSchema, transformedSubject } from '../../topics/transformed-
 import type { InRecord, OutRecord, RecordBatch, Transport } from '../../topics/transport';
 import type { TransactionUnit } from '../runner/exactly-once-stage';
 import type { RowStageHandle, StageProgress } from '../runner/stage-handle';
+import type { StageMetrics } from '../runner/stage-metrics';
 import { ensureOutputsLikeInput, runModelDrivenStage } from '../side-input/model-driven-stage';
 import { blockRowBytes, undecodableBatch, type BlockRecordOptions, type EncodedRecordBlocks } from './block-record';
 import { blockEncoders, type BlockEncoders } from './encode-pool';
@@ -111,6 +112,8 @@ export interface TransformOptions {
   readonly onInputPosition?: (partition: number, nextOffset: number) => void;
   /** Called after each committed transaction. */
   readonly onProgress?: (p: TransformProgress) => void;
+  /** Counters, lag and readiness for monitoring (default: none). */
+  readonly metrics?: StageMetrics;
 }
 
 export type TransformHandle = RowStageHandle;
@@ -246,6 +249,7 @@ export async function runTransform(o: TransformOptions): Promise<TransformHandle
     partitionsAtOnce: format === 'block' ? partitions : 1,
     maxGroupRows: maxRows,
     log,
+    metrics: o.metrics,
     install,
     process: (batch) => {
       if (active === null) throw new Error(`transform: a batch of ${recordPlace(batch.records[0] as InRecord)} arrived before a model was known`);

@@ -16,6 +16,7 @@ import { describeModel } from '../report';
 import { STATS_THREADS_HELP, STATS_THREADS_OPTION, statsThreads } from '../stats-threads-option';
 import { SUMMARY_HELP, SUMMARY_OPTIONS, summaryOptions } from '../summary-option';
 import type { TransformerOptions } from '../../../core/normalization/model';
+import { METRICS_HELP, METRICS_OPTION, startCommandMetrics } from '../metrics-option';
 
 const HELP = `Usage: vgmflow fit <in.csv> --model <model.json> [options]          (embedded)
        vgmflow fit --brokers <list> [--topic <t>] --columns <specs> [options] (on Kafka)
@@ -53,6 +54,9 @@ ${SUMMARY_HELP}
 ${STATS_THREADS_HELP}
   --s3-bucket <bucket>    (Kafka, with --all-stages) also write the model to S3 ($S3_BUCKET;
                           endpoint and credentials from $S3_ENDPOINT, $S3_ACCESS_KEY, $S3_SECRET_KEY)
+${METRICS_HELP}
+                          (Kafka only: the fit job as stage "fit"; with --all-stages also
+                          ingest, stats and reduce)
   -h, --help              this help
 
 ${KAFKA_HELP}`;
@@ -86,6 +90,7 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
   const job = stringOption(args, 'job') ?? `fit-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const modelName = stringOption(args, 'model-name') ?? DEFAULT_MODEL_NAME;
   const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs, clientId: 'vgmflow-fit' });
+  const metrics = await startCommandMetrics(args, log);
   try {
     await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));
     const s3 = s3SettingsFromEnv(stringOption(args, 's3-bucket'));
@@ -99,6 +104,7 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
             statsThreads: statsThreads(args),
             modelSink: s3 === null ? undefined : s3ModelSink(s3, log),
             log,
+            metrics: metrics === null ? undefined : (stage) => metrics.stage(stage),
           })
         : null;
     try {
@@ -112,6 +118,7 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
         modelName,
         ingestGroup: stringOption(args, 'group') ?? stageGroup(kafka.topics, 'ingest'),
         log,
+        metrics: metrics?.stage('fit'),
       });
       const result = await (stages === null ? fit : Promise.race([fit, stages.failed]));
       process.stderr.write(describeModel(result.model));
@@ -127,6 +134,7 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
     }
   } finally {
     await transport.close();
+    await metrics?.close();
   }
 }
 
@@ -145,6 +153,7 @@ const OPTIONS: CommandOptions = {
   ...SUMMARY_OPTIONS,
   's3-bucket': { type: 'string' },
   group: { type: 'string' },
+  ...METRICS_OPTION,
 };
 
 export const fitCommand: Command = {
@@ -168,6 +177,7 @@ export const fitCommand: Command = {
     const options: TransformerOptions = { ...DEFAULT_TRANSFORMER_OPTIONS, seed, summary: summaryOptions(args) };
     const kafka = kafkaSettings(args, false);
     if (kafka !== null) return fitOnKafka(args, kafka, initialMeans, options);
+    if (stringOption(args, 'metrics-port') !== undefined) throw new UsageError('--metrics-port is for a fit on Kafka (--brokers)');
 
     if (args.positionals.length === 0) throw new UsageError('missing the input CSV file (or --brokers to fit the input topic)');
     const modelPath = stringOption(args, 'model');

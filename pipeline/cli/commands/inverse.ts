@@ -5,6 +5,7 @@ import type { Command } from '../command';
 import { FILE_OPTIONS, fileOrKafkaCommand, runModelFileJob } from '../file-or-kafka';
 import { KAFKA_HELP, KAFKA_OPTIONS } from '../kafka-options';
 import { ONE_SHOT_HELP, ONE_SHOT_OPTIONS, runOneShotOnKafka } from '../one-shot-kafka';
+import { METRICS_HELP, METRICS_OPTION } from '../metrics-option';
 import { INVERSE_STAGE_OPTIONS, inverseOptionsFromArgs } from '../stage-options';
 
 const HELP = `Usage: vgmflow inverse <encoded.csv> --model <model.json> --out <decoded.csv> [options]
@@ -55,6 +56,7 @@ Kafka options (with --brokers):
   --group <id>            consumer group (default vgmflow-<prefix>-inverse)
   --transactional-id <id> Kafka transactional id (default: random)
 ${ONE_SHOT_HELP}
+${METRICS_HELP}
   -h, --help              this help
 
 ${KAFKA_HELP}`;
@@ -76,7 +78,7 @@ export const inverseCommand: Command = fileOrKafkaCommand({
   summary: 'decode an encoded CSV file, or an encoded topic on Kafka, back to the original columns',
   help: HELP,
   fileOptions: FILE_OPTIONS,
-  kafkaOptions: { ...KAFKA_OPTIONS, ...INVERSE_STAGE_OPTIONS, ...ONE_SHOT_OPTIONS },
+  kafkaOptions: { ...KAFKA_OPTIONS, ...INVERSE_STAGE_OPTIONS, ...ONE_SHOT_OPTIONS, ...METRICS_OPTION },
   inputName: 'the encoded CSV file',
   kafkaAlternative: '--brokers, to decode a topic',
   runFile: inverseOneFile,

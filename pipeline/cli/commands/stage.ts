@@ -13,6 +13,7 @@ import { UsageError, type Command, type CommandOptions } from '../command';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings } from '../kafka-options';
 import { requiredColumns } from '../columns-option';
 import { STATS_THREADS_HELP, STATS_THREADS_OPTION, statsThreads } from '../stats-threads-option';
+import { METRICS_HELP, METRICS_OPTION, startCommandMetrics, type CommandMetrics } from '../metrics-option';
 import { INVERSE_STAGE_OPTIONS, inverseOptionsFromArgs, modelStageTransport, TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
 
 const HELP = `Usage: vgmflow stage <ingest|stats|reduce|transform|inverse> --brokers <list> [options]
@@ -92,6 +93,7 @@ ${STATS_THREADS_HELP}
                           Give each instance a stable one: a restarted instance then fences
                           its predecessor and aborts its open transaction at once, instead of
                           readers waiting for the transaction timeout
+${METRICS_HELP}
   -h, --help              this help
 
 ${KAFKA_HELP}`;
@@ -111,6 +113,7 @@ const OPTIONS: CommandOptions = {
   header: { type: 'boolean' },
   'worker-id': { type: 'string' },
   ...STATS_THREADS_OPTION,
+  ...METRICS_OPTION,
 };
 
 export const stageCommand: Command = {
@@ -138,10 +141,14 @@ export const stageCommand: Command = {
     const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
     const modelStage = name === 'transform' || name === 'inverse' ? modelStageTransport(args) : {};
     const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs, clientId: `vgmflow-${name}`, ...modelStage });
+    let metricsServer: CommandMetrics | null = null;
     try {
       // Built before anything connects, so that a usage error shows first.
       const transformOptions = name === 'transform' ? transformOptionsFromArgs(args, kafka, transport, log) : null;
       const inverseOptions = name === 'inverse' ? inverseOptionsFromArgs(args, kafka, transport, log) : null;
+      // Up before Kafka is reached: /healthz answers, /readyz says what the stage waits for.
+      metricsServer = await startCommandMetrics(args, log);
+      const metrics = metricsServer?.stage(name);
       await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));
       const group = stringOption(args, 'group');
       let handle: StageHandle;
@@ -155,23 +162,26 @@ export const stageCommand: Command = {
           group,
           transactionalId: stringOption(args, 'transactional-id'),
           onProgress: (p) => log(`[ingest] ${p.rows} rows, ${p.deadLettered} dead-lettered`),
+          metrics,
         });
       } else if (name === 'stats') {
         const workerId = stringOption(args, 'worker-id') ?? randomBytes(3).toString('hex');
-        handle = await runStatsWorker({ transport, topics: kafka.topics, group, workerId, threads: statsThreads(args), log });
+        handle = await runStatsWorker({ transport, topics: kafka.topics, group, workerId, threads: statsThreads(args), log, metrics });
       } else if (transformOptions !== null) {
         handle = await runTransform({
           ...transformOptions,
+          metrics,
           onProgress: (p) => log(`[transform] ${p.rows} rows, ${p.deadLettered} dead-lettered (model version ${p.modelVersion ?? '-'})`),
         });
       } else if (inverseOptions !== null) {
         handle = await runInverse({
           ...inverseOptions,
+          metrics,
           onProgress: (p) => log(`[inverse] ${p.rows} rows, ${p.deadLettered} dead-lettered (model version ${p.modelVersion ?? '-'})`),
         });
       } else {
         const s3 = s3SettingsFromEnv(stringOption(args, 's3-bucket'));
-        handle = await runReducer({ transport, topics: kafka.topics, modelSink: s3 === null ? undefined : s3ModelSink(s3, log), log });
+        handle = await runReducer({ transport, topics: kafka.topics, modelSink: s3 === null ? undefined : s3ModelSink(s3, log), log, metrics });
       }
       log(`[${name}] running; stop with Ctrl-C`);
       const why = await Promise.race([untilSignal(), handle.done.then(() => 'stopped')]);
@@ -180,6 +190,7 @@ export const stageCommand: Command = {
       return 0;
     } finally {
       await transport.close();
+      await metricsServer?.close();
     }
   },
 };

@@ -5,6 +5,7 @@ import type { Command } from '../command';
 import { FILE_OPTIONS, fileOrKafkaCommand, runModelFileJob } from '../file-or-kafka';
 import { KAFKA_HELP, KAFKA_OPTIONS } from '../kafka-options';
 import { ONE_SHOT_HELP, ONE_SHOT_OPTIONS, runOneShotOnKafka } from '../one-shot-kafka';
+import { METRICS_HELP, METRICS_OPTION } from '../metrics-option';
 import { ENCODE_THREADS_HELP, TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
 
 const HELP = `Usage: vgmflow transform <in.csv> --model <model.json> --out <encoded.csv> [options]
@@ -55,6 +56,7 @@ ${ENCODE_THREADS_HELP}
   --group <id>            consumer group (default vgmflow-<prefix>-transform)
   --transactional-id <id> Kafka transactional id (default: random)
 ${ONE_SHOT_HELP}
+${METRICS_HELP}
   -h, --help              this help
 
 ${KAFKA_HELP}`;
@@ -77,7 +79,7 @@ export const transformCommand: Command = fileOrKafkaCommand({
   summary: 'encode a CSV file, or the row batches on Kafka, with a fitted model',
   help: HELP,
   fileOptions: FILE_OPTIONS,
-  kafkaOptions: { ...KAFKA_OPTIONS, ...TRANSFORM_STAGE_OPTIONS, ...ONE_SHOT_OPTIONS },
+  kafkaOptions: { ...KAFKA_OPTIONS, ...TRANSFORM_STAGE_OPTIONS, ...ONE_SHOT_OPTIONS, ...METRICS_OPTION },
   inputName: 'the input CSV file',
   kafkaAlternative: '--brokers, to encode <prefix>.batches',
   runFile: transformOneFile,
