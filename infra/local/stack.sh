@@ -8,7 +8,7 @@
 #   stack.sh up       start the stack, or reuse it when it is already healthy
 #   stack.sh down     stop it; no process and no listening port is left behind
 #   stack.sh status   one line per service; exit 0 only when all are healthy
-#   stack.sh clean    down, then remove data and logs (the downloaded binaries stay cached)
+#   stack.sh clean    down, then remove data, logs and certificates (the binaries stay cached)
 #   stack.sh env      print the stack env file (the one `up` writes)
 #   stack.sh lib      fetch the binaries if needed (no service is started or stopped) and
 #                     print the lib dir and the java binary, tab-separated; the bench runs
@@ -680,7 +680,7 @@ cmd_clean() {
   rm -f "$STACK_LOG_DIR"/*.log "$STACK_LOG_DIR"/*.log.1
   rmdir "$STACK_LOG_DIR" 2>/dev/null || true
   rm -rf "$RUN_DIR" "$(tls_dir)"
-  log "removed the stack's data ($STACK_DATA_DIR) and logs ($STACK_LOG_DIR)"
+  log "removed the stack's data ($STACK_DATA_DIR), logs ($STACK_LOG_DIR) and certificates ($(tls_dir))"
 }
 
 main() {
