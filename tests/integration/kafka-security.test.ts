@@ -2,20 +2,22 @@
  * Kafka over SASL_SSL on the real local stack (infra/local/stack.sh's SASL_SSL listener: TLS with
  * a CA made by keytool at `up`, SCRAM users formatted into the log dir), run as the command line
  * a user runs: produce → fit (--all-stages) → transform succeed with SCRAM-SHA-512, and the model
- * is the one the embedded fit makes of the same rows; PLAIN and SCRAM-SHA-256 log in too; a wrong
+ * is the one the embedded fit makes of the same rows (and reaches S3 through the AWS SDK's default
+ * credential chain, with no S3 key of ours set); PLAIN and SCRAM-SHA-256 log in too; a wrong
  * password and an untrusted CA each fail fast (far inside the 120 s broker timeout) with exit 1
  * and one clear line; and the password appears nowhere in anything the commands printed.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { serializeModel } from '../../core/normalization/model';
 import { loadModelFile } from '../../pipeline/jobs/model-file';
 import { topicNames } from '../../topics/topology';
 import { fitSlice, writeSlice } from '../support/kafka-stages';
 import { ensureCliBuilt, Processes, type Child } from '../support/processes';
 import { SAMPLE_COLUMNS, sampleLines } from '../support/sample';
-import { stackConfig, uniqueName } from '../support/stack';
+import { s3Client, stackConfig, uniqueName } from '../support/stack';
 
 jest.setTimeout(240_000);
 
@@ -64,9 +66,10 @@ describeSecure('Kafka over SASL_SSL (SCRAM and PLAIN, TLS with a CA file)', () =
    * Runs `vgmflow <args>` against the SASL_SSL listener: mechanism and user by flag, the password
    * by environment (as a Kubernetes Secret gives it), the CA by flag unless `ca` says otherwise.
    */
-  function run(name: string, args: readonly string[], options: { password?: string; ca?: string; mechanism?: string; topicPrefix?: string } = {}): Child {
+  function run(name: string, args: readonly string[], options: { password?: string; ca?: string; mechanism?: string; topicPrefix?: string; env?: Record<string, string> } = {}): Child {
     const l = secure();
-    const child = new Processes({ logDir: join(dir, 'logs'), env: { KAFKA_SASL_PASSWORD: options.password ?? l.password } }).spawn(name, [
+    const env = { ...(options.env ?? {}), KAFKA_SASL_PASSWORD: options.password ?? l.password };
+    const child = new Processes({ logDir: join(dir, 'logs'), env }).spawn(name, [
       ...args,
       '--brokers', l.brokers,
       '--topic-prefix', options.topicPrefix ?? prefix,
@@ -100,9 +103,20 @@ describeSecure('Kafka over SASL_SSL (SCRAM and PLAIN, TLS with a CA file)', () =
     expect(produce.stderr).toContain(`produced ${ROWS} rows`);
 
     const modelPath = join(dir, 'kafka-model.json');
-    const fit = run('fit', ['fit', '--all-stages', '--columns', SAMPLE_COLUMNS, '--model', modelPath, '--job', `job-${prefix}`]);
+    // S3 without S3_ACCESS_KEY/S3_SECRET_KEY: the SDK's default chain finds the AWS_* variables.
+    const { s3 } = stackConfig();
+    const awsEnv = { S3_ACCESS_KEY: '', S3_SECRET_KEY: '', AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_PROFILE: '', AWS_CONFIG_FILE: join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none') };
+    const bucket = uniqueName('ksec-models');
+    const fit = run('fit', ['fit', '--all-stages', '--columns', SAMPLE_COLUMNS, '--model', modelPath, '--job', `job-${prefix}`, '--s3-bucket', bucket], { env: awsEnv });
     await fit.succeeded(200_000);
     expect(fit.stderr).toContain(`model default (version job-${prefix}) published to ${topicNames(prefix).models}`);
+    const client = s3Client();
+    try {
+      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `vgmflow/models/default/job-${prefix}.json` }));
+      expect((await object.Body?.transformToString())?.trim()).toBe(readFileSync(modelPath, 'utf8').trim());
+    } finally {
+      client.destroy();
+    }
 
     const transform = run('transform', ['transform']);
     await transform.succeeded(200_000);
@@ -150,9 +164,11 @@ describeSecure('Kafka over SASL_SSL (SCRAM and PLAIN, TLS with a CA file)', () =
     expect(children.length).toBeGreaterThanOrEqual(7);
     const password = secure().password;
     expect(password.length).toBeGreaterThanOrEqual(16);
+    const s3Secret = stackConfig().s3.secretAccessKey;
     for (const child of children) {
       expect(child.running).toBe(false);
-      expect({ name: child.name, leaked: `${child.stdout}${child.stderr}`.includes(password) }).toEqual({ name: child.name, leaked: false });
+      const output = `${child.stdout}${child.stderr}`;
+      expect({ name: child.name, leaked: [password, s3Secret].filter((secret) => output.includes(secret)) }).toEqual({ name: child.name, leaked: [] });
     }
   });
 });
