@@ -127,9 +127,9 @@ export function kafkaSecurity(values: FlagValues, env: Env, read: ReadText): Kaf
   return { ...(ssl === undefined ? {} : { ssl }), ...(sasl === undefined ? {} : { sasl }), secrets };
 }
 
-/** How the connection is secured, for a log line (no secret): e.g. "SASL_SSL (scram-sha-512 as vgmflow-ingest)". */
+/** How the connection is secured, for a log line (no secret): e.g. "SASL_SSL, scram-sha-512 as vgmflow-ingest". */
 export function describeKafkaSecurity(security: KafkaSecurity): string {
   const protocol = security.sasl === undefined ? (security.ssl === undefined ? 'PLAINTEXT' : 'SSL') : security.ssl === undefined ? 'SASL_PLAINTEXT' : 'SASL_SSL';
   const sasl = security.sasl;
-  return sasl === undefined || !('username' in sasl) ? protocol : `${protocol} (${sasl.mechanism} as ${sasl.username})`;
+  return sasl === undefined || !('username' in sasl) ? protocol : `${protocol}, ${sasl.mechanism} as ${sasl.username}`;
 }

@@ -59,7 +59,7 @@ describe('kafkaSecurity (flags, else environment)', () => {
     expect(s.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'vgmflow-ingest', password: 'file-password-1' });
     expect(s.ssl).toEqual({ ca: [CA] });
     expect(s.secrets).toEqual(['file-password-1']);
-    expect(describeKafkaSecurity(s)).toBe('SASL_SSL (scram-sha-512 as vgmflow-ingest)');
+    expect(describeKafkaSecurity(s)).toBe('SASL_SSL, scram-sha-512 as vgmflow-ingest');
   });
 
   it('takes the same from the environment, as the Kubernetes manifests set it (the mechanism in any case)', () => {
@@ -72,7 +72,7 @@ describe('kafkaSecurity (flags, else environment)', () => {
     const s = kafkaSecurity({ 'kafka-sasl-mechanism': 'plain', 'kafka-sasl-username': 'flag-user', 'kafka-sasl-password-file': '/pw' }, { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'env-user', KAFKA_SASL_PASSWORD: 'env-password' }, FILES);
     expect(s.sasl).toEqual({ mechanism: 'plain', username: 'flag-user', password: 'file-password-1' });
     expect(s.ssl).toBeUndefined();
-    expect(describeKafkaSecurity(s)).toBe('SASL_PLAINTEXT (plain as flag-user)');
+    expect(describeKafkaSecurity(s)).toBe('SASL_PLAINTEXT, plain as flag-user');
   });
 
   it('reads KAFKA_SASL_PASSWORD_FILE', () => {

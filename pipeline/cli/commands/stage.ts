@@ -11,6 +11,7 @@ import { s3ModelSink, s3SettingsFromEnv } from '../../../topics/s3/model-sink';
 import { parseCommandArgs, stringOption } from '../args';
 import { UsageError, type Command, type CommandOptions } from '../command';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings, kafkaTransportBase } from '../kafka-options';
+import { describeKafkaSecurity } from '../kafka-security';
 import { requiredColumns } from '../columns-option';
 import { STATS_THREADS_HELP, STATS_THREADS_OPTION, statsThreads } from '../stats-threads-option';
 import { INVERSE_STAGE_OPTIONS, inverseOptionsFromArgs, modelStageTransport, TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
@@ -178,7 +179,7 @@ export const stageCommand: Command = {
         const s3 = s3SettingsFromEnv(stringOption(args, 's3-bucket'));
         handle = await runReducer({ transport, topics: kafka.topics, modelSink: s3 === null ? undefined : s3ModelSink(s3, log), log });
       }
-      log(`[${name}] running; stop with Ctrl-C`);
+      log(`[${name}] running on ${kafka.brokers.join(',')} (${describeKafkaSecurity(kafka.security)}); stop with Ctrl-C`);
       const why = await Promise.race([untilSignal(), handle.done.then(() => 'stopped')]);
       log(`[${name}] ${why}: stopping`);
       await handle.stop();
