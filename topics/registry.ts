@@ -8,6 +8,13 @@ import { lazyModule } from './lazy-module';
 
 const registryModule = lazyModule(() => require('@confluentinc/schemaregistry') as typeof import('@confluentinc/schemaregistry'));
 
+/**
+ * How long one registry request may take. The client sets no timeout of its own, so a request
+ * the registry never answers (a half-open connection) would wait for ever; a timed-out request
+ * is retried by the client like any network error.
+ */
+export const REGISTRY_REQUEST_TIMEOUT_MS = 30_000;
+
 /** How to reach a secured registry: HTTP Basic credentials and the CA its TLS certificate chains to. */
 export interface RegistryAccess {
   /** `user:password`. */
@@ -18,9 +25,11 @@ export interface RegistryAccess {
 
 /** A client of the Confluent-compatible registry at `url` (e.g. Apicurio's /apis/ccompat/v7). */
 export function registryClient(url: string, access: RegistryAccess = {}): Client {
-  const config: ClientConfig = { baseURLs: [url.replace(/\/+$/, '')] };
+  const config: ClientConfig = {
+    baseURLs: [url.replace(/\/+$/, '')],
+    createAxiosDefaults: { timeout: REGISTRY_REQUEST_TIMEOUT_MS, ...(access.ca === undefined ? {} : { httpsAgent: new Agent({ ca: access.ca }) }) },
+  };
   if (access.basicAuth !== undefined) config.basicAuthCredentials = { credentialsSource: 'USER_INFO', userInfo: access.basicAuth };
-  if (access.ca !== undefined) config.createAxiosDefaults = { httpsAgent: new Agent({ ca: access.ca }) };
   return new (registryModule().SchemaRegistryClient)(config);
 }
 

@@ -14,7 +14,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AvroDeserializer, SerdeType, type SchemaRegistryClient } from '@confluentinc/schemaregistry';
+import { AvroDeserializer, SerdeType, type Client } from '@confluentinc/schemaregistry';
 import { readTopicToEnd } from '../../pipeline/runners/read-topic';
 import { formatCsvRow, formatNumber, parseCsvText } from '../../core/csv/csv';
 import { parseRow } from '../../core/csv/row-parser';
@@ -62,7 +62,7 @@ describe('inverse stage on Kafka', () => {
   const job = `job-${prefix}`;
   const lines = sampleLines(ROWS);
   let transport: KafkaTransport;
-  let registry: SchemaRegistryClient;
+  let registry: Client;
   let model: TransformerModel;
   let transform: TransformHandle | null = null;
   let inverse: InverseHandle | null = null;
@@ -217,7 +217,7 @@ describe('inverse stage on Kafka, Avro output', () => {
   const job1 = `job1-${prefix}`;
   const job2 = `job2-${prefix}`;
   let transport: KafkaTransport;
-  let registry: SchemaRegistryClient;
+  let registry: Client;
   let inverse: InverseHandle | null = null;
   let model1: TransformerModel;
   let model2: TransformerModel;

@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AvroDeserializer, SerdeType, type SchemaRegistryClient } from '@confluentinc/schemaregistry';
+import { AvroDeserializer, SerdeType, type Client } from '@confluentinc/schemaregistry';
 import { readTopicToEnd } from '../../pipeline/runners/read-topic';
 import { parseCsvText } from '../../core/csv/csv';
 import type { CellValue } from '../../core/normalization/column-summary';
@@ -53,7 +53,7 @@ describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
   const lines = sampleLines(ROWS);
   const procs = new Processes({ logDir: join(dir, 'logs') });
   let transport: KafkaTransport;
-  let registry: SchemaRegistryClient;
+  let registry: Client;
   let model: TransformerModel;
 
   beforeAll(async () => {

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { AvroDeserializer, SerdeType, type SchemaRegistryClient } from '@confluentinc/schemaregistry';
+import { AvroDeserializer, SerdeType, type Client } from '@confluentinc/schemaregistry';
 import { tableFromIPC, type Vector } from 'apache-arrow';
 import { readTopicToEnd } from '../../pipeline/runners/read-topic';
 import { runTransform, type TransformHandle } from '../../stages/transform/transform-stage';
@@ -79,7 +79,7 @@ describe('transform stage on Kafka', () => {
   const job = `job-${prefix}`;
   const lines = sampleLines(ROWS);
   let transport: KafkaTransport;
-  let registry: SchemaRegistryClient;
+  let registry: Client;
   let model: TransformerModel;
   let handle: TransformHandle | null = null;
   const logs: string[] = [];
@@ -439,7 +439,7 @@ describe('transform stage without a model yet', () => {
   const transformed = topicNames(prefix).transformed;
   const lines = sampleLines(200);
   let transport: KafkaTransport;
-  let registry: SchemaRegistryClient;
+  let registry: Client;
   let handle: TransformHandle | null = null;
 
   afterAll(async () => {

@@ -6,7 +6,7 @@ import {
   AvroDeserializer,
   AvroSerializer,
   SerdeType,
-  type SchemaRegistryClient,
+  type Client,
 } from '@confluentinc/schemaregistry';
 import { schemaRegistryClient, stackConfig, uniqueName } from '../support/stack';
 
@@ -34,7 +34,7 @@ interface SmokeObservation {
 }
 
 describe('Schema Registry, Confluent-compatible API (smoke)', () => {
-  let client: SchemaRegistryClient;
+  let client: Client;
 
   beforeAll(() => {
     client = schemaRegistryClient();
@@ -55,11 +55,11 @@ describe('Schema Registry, Confluent-compatible API (smoke)', () => {
     const subject = `${topic}-value`;
     const schema = JSON.stringify(SCHEMA);
 
-    const id = await client.register(subject, { schemaType: 'AVRO', schema });
+    const id = await client.register(subject, { schemaType: 'AVRO', schema }, false);
     expect(Number.isInteger(id)).toBe(true);
     expect(id).toBeGreaterThan(0);
     // Registering the same schema again is idempotent.
-    expect(await client.register(subject, { schemaType: 'AVRO', schema })).toBe(id);
+    expect(await client.register(subject, { schemaType: 'AVRO', schema }, false)).toBe(id);
 
     const latest = await client.getLatestSchemaMetadata(subject);
     expect(latest.id).toBe(id);

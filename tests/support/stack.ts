@@ -3,9 +3,10 @@
 // globalSetup of the `integration` project) fills in before any test worker starts.
 import { randomBytes } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SchemaRegistryClient } from '@confluentinc/schemaregistry';
+import type { Client } from '@confluentinc/schemaregistry';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { STACK_ENV, type StackProvider } from './stack-env';
+import { registryClient } from '../../topics/registry';
 
 export { STACK_ENV, type StackProvider } from './stack-env';
 
@@ -103,7 +104,7 @@ export function s3Client(): S3Client {
   });
 }
 
-/** A Confluent Schema Registry client for the stack's Confluent-compatible endpoint. */
-export function schemaRegistryClient(): SchemaRegistryClient {
-  return new SchemaRegistryClient({ baseURLs: [stackConfig().schemaRegistryUrl] });
+/** A Confluent Schema Registry client for the stack's Confluent-compatible endpoint, made as the CLI makes it. */
+export function schemaRegistryClient(): Client {
+  return registryClient(stackConfig().schemaRegistryUrl);
 }

@@ -26,13 +26,15 @@
  *   joining, then fetches for ever — a stopped stage that kept its process alive.
  * - For the same reason, stop waits for a consumer that is still connecting or joining to settle
  *   (joined, or crashed) before it disconnects it.
+ * - Nothing waits for ever: a consumer that has neither joined nor crashed after the outage bound,
+ *   or a stop that has not settled after it, fails the subscription with BrokerUnavailableError.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { serial } from '../../core/serial';
 import { checkOffset } from '../offset-check';
-import type { InRecord, SubscribeOptions, Subscription, TopicPartitionOffset } from '../transport';
+import { BrokerUnavailableError, type InRecord, type SubscribeOptions, type Subscription, type TopicPartitionOffset } from '../transport';
 import { errorMessage, isPassing, LOST_GENERATION, Outages, protocolErrorType } from './errors';
 import type { ConsumerTuning } from './options';
 import { toInRecord } from './records';
@@ -55,6 +57,8 @@ export class KafkaSubscription implements Subscription {
   /** The current consumer's connect, subscribe and run (which joins), until it settles. */
   private starting: Promise<void> | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
+  /** Fails the subscription when the consumer in use neither joins nor crashes in time. */
+  private joinTimer: NodeJS.Timeout | null = null;
   /** When the current run of passing crashes began (null: the consumer is fine). */
   private crashedSince: number | null = null;
   private restarts = 0;
@@ -148,6 +152,7 @@ export class KafkaSubscription implements Subscription {
     this.consumer = consumer;
     this.joined = false;
     this.listen(consumer);
+    this.armJoinTimer(consumer);
     const { topic } = this.options;
     const run = (async () => {
       await consumer.connect();
@@ -176,6 +181,7 @@ export class KafkaSubscription implements Subscription {
       if (consumer !== this.consumer || !this.active) return;
       const partitions = [...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
       this.joined = true;
+      this.clearJoinTimer();
       if (this.crashedSince !== null) {
         this.log(`[vgmflow] consumer of ${topic} (group ${this.groupId}) rejoined after ${((Date.now() - this.crashedSince) / 1000).toFixed(1)} s`);
         this.crashedSince = null;
@@ -225,6 +231,7 @@ export class KafkaSubscription implements Subscription {
 
   private crashed(error: unknown): void {
     this.joined = false;
+    this.clearJoinTimer();
     if (!this.active) return;
     if (!isPassing(error)) {
       this.fail(error);
@@ -250,10 +257,16 @@ export class KafkaSubscription implements Subscription {
       this.stopping = (async () => {
         if (this.restartTimer !== null) clearTimeout(this.restartTimer);
         this.restartTimer = null;
+        this.clearJoinTimer();
         try {
-          // kafkajs's runner ignores a stop while it connects or joins, and then runs on.
-          await this.starting;
-          await this.consumer?.disconnect();
+          await this.withinBound(
+            (async () => {
+              // kafkajs's runner ignores a stop while it connects or joins, and then runs on.
+              await this.starting;
+              await this.consumer?.disconnect();
+            })(),
+            'did not stop',
+          );
         } catch (error) {
           this.failure ??= { error };
         } finally {
@@ -264,6 +277,52 @@ export class KafkaSubscription implements Subscription {
       })();
     }
     return this.stopping;
+  }
+
+  /**
+   * A join is bounded by the outage bound: kafkajs retries a join that fails, and crashes the
+   * consumer when it gives up (then the crash rules apply), but a join that neither completes
+   * nor fails (seen under load on the local broker, rarely) would leave start() waiting for ever.
+   */
+  private armJoinTimer(consumer: Consumer): void {
+    this.clearJoinTimer();
+    const boundMs = this.outages.boundMs;
+    this.joinTimer = setTimeout(() => {
+      this.joinTimer = null;
+      if (consumer !== this.consumer || this.joined || !this.active) return;
+      const message = `the consumer of ${this.options.topic} (group ${this.groupId}) did not join its group within ${Math.round(boundMs / 1000)} s`;
+      this.log(`[vgmflow] ${message}`);
+      this.fail(new BrokerUnavailableError(message));
+    }, boundMs);
+    this.joinTimer.unref();
+  }
+
+  private clearJoinTimer(): void {
+    if (this.joinTimer !== null) clearTimeout(this.joinTimer);
+    this.joinTimer = null;
+  }
+
+  /**
+   * kafkajs's disconnect waits for the running eachBatch call and for the fetch in flight; a stop
+   * that has not settled after the outage bound is reported as a failure (the consumer is left to
+   * the process's exit) rather than waited on for ever.
+   */
+  private async withinBound(work: Promise<void>, what: string): Promise<void> {
+    const boundMs = this.outages.boundMs;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const message = `the consumer of ${this.options.topic} (group ${this.groupId}) ${what} within ${Math.round(boundMs / 1000)} s`;
+        this.log(`[vgmflow] ${message}`);
+        reject(new BrokerUnavailableError(message));
+      }, boundMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([work, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private fail(error: unknown): void {
