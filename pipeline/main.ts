@@ -3,6 +3,7 @@
  * misuse of the command line prints one line and a pointer to --help and exits 2.
  */
 import { InputError } from './jobs/input-error';
+import { accessFailure } from '../topics/kafka/errors';
 import { UsageError, type Command } from './cli/command';
 import { fitCommand } from './cli/commands/fit';
 import { inverseCommand } from './cli/commands/inverse';
@@ -10,6 +11,7 @@ import { transformCommand } from './cli/commands/transform';
 import { demoCommand } from './cli/commands/demo';
 import { produceCommand } from './cli/commands/produce';
 import { stageCommand } from './cli/commands/stage';
+import { redactProcessOutput, registerEnvSecrets } from './cli/redacted-output';
 
 export const COMMANDS: readonly Command[] = [demoCommand, fitCommand, transformCommand, inverseCommand, produceCommand, stageCommand];
 
@@ -24,6 +26,9 @@ function overview(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // First of all: no secret of the environment or of a file a command reads reaches the output.
+  registerEnvSecrets(process.env);
+  redactProcessOutput();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(overview());
@@ -43,6 +48,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof InputError) {
       process.stderr.write(`vgmflow ${command.name}: ${err.message}\n`);
+      return 1;
+    }
+    // Wrong credentials or an untrusted certificate: a configuration to fix, said as such.
+    const access = accessFailure(err);
+    if (access !== undefined) {
+      process.stderr.write(`vgmflow ${command.name}: ${access}\n`);
       return 1;
     }
     throw err;

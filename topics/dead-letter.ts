@@ -9,6 +9,7 @@
  */
 import type { OutRecord } from './transport';
 import { encodedRecord, type Codec } from './codec';
+import { redactSecrets } from './secrets';
 
 export interface DeadLetterRecord {
   /** The record's text as it appeared in the message (possibly cut, see `cutRaw`). */
@@ -41,8 +42,10 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 function encodeDeadLetter(d: DeadLetterRecord): Uint8Array {
-  // Fixed key order, so equal records encode to equal bytes.
-  const value = { raw: d.raw, reason: d.reason, topic: d.topic, partition: d.partition, offset: d.offset, line: d.line, column: d.column };
+  // Fixed key order, so equal records encode to equal bytes. A reason may quote an error of a
+  // library (the registry's, say): no secret of the process goes out with it. The raw text is
+  // the input's own, kept as it came.
+  const value = { raw: d.raw, reason: redactSecrets(d.reason), topic: d.topic, partition: d.partition, offset: d.offset, line: d.line, column: d.column };
   return encoder.encode(JSON.stringify(value));
 }
 

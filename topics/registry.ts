@@ -2,7 +2,8 @@
  * The Schema Registry client, loaded on first use: the client package takes seconds to load
  * (its dependency tree), and most commands (fit, produce, files, --help) never need it.
  */
-import type { Client } from '@confluentinc/schemaregistry';
+import { Agent } from 'https';
+import type { Client, ClientConfig } from '@confluentinc/schemaregistry';
 import { lazyModule } from './lazy-module';
 
 const registryModule = lazyModule(() => require('@confluentinc/schemaregistry') as typeof import('@confluentinc/schemaregistry'));
@@ -14,12 +15,22 @@ const registryModule = lazyModule(() => require('@confluentinc/schemaregistry') 
  */
 export const REGISTRY_REQUEST_TIMEOUT_MS = 30_000;
 
+/** How to reach a secured registry: HTTP Basic credentials and the CA its TLS certificate chains to. */
+export interface RegistryAccess {
+  /** `user:password`. */
+  readonly basicAuth?: string;
+  /** PEM certificates to trust instead of the system's CAs (https URLs). */
+  readonly ca?: string;
+}
+
 /** A client of the Confluent-compatible registry at `url` (e.g. Apicurio's /apis/ccompat/v7). */
-export function registryClient(url: string): Client {
-  return new (registryModule().SchemaRegistryClient)({
+export function registryClient(url: string, access: RegistryAccess = {}): Client {
+  const config: ClientConfig = {
     baseURLs: [url.replace(/\/+$/, '')],
-    createAxiosDefaults: { timeout: REGISTRY_REQUEST_TIMEOUT_MS },
-  });
+    createAxiosDefaults: { timeout: REGISTRY_REQUEST_TIMEOUT_MS, ...(access.ca === undefined ? {} : { httpsAgent: new Agent({ ca: access.ca }) }) },
+  };
+  if (access.basicAuth !== undefined) config.basicAuthCredentials = { credentialsSource: 'USER_INFO', userInfo: access.basicAuth };
+  return new (registryModule().SchemaRegistryClient)(config);
 }
 
 /** The registry's answer that a schema id is unknown (404), as opposed to the registry being unreachable. */

@@ -3,6 +3,7 @@
 // started and checked before `npm ci` has run, e.g. right after a clone.
 //
 //   node probe.js kafka HOST:PORT                       the broker answers a Metadata request
+//   node probe.js tls HOST:PORT CA.pem                  a TLS handshake verified against that CA succeeds
 //   node probe.js http URL                              GET answers 2xx
 //   node probe.js s3 ENDPOINT ACCESS_KEY SECRET REGION  a SigV4-signed ListBuckets answers 200
 //   node probe.js port-free HOST PORT                   nothing listens there (exit 1 if taken)
@@ -11,6 +12,8 @@
 'use strict';
 
 const net = require('node:net');
+const tls = require('node:tls');
+const fs = require('node:fs');
 const http = require('node:http');
 const crypto = require('node:crypto');
 
@@ -56,6 +59,26 @@ function kafkaMetadata(hostPort) {
     p += 4 + 4; // correlation id, throttle_time_ms
     const brokers = buf.readInt32BE(p);
     if (brokers < 1) fail(`kafka ${hostPort}: metadata lists no broker yet`);
+    process.exit(0);
+  });
+}
+
+// The SASL_SSL listener: its certificate chains to the stack's CA and names the address.
+function tlsHandshake(hostPort, caFile) {
+  const idx = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, idx);
+  const port = Number(hostPort.slice(idx + 1));
+  let ca;
+  try {
+    ca = fs.readFileSync(caFile);
+  } catch (err) {
+    fail(`tls ${hostPort}: cannot read the CA file ${caFile}: ${err.message}`);
+  }
+  const socket = tls.connect({ host, port, ca });
+  socket.setTimeout(TIMEOUT_MS, () => fail(`tls ${hostPort}: no handshake within ${TIMEOUT_MS} ms`));
+  socket.on('error', (err) => fail(`tls ${hostPort}: ${err.message}`));
+  socket.on('secureConnect', () => {
+    socket.destroy();
     process.exit(0);
   });
 }
@@ -127,8 +150,9 @@ function portFree(host, port) {
 const [cmd, ...args] = process.argv.slice(2);
 switch (cmd) {
   case 'kafka': kafkaMetadata(args[0]); break;
+  case 'tls': tlsHandshake(args[0], args[1]); break;
   case 'http': httpGet(args[0]); break;
   case 's3': s3ListBuckets(args[0], args[1], args[2], args[3]); break;
   case 'port-free': portFree(args[0], args[1]); break;
-  default: fail(`usage: probe.js kafka|http|s3|port-free ... (got ${cmd})`);
+  default: fail(`usage: probe.js kafka|tls|http|s3|port-free ... (got ${cmd})`);
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Local service stack for vgmflow: a Kafka 4 broker (KRaft, one node), Apicurio Registry 3
 # (Confluent-compatible API at /apis/ccompat/v7) and S3Proxy (filesystem backend), all from
-# Maven Central, all on loopback. See infra/local/README.md.
+# Maven Central, all on loopback. See infra/local/README.md. Beside its plaintext listener the
+# broker has a SASL_SSL one (TLS with a CA made at `up` by the JDK's keytool, SCRAM-SHA-512/256
+# and PLAIN users) unless STACK_SECURE=0.
 #
 #   stack.sh up       start the stack, or reuse it when it is already healthy
 #   stack.sh down     stop it; no process and no listening port is left behind
 #   stack.sh status   one line per service; exit 0 only when all are healthy
-#   stack.sh clean    down, then remove data and logs (the downloaded binaries stay cached)
+#   stack.sh clean    down, then remove data, logs and certificates (the binaries stay cached)
 #   stack.sh env      print the stack env file (the one `up` writes)
 #   stack.sh lib      fetch the binaries if needed (no service is started or stopped) and
 #                     print the lib dir and the java binary, tab-separated; the bench runs
@@ -34,7 +36,7 @@ PORTS_FILE="$STACK_DIR/ports.env"
 if [[ -f "$PORTS_FILE" ]]; then
   while IFS='=' read -r name value; do
     case "$name" in
-      STACK_HOST|KAFKA_PORT|KAFKA_CONTROLLER_PORT|REGISTRY_PORT|REGISTRY_MGMT_PORT|S3_PORT)
+      STACK_HOST|KAFKA_PORT|KAFKA_CONTROLLER_PORT|KAFKA_SECURE_PORT|STACK_SECURE|REGISTRY_PORT|REGISTRY_MGMT_PORT|S3_PORT)
         if [[ -z "${!name:-}" ]]; then printf -v "$name" '%s' "$value"; fi ;;
     esac
   done <"$PORTS_FILE"
@@ -42,6 +44,9 @@ fi
 STACK_HOST="${STACK_HOST:-127.0.0.1}"
 KAFKA_PORT="${KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
+# The SASL_SSL listener (STACK_SECURE=1, the default): next to the controller's port unless set.
+STACK_SECURE="${STACK_SECURE:-1}"
+KAFKA_SECURE_PORT="${KAFKA_SECURE_PORT:-$((KAFKA_PORT + 2))}"
 REGISTRY_PORT="${REGISTRY_PORT:-18081}"
 REGISTRY_MGMT_PORT="${REGISTRY_MGMT_PORT:-18091}"
 S3_PORT="${S3_PORT:-18333}"
@@ -63,6 +68,8 @@ STACK_JVM_OPTS="${STACK_JVM_OPTS:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC}"
 # Apicurio's Quarkus distribution on Maven Central (classifier `all`, tar.gz).
 APICURIO_VERSION="${APICURIO_VERSION:-3.3.3}"
 
+[[ "$STACK_SECURE" == 0 || "$STACK_SECURE" == 1 ]] \
+  || { printf 'stack.sh: error: STACK_SECURE=%s must be 0 or 1\n' "$STACK_SECURE" >&2; exit 1; }
 [[ "$STACK_HOST" =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+$ ]] \
   || { printf 'stack.sh: error: STACK_HOST=%s is not a loopback IPv4 address (127.x.x.x); the stack serves loopback only\n' "$STACK_HOST" >&2; exit 1; }
 
@@ -197,7 +204,9 @@ orphan_pids() { # every process carrying one of our markers, pid file or not
 
 probe() { # $1 = service
   case "$1" in
-    kafka) node "$HERE/probe.js" kafka "$STACK_HOST:$KAFKA_PORT" ;;
+    kafka)
+      node "$HERE/probe.js" kafka "$STACK_HOST:$KAFKA_PORT" || return 1
+      if [[ "$STACK_SECURE" == 1 ]]; then node "$HERE/probe.js" tls "$STACK_HOST:$KAFKA_SECURE_PORT" "$(tls_dir)/ca.pem"; fi ;;
     registry) node "$HERE/probe.js" http "http://$STACK_HOST:$REGISTRY_PORT/apis/ccompat/v7/subjects" ;;
     s3proxy) node "$HERE/probe.js" s3 "http://$STACK_HOST:$S3_PORT" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" "$S3_REGION" ;;
   esac
@@ -283,6 +292,7 @@ check_port() { # $1 = port, $2 = the variable that sets it
 check_ports() {
   check_port "$KAFKA_PORT" KAFKA_PORT
   check_port "$KAFKA_CONTROLLER_PORT" KAFKA_CONTROLLER_PORT
+  if [[ "$STACK_SECURE" == 1 ]]; then check_port "$KAFKA_SECURE_PORT" KAFKA_SECURE_PORT; fi
   check_port "$REGISTRY_PORT" REGISTRY_PORT
   check_port "$REGISTRY_MGMT_PORT" REGISTRY_MGMT_PORT
   check_port "$S3_PORT" S3_PORT
@@ -290,21 +300,105 @@ check_ports() {
 
 # --- services -----------------------------------------------------------------------------
 kafka_conf() { printf '%s/kafka/server.properties\n' "$STACK_DATA_DIR"; }
+tls_dir() { printf '%s/tls\n' "$STACK_DIR"; }
+
+# --- the secured listener's certificates and users ----------------------------------------
+# The test user of the SASL_SSL listener (SCRAM-SHA-512 and -256, and PLAIN).
+SECURE_USER="${SECURE_USER:-vgmflow-test}"
+
+keytool_bin() { # the keytool of the JDK that runs the broker
+  local k
+  k="$(dirname "$(readlink -f "$JAVA_BIN")")/keytool"
+  if [[ -x "$k" ]]; then printf '%s\n' "$k"; return 0; fi
+  command -v keytool 2>/dev/null || die "keytool not found next to $JAVA_BIN nor on PATH (STACK_SECURE=0 starts without the SASL_SSL listener)"
+}
+
+# A CA, the broker's PKCS12 keystore with a key signed by it (SAN = the listener's address), the CA
+# as PEM for clients, and a second CA that signed nothing (for the untrusted-CA test); plus the
+# keystore's and the test user's passwords. Made by the first `up` of a stack dir and kept until
+# `clean` (keytool's nine JVM starts take 5-15 s on the 2-core machine); a fresh log dir gets the
+# SCRAM users formatted in with the same password.
+make_tls() {
+  local dir kt started=$SECONDS
+  dir="$(tls_dir)"
+  if [[ -f "$dir/.complete" ]]; then return 0; fi
+  kt="$(keytool_bin)"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  # Random secrets, in files (keytool reads its password from one: no secret on a command line).
+  head -c 18 /dev/urandom | base64 | tr '+/' '-_' | tr -d '\n' >"$dir/keystore.password"
+  head -c 18 /dev/urandom | base64 | tr '+/' '-_' | tr -d '\n' >"$dir/user.password"
+  # EC keys: generated in milliseconds, where RSA ones take a JVM a second or more each.
+  local -a k=("$kt" -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-Xshare:auto -storetype PKCS12 "-storepass:file" "$dir/keystore.password" -keyalg EC -groupname secp256r1)
+  {
+    "${k[@]}" -genkeypair -alias ca -dname "CN=vgmflow local CA" -ext bc:c -validity 3650 -keystore "$dir/ca.p12" &&
+      "${k[@]}" -genkeypair -alias untrusted -dname "CN=vgmflow untrusted CA" -ext bc:c -validity 3650 -keystore "$dir/untrusted.p12" &&
+      "${k[@]}" -genkeypair -alias broker -dname "CN=$STACK_HOST" -validity 3650 -keystore "$dir/broker.p12" &&
+      "$kt" -J-XX:TieredStopAtLevel=1 -exportcert -rfc -alias ca -keystore "$dir/ca.p12" -storepass:file "$dir/keystore.password" -file "$dir/ca.pem" &&
+      "$kt" -J-XX:TieredStopAtLevel=1 -exportcert -rfc -alias untrusted -keystore "$dir/untrusted.p12" -storepass:file "$dir/keystore.password" -file "$dir/untrusted-ca.pem" &&
+      "$kt" -J-XX:TieredStopAtLevel=1 -certreq -alias broker -keystore "$dir/broker.p12" -storepass:file "$dir/keystore.password" -file "$dir/broker.csr" &&
+      "$kt" -J-XX:TieredStopAtLevel=1 -gencert -rfc -alias ca -keystore "$dir/ca.p12" -storepass:file "$dir/keystore.password" -validity 3650 \
+        -ext "SAN=IP:$STACK_HOST,DNS:localhost" -ext KU=digitalSignature -ext EKU=serverAuth \
+        -infile "$dir/broker.csr" -outfile "$dir/broker.pem" &&
+      "$kt" -J-XX:TieredStopAtLevel=1 -importcert -noprompt -alias ca -file "$dir/ca.pem" -keystore "$dir/broker.p12" -storepass:file "$dir/keystore.password" &&
+      "$kt" -J-XX:TieredStopAtLevel=1 -importcert -noprompt -alias broker -file "$dir/broker.pem" -keystore "$dir/broker.p12" -storepass:file "$dir/keystore.password"
+  } >"$STACK_LOG_DIR/keytool.log" 2>&1 || { tail -n 20 "$STACK_LOG_DIR/keytool.log" >&2; die "keytool could not make the certificates; see $STACK_LOG_DIR/keytool.log"; }
+  rm -f "$dir/broker.csr"
+  touch "$dir/.complete"
+  log "TLS certificates made with keytool in $((SECONDS - started)) s ($dir)"
+}
+
+# The listener lines of server.properties: plaintext (inter-broker traffic, the tests), KRaft
+# controller, and with STACK_SECURE=1 SASL_SSL. The controller stays last (start-broker reads it).
+kafka_listener_conf() {
+  if [[ "$STACK_SECURE" != 1 ]]; then
+    cat <<EOF
+listeners=PLAINTEXT://$STACK_HOST:$KAFKA_PORT,CONTROLLER://$STACK_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$STACK_HOST:$KAFKA_PORT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+EOF
+    return 0
+  fi
+  local dir pass user_pass
+  dir="$(tls_dir)"
+  pass="$(cat "$dir/keystore.password")"
+  user_pass="$(cat "$dir/user.password")"
+  cat <<EOF
+listeners=PLAINTEXT://$STACK_HOST:$KAFKA_PORT,SASL_SSL://$STACK_HOST:$KAFKA_SECURE_PORT,CONTROLLER://$STACK_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$STACK_HOST:$KAFKA_PORT,SASL_SSL://$STACK_HOST:$KAFKA_SECURE_PORT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$dir/broker.p12
+ssl.keystore.password=$pass
+ssl.key.password=$pass
+ssl.client.auth=none
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SECURE_USER="$user_pass";
+# An authorizer, so that ACLs can be tried here; the broker's own traffic (controller and
+# inter-broker, on the plaintext listeners) and the plaintext clients are User:ANONYMOUS, a super
+# user; resources without ACLs are open to every authenticated user.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS
+allow.everyone.if.no.acl.found=true
+EOF
+}
 
 start_kafka() {
   local dir="$STACK_DATA_DIR/kafka" conf
   conf="$(kafka_conf)"
   mkdir -p "$dir/logs"
+  if [[ "$STACK_SECURE" == 1 ]]; then make_tls; fi
   cat >"$conf" <<EOF
 # Generated by infra/local/stack.sh: one node that is broker and KRaft controller at once.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$STACK_HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$STACK_HOST:$KAFKA_PORT,CONTROLLER://$STACK_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$STACK_HOST:$KAFKA_PORT
+$(kafka_listener_conf)
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$dir/logs
 num.partitions=1
 default.replication.factor=1
@@ -326,9 +420,16 @@ EOF
   if [[ ! -f "$dir/logs/meta.properties" ]]; then
     local cluster_id
     cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    # The SCRAM credentials live in the cluster metadata, so they are written with the format.
+    local scram=()
+    if [[ "$STACK_SECURE" == 1 ]]; then
+      local user_pass
+      user_pass="$(cat "$(tls_dir)/user.password")"
+      scram=(--add-scram "SCRAM-SHA-512=[name=$SECURE_USER,password=$user_pass]" --add-scram "SCRAM-SHA-256=[name=$SECURE_USER,password=$user_pass]")
+    fi
     # shellcheck disable=SC2086 # STACK_JVM_OPTS is a list of flags
     if ! "$JAVA_BIN" -Xmx256m $STACK_JVM_OPTS -cp "$LIB/kafka/*" "-Dlog4j2.configurationFile=$HERE/config/log4j2.properties" \
-        kafka.tools.StorageTool format -t "$cluster_id" -c "$conf" --ignore-formatted \
+        kafka.tools.StorageTool format -t "$cluster_id" -c "$conf" --ignore-formatted "${scram[@]}" \
         >"$STACK_LOG_DIR/kafka-format.log" 2>&1; then
       tail -n 20 "$STACK_LOG_DIR/kafka-format.log" >&2 || true
       die "formatting the Kafka log dir failed; see $STACK_LOG_DIR/kafka-format.log"
@@ -409,7 +510,7 @@ wait_healthy() { # $@ = the services to wait for (default: all); on failure they
 write_ports() {
   local tmp="$PORTS_FILE.tmp.$$"
   printf '%s\n' "STACK_HOST=$STACK_HOST" "KAFKA_PORT=$KAFKA_PORT" "KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT" \
-    "REGISTRY_PORT=$REGISTRY_PORT" "REGISTRY_MGMT_PORT=$REGISTRY_MGMT_PORT" "S3_PORT=$S3_PORT" >"$tmp"
+    "KAFKA_SECURE_PORT=$KAFKA_SECURE_PORT" "STACK_SECURE=$STACK_SECURE" "REGISTRY_PORT=$REGISTRY_PORT" "REGISTRY_MGMT_PORT=$REGISTRY_MGMT_PORT" "S3_PORT=$S3_PORT" >"$tmp"
   mv "$tmp" "$PORTS_FILE"
 }
 
@@ -428,6 +529,19 @@ export S3_SECRET_KEY=$S3_SECRET_KEY
 export S3_REGION=$S3_REGION
 export STACK_LOG_DIR=$STACK_LOG_DIR
 EOF
+  if [[ "$STACK_SECURE" == 1 ]]; then
+    local dir
+    dir="$(tls_dir)"
+    # Not KAFKA_SASL_* / KAFKA_TLS_CA_FILE: sourcing this file must not turn vgmflow's commands
+    # against the plaintext listener into SASL_SSL ones.
+    cat >>"$tmp" <<EOF
+export KAFKA_SECURE_BROKERS=$STACK_HOST:$KAFKA_SECURE_PORT
+export KAFKA_TLS_CA_FILE_TEST=$dir/ca.pem
+export KAFKA_TLS_UNTRUSTED_CA_FILE_TEST=$dir/untrusted-ca.pem
+export KAFKA_SASL_USERNAME_TEST=$SECURE_USER
+export KAFKA_SASL_PASSWORD_FILE_TEST=$dir/user.password
+EOF
+  fi
   mv "$tmp" "$STACK_ENV_FILE"
 }
 
@@ -479,7 +593,7 @@ cmd_up() {
   start_kafka
   wait_healthy
   write_env
-  log "stack up in $((SECONDS - START_T0)) s: kafka $STACK_HOST:$KAFKA_PORT, registry http://$STACK_HOST:$REGISTRY_PORT/apis/ccompat/v7, s3 http://$STACK_HOST:$S3_PORT (env: $STACK_ENV_FILE, logs: $STACK_LOG_DIR)"
+  log "stack up in $((SECONDS - START_T0)) s: kafka $STACK_HOST:$KAFKA_PORT$([[ "$STACK_SECURE" == 1 ]] && printf ' (SASL_SSL %s:%s)' "$STACK_HOST" "$KAFKA_SECURE_PORT"), registry http://$STACK_HOST:$REGISTRY_PORT/apis/ccompat/v7, s3 http://$STACK_HOST:$S3_PORT (env: $STACK_ENV_FILE, logs: $STACK_LOG_DIR)"
 }
 
 cmd_down() {
@@ -539,12 +653,15 @@ cmd_start_broker() {
   KAFKA_PORT="$(sed -n 's|^listeners=PLAINTEXT://[^,]*:\([0-9]*\),.*|\1|p' "$conf")"
   KAFKA_CONTROLLER_PORT="$(sed -n 's|^listeners=.*,CONTROLLER://[^,]*:\([0-9]*\)$|\1|p' "$conf")"
   [[ "$KAFKA_PORT" =~ ^[0-9]+$ && "$KAFKA_CONTROLLER_PORT" =~ ^[0-9]+$ ]] || die "cannot read the listeners of $conf"
+  KAFKA_SECURE_PORT="$(sed -n 's|^listeners=.*,SASL_SSL://[^,]*:\([0-9]*\),.*|\1|p' "$conf")"
+  if [[ -n "$KAFKA_SECURE_PORT" ]]; then STACK_SECURE=1; else STACK_SECURE=0; fi
   # A broker that runs but does not answer is stopped first, like `up` does with a sick stack.
   stop_services kafka
   JAVA_BIN="$(find_java 17 "${JAVA_HOME:-}")" || die "Java 17+ not found (looked at JAVA_HOME, PATH, /usr/lib/jvm)"
   ensure_lib
   check_port "$KAFKA_PORT" KAFKA_PORT
   check_port "$KAFKA_CONTROLLER_PORT" KAFKA_CONTROLLER_PORT
+  if [[ "$STACK_SECURE" == 1 ]]; then check_port "$KAFKA_SECURE_PORT" KAFKA_SECURE_PORT; fi
   if [[ -f "$(log_of kafka)" ]]; then mv -f "$(log_of kafka)" "$(log_of kafka).1"; fi
   launch_kafka
   wait_healthy kafka
@@ -562,8 +679,8 @@ cmd_clean() {
   wipe_data
   rm -f "$STACK_LOG_DIR"/*.log "$STACK_LOG_DIR"/*.log.1
   rmdir "$STACK_LOG_DIR" 2>/dev/null || true
-  rm -rf "$RUN_DIR"
-  log "removed the stack's data ($STACK_DATA_DIR) and logs ($STACK_LOG_DIR)"
+  rm -rf "$RUN_DIR" "$(tls_dir)"
+  log "removed the stack's data ($STACK_DATA_DIR), logs ($STACK_LOG_DIR) and certificates ($(tls_dir))"
 }
 
 main() {

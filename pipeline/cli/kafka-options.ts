@@ -1,8 +1,12 @@
 /** The options every Kafka-facing command shares, and the transport they describe. */
 import type { ParseArgsConfig } from 'util';
 import { DEFAULT_PARTITIONS, topicNames, type TopicNames } from '../../topics/topology';
+import type { KafkaTransportOptions } from '../../topics/kafka/options';
+import { processSecrets } from '../../topics/secrets';
 import { integerOption, stringOption, type ParsedArgs } from './args';
 import { UsageError } from './command';
+import { KAFKA_SECURITY_HELP, KAFKA_SECURITY_OPTIONS, kafkaSecurity, type KafkaSecurity } from './kafka-security';
+import { readTextFile } from './option-sources';
 
 export const KAFKA_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   brokers: { type: 'string' },
@@ -10,6 +14,7 @@ export const KAFKA_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   'topic-prefix': { type: 'string' },
   partitions: { type: 'string' },
   'broker-timeout': { type: 'string' },
+  ...KAFKA_SECURITY_OPTIONS,
 };
 
 /** Seconds a command rides out a broker that is away before it exits with the reason. */
@@ -25,7 +30,8 @@ export const KAFKA_HELP = `Kafka options:
                           e.g. a broker restarting) before the command gives up and exits 1 with
                           the reason (default: 120); until then it waits, rejoins and redoes what
                           was not committed
-`;
+
+${KAFKA_SECURITY_HELP}`;
 
 export interface KafkaSettings {
   readonly brokers: string[];
@@ -33,12 +39,22 @@ export interface KafkaSettings {
   readonly partitions: number;
   /** For KafkaTransportOptions.brokerTimeoutMs. */
   readonly brokerTimeoutMs: number;
+  /** SASL and TLS (./kafka-security). */
+  readonly security: KafkaSecurity;
+}
+
+/** The transport options every command's KafkaTransport starts from: brokers, outage bound, SASL and TLS. */
+export function kafkaTransportBase(kafka: KafkaSettings): Pick<KafkaTransportOptions, 'brokers' | 'brokerTimeoutMs' | 'kafka'> {
+  const { ssl, sasl } = kafka.security;
+  return { brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs, kafka: { ...(ssl === undefined ? {} : { ssl }), ...(sasl === undefined ? {} : { sasl }) } };
 }
 
 export function kafkaSettings(args: ParsedArgs, required: boolean): KafkaSettings | null {
   const brokersText = stringOption(args, 'brokers') ?? (required ? process.env.KAFKA_BROKERS : undefined);
   if (brokersText === undefined || brokersText.trim() === '') {
     if (required) throw new UsageError('--brokers is required (or set KAFKA_BROKERS)');
+    const security = Object.keys(KAFKA_SECURITY_OPTIONS).find((name) => args.values[name] !== undefined);
+    if (security !== undefined) throw new UsageError(`--${security} is for Kafka: it needs --brokers`);
     return null;
   }
   const brokers = brokersText.split(',').map((b) => b.trim()).filter((b) => b !== '');
@@ -48,5 +64,7 @@ export function kafkaSettings(args: ParsedArgs, required: boolean): KafkaSetting
   if (partitions < 1) throw new UsageError('--partitions must be at least 1');
   const brokerTimeout = integerOption(args, 'broker-timeout', DEFAULT_BROKER_TIMEOUT_SECONDS);
   if (brokerTimeout < 1) throw new UsageError('--broker-timeout must be at least 1 (seconds)');
-  return { brokers, topics: rows === undefined ? names : { ...names, rows }, partitions, brokerTimeoutMs: brokerTimeout * 1000 };
+  const security = kafkaSecurity(args.values, process.env, readTextFile);
+  processSecrets.add(...security.secrets);
+  return { brokers, topics: rows === undefined ? names : { ...names, rows }, partitions, brokerTimeoutMs: brokerTimeout * 1000, security };
 }

@@ -10,7 +10,7 @@ import type { Transport } from '../../topics/transport';
 import type { RowStageHandle } from '../../stages/runner/stage-handle';
 import { InterruptedError, runUntilCaughtUp } from '../runners/until-caught-up';
 import { integerOption, type ParsedArgs } from './args';
-import { kafkaSettings, type KafkaSettings } from './kafka-options';
+import { kafkaSettings, kafkaTransportBase, type KafkaSettings } from './kafka-options';
 import { fractionProgress } from './progress';
 import { modelStageTransport } from './stage-options';
 import { startCommandMetrics, type CommandMetrics } from './metrics-option';
@@ -47,7 +47,7 @@ export async function runOneShotOnKafka<O extends ModelStageOptions, H extends R
   const kafka = kafkaSettings(args, true) as KafkaSettings;
   const waitSeconds = integerOption(args, 'model-wait', 30);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs, clientId: `vgmflow-${label}`, ...modelStageTransport(args) });
+  const transport = new KafkaTransport({ ...kafkaTransportBase(kafka), clientId: `vgmflow-${label}`, ...modelStageTransport(args) });
   const controller = new AbortController();
   const interrupt = (): void => controller.abort();
   process.once('SIGINT', interrupt);

@@ -9,7 +9,8 @@ import { DECODED_OUTPUTS, type DecodedOutput, type InverseOptions } from '../../
 import { ENCODED_FORMATS, type EncodedFormat } from '../../stages/inverse/inverse-batch';
 import { TRANSFORMED_FORMATS, type TransformedFormat, type TransformOptions } from '../../stages/transform/transform-stage';
 import { DEFAULT_MODEL_NAME, topicNames } from '../../topics/topology';
-import { registryClient } from '../../topics/registry';
+import { registryClient, type RegistryAccess } from '../../topics/registry';
+import { processSecrets } from '../../topics/secrets';
 import type { Transport } from '../../topics/transport';
 import type { KafkaTransportOptions } from '../../topics/kafka/options';
 import { COMPRESSIONS, type Compression } from '../../topics/kafka/compression';
@@ -18,6 +19,8 @@ import { integerOption, stringOption, type ParsedArgs } from './args';
 import { availableParallelism } from 'node:os';
 import { UsageError } from './command';
 import type { KafkaSettings } from './kafka-options';
+import { readTextFile } from './option-sources';
+import { REGISTRY_SECURITY_OPTIONS, registrySecurity } from './registry-security';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -50,6 +53,7 @@ export const MODEL_STAGE_OPTIONS: Options = {
   'model-name': { type: 'string' },
   compression: { type: 'string' },
   'registry-url': { type: 'string' },
+  ...REGISTRY_SECURITY_OPTIONS,
   group: { type: 'string' },
   'transactional-id': { type: 'string' },
 };
@@ -74,13 +78,25 @@ export const INVERSE_STAGE_OPTIONS: Options = {
 /** --registry-url or $SCHEMA_REGISTRY_URL; undefined when neither is set. */
 function registryUrl(args: ParsedArgs): string | undefined {
   const url = (stringOption(args, 'registry-url') ?? process.env.SCHEMA_REGISTRY_URL ?? '').trim();
-  return url === '' ? undefined : url;
+  if (url === '') {
+    const flag = Object.keys(REGISTRY_SECURITY_OPTIONS).find((name) => args.values[name] !== undefined);
+    if (flag !== undefined) throw new UsageError(`--${flag} needs --registry-url (or SCHEMA_REGISTRY_URL)`);
+    return undefined;
+  }
+  return url;
+}
+
+/** The registry's credentials and CA (./registry-security), read now so that a mistake shows before anything connects. */
+function registryAccess(args: ParsedArgs): RegistryAccess {
+  const { access, secrets } = registrySecurity(args.values, process.env, readTextFile);
+  processSecrets.add(...secrets);
+  return access;
 }
 
 /** The registry client of --registry-url or $SCHEMA_REGISTRY_URL; undefined when neither is set. */
 export function registryFromArgs(args: ParsedArgs): Client | undefined {
   const url = registryUrl(args);
-  return url === undefined ? undefined : registryClient(url);
+  return url === undefined ? undefined : registryClient(url, registryAccess(args));
 }
 
 /**
@@ -90,8 +106,9 @@ export function registryFromArgs(args: ParsedArgs): Client | undefined {
 function lazyRegistryFromArgs(args: ParsedArgs): (() => Client) | undefined {
   const url = registryUrl(args);
   if (url === undefined) return undefined;
+  const access = registryAccess(args);
   let client: Client | undefined;
-  return () => (client ??= registryClient(url));
+  return () => (client ??= registryClient(url, access));
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   KafkaJSRequestTimeoutError,
   KafkaJSSASLAuthenticationError,
 } from 'kafkajs';
-import { isPassing, Outages } from '../../topics/kafka/errors';
+import { accessFailure, isPassing, Outages } from '../../topics/kafka/errors';
 import { BrokerUnavailableError } from '../../topics/transport';
 
 const { createErrorFromCode } = require('kafkajs/src/protocol/error') as { createErrorFromCode(code: number): Error };
@@ -30,6 +30,10 @@ const outOfRetries = (e: Error): KafkaJSNumberOfRetriesExceeded => new KafkaJSNu
 const withMessage = (ErrorClass: unknown, message: string): Error => new (ErrorClass as new (message: string) => Error)(message);
 
 const refused = (): KafkaJSConnectionError => new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9');
+/** A TLS handshake that Node rejects: kafkajs keeps Node's code on its connection error. */
+const untrusted = (): KafkaJSConnectionError =>
+  new KafkaJSConnectionError('Connection error: self-signed certificate in certificate chain', { broker: '127.0.0.1:9093', code: 'SELF_SIGNED_CERT_IN_CHAIN' });
+const saslRefused = (): Error => withMessage(KafkaJSSASLAuthenticationError, 'SASL SCRAM SHA512 authentication failed: Authentication failed');
 
 describe('isPassing', () => {
   it.each<[string, () => unknown]>([
@@ -55,8 +59,32 @@ describe('isPassing', () => {
     ['a non-error', () => 'ECONNREFUSED'],
     ['kafkajs giving up on a fenced producer', () => givenUp(brokerError(47))],
     ['kafkajs out of retries on a failed authorization', () => outOfRetries(brokerError(29))],
+    ['an untrusted broker certificate (a connection error kafkajs calls retriable)', untrusted],
+    ['kafkajs out of retries on an untrusted broker certificate', () => outOfRetries(untrusted())],
+    ['a broker certificate for another name', () => new KafkaJSConnectionError('Connection error: Hostname/IP does not match', { code: 'ERR_TLS_CERT_ALTNAME_INVALID' })],
   ])('does not wait out %s', (_, make) => {
     expect(isPassing(make())).toBe(false);
+  });
+});
+
+describe('accessFailure', () => {
+  it('says a refused SASL login in one line that names the settings to check', () => {
+    const line = accessFailure(givenUp(saslRefused()));
+    expect(line).toMatch(/^Kafka refused the SASL login \(SASL SCRAM SHA512 authentication failed: Authentication failed\); check .*KAFKA_SASL_USERNAME/);
+    expect(line).not.toContain('\n');
+  });
+
+  it('says an untrusted certificate in one line with the broker and the CA setting', () => {
+    const line = accessFailure(outOfRetries(untrusted()));
+    expect(line).toBe(
+      "the TLS certificate of Kafka 127.0.0.1:9093 is not trusted (self-signed certificate in certificate chain); check --kafka-tls-ca-file (KAFKA_TLS_CA_FILE): it must hold the CA that signed the broker's certificate",
+    );
+  });
+
+  it('leaves other errors to their own message', () => {
+    expect(accessFailure(refused())).toBeUndefined();
+    expect(accessFailure(brokerError(29))).toBeUndefined();
+    expect(accessFailure(new Error('boom'))).toBeUndefined();
   });
 });
 

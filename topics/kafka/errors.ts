@@ -29,12 +29,40 @@ const PASSING_ERROR_NAMES = new Set([
 const LASTING_ERROR_NAMES = new Set(['KafkaJSSASLAuthenticationError', 'KafkaJSNotImplemented', 'KafkaJSServerDoesNotSupportApiKey']);
 
 /**
+ * Node's codes for a TLS peer it does not trust (kafkajs keeps them as a connection error's
+ * `code`): the broker answers, it is the certificate (or the CA the client was given) that is
+ * wrong, and no restart changes that. Waiting them out would hide a configuration error for the
+ * whole outage bound.
+ */
+const UNTRUSTED_TLS_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function codeOf(error: Error): unknown {
+  return (error as Error & { code?: unknown }).code;
+}
+
+/**
  * Whether `error` (or an error it was caused by) is one a broker restart or a leader or coordinator
  * move causes, so that the same request succeeds once the cluster is whole again.
  */
 export function isPassing(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 10; depth += 1) {
-    if (LASTING_ERROR_NAMES.has(e.name)) return false;
+    if (LASTING_ERROR_NAMES.has(e.name) || UNTRUSTED_TLS_CODES.has(String(codeOf(e)))) return false;
     if (PASSING_ERROR_NAMES.has(e.name)) return true;
     // A broker's error code says it all (e.g. NOT_COORDINATOR yes, TOPIC_AUTHORIZATION_FAILED no).
     if (e instanceof KafkaJSProtocolError) return e.retriable;
@@ -44,6 +72,26 @@ export function isPassing(error: unknown): boolean {
     e = e.cause;
   }
   return false;
+}
+
+/**
+ * One line for an error that says the client's security settings do not fit the cluster: its
+ * SASL credentials were refused, or the broker's certificate is not trusted; undefined for any
+ * other error. Names the settings to check, never their values.
+ */
+export function accessFailure(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 10; depth += 1) {
+    if (e.name === 'KafkaJSSASLAuthenticationError') {
+      return `Kafka refused the SASL login (${e.message}); check the mechanism, username and password (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE)`;
+    }
+    if (UNTRUSTED_TLS_CODES.has(String(codeOf(e)))) {
+      const broker = (e as Error & { broker?: unknown }).broker;
+      const cause = e.message.replace(/^Connection error: /, '');
+      return `the TLS certificate of Kafka${typeof broker === 'string' ? ` ${broker}` : ''} is not trusted (${cause}); check --kafka-tls-ca-file (KAFKA_TLS_CA_FILE): it must hold the CA that signed the broker's certificate`;
+    }
+    e = e.cause;
+  }
+  return undefined;
 }
 
 /** The Kafka error type (e.g. REBALANCE_IN_PROGRESS) behind a kafkajs error and its causes. */

@@ -1,5 +1,6 @@
 /** kafkajs's log lines, minus the routine ones, formatted for the transport's log sink. */
 import { logLevel, type LogEntry } from 'kafkajs';
+import { redactSecrets } from '../secrets';
 
 const LEVEL_NAMES: Record<number, string> = {
   [logLevel.ERROR]: 'ERROR',
@@ -26,6 +27,8 @@ function isRoutine(entry: LogEntry): boolean {
   // failed as above.
   if (namespace === 'BrokerPool' && (log.message.startsWith('Closed connection') || log.message.startsWith('Failed to connect to broker, reconnecting'))) return true;
   if (namespace === 'Consumer' && log.message.startsWith('Crash: ')) return true;
+  // A rejected SASL login is thrown to the caller, which says it once (./errors, accessFailure).
+  if (namespace.startsWith('SaslAuthenticator') || (namespace === 'BrokerPool' && /^SASL .* authentication failed/.test(log.message))) return true;
   return false;
 }
 
@@ -35,7 +38,8 @@ export function logCreator(sink: (line: string) => void) {
       if (isRoutine(entry)) return;
       const { message, timestamp: _timestamp, logger: _logger, ...extra } = entry.log;
       const details = Object.keys(extra).length > 0 ? ` ${safeJson(extra)}` : '';
-      sink(`[kafkajs] ${LEVEL_NAMES[entry.level] ?? entry.level} ${entry.namespace}: ${message}${details}`);
+      // kafkajs's extra fields may carry anything, a request or a configuration among them.
+      sink(redactSecrets(`[kafkajs] ${LEVEL_NAMES[entry.level] ?? entry.level} ${entry.namespace}: ${message}${details}`));
     };
 }
 

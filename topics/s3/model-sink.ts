@@ -13,15 +13,24 @@ export interface S3Settings {
   readonly prefix: string;
 }
 
-/** S3 settings from options with the environment as fallback (the local stack's .stack/stack.env names). */
-export function s3SettingsFromEnv(bucket: string | undefined, prefix = 'vgmflow'): S3Settings | null {
-  const b = bucket ?? process.env.S3_BUCKET;
+/**
+ * S3 settings from options with the environment as fallback (the local stack's .stack/stack.env
+ * names). Without S3_ACCESS_KEY and S3_SECRET_KEY the AWS SDK's default credential chain
+ * applies: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the shared config and AWS_PROFILE, web identity
+ * (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, e.g. IRSA), container and instance roles.
+ */
+export function s3SettingsFromEnv(bucket: string | undefined, prefix = 'vgmflow', env: Readonly<Record<string, string | undefined>> = process.env): S3Settings | null {
+  const b = bucket ?? env.S3_BUCKET;
   if (b === undefined || b === '') return null;
+  const accessKeyId = env.S3_ACCESS_KEY || undefined;
+  const secretAccessKey = env.S3_SECRET_KEY || undefined;
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new Error(`${accessKeyId === undefined ? 'S3_SECRET_KEY' : 'S3_ACCESS_KEY'} is set without ${accessKeyId === undefined ? 'S3_ACCESS_KEY' : 'S3_SECRET_KEY'}: set both, or neither to use the AWS SDK's default credential chain`);
+  }
   return {
-    endpoint: process.env.S3_ENDPOINT,
-    region: process.env.S3_REGION ?? 'us-east-1',
-    accessKeyId: process.env.S3_ACCESS_KEY,
-    secretAccessKey: process.env.S3_SECRET_KEY,
+    endpoint: env.S3_ENDPOINT || undefined,
+    region: env.S3_REGION || env.AWS_REGION || 'us-east-1',
+    ...(accessKeyId === undefined ? {} : { accessKeyId, secretAccessKey }),
     bucket: b,
     prefix,
   };
@@ -36,6 +45,7 @@ export function s3Client(s: S3Settings): S3Client {
     endpoint: s.endpoint,
     // Local S3 servers (S3Proxy, MinIO) serve buckets by path, not by host name.
     forcePathStyle: s.endpoint !== undefined,
+    // No keys: the SDK's default credential chain (see s3SettingsFromEnv).
     credentials: s.accessKeyId !== undefined && s.secretAccessKey !== undefined ? { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey } : undefined,
   });
 }

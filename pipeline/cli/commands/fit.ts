@@ -11,7 +11,7 @@ import { startAllStages } from '../../runners/all-stages';
 import { integerOption, parseCommandArgs, stringOption, type ParsedArgs } from '../args';
 import { UsageError, type Command, type CommandOptions } from '../command';
 import { optionalColumns, requiredColumns } from '../columns-option';
-import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings, type KafkaSettings } from '../kafka-options';
+import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings, kafkaTransportBase, type KafkaSettings } from '../kafka-options';
 import { describeModel } from '../report';
 import { STATS_THREADS_HELP, STATS_THREADS_OPTION, statsThreads } from '../stats-threads-option';
 import { SUMMARY_HELP, SUMMARY_OPTIONS, summaryOptions } from '../summary-option';
@@ -53,7 +53,9 @@ ${SUMMARY_HELP}
   --stats-workers <n>     (Kafka, with --all-stages) stats workers in this process (default 1)
 ${STATS_THREADS_HELP}
   --s3-bucket <bucket>    (Kafka, with --all-stages) also write the model to S3 ($S3_BUCKET;
-                          endpoint and credentials from $S3_ENDPOINT, $S3_ACCESS_KEY, $S3_SECRET_KEY)
+                          endpoint and credentials from $S3_ENDPOINT, $S3_ACCESS_KEY, $S3_SECRET_KEY,
+                          or, with neither key set, the AWS SDK's
+                          default credential chain: AWS_* variables, AWS_PROFILE, web identity)
 ${METRICS_HELP}
                           (Kafka only: the fit job as stage "fit"; with --all-stages also
                           ingest, stats and reduce)
@@ -89,7 +91,7 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
   const columns = requiredColumns(args);
   const job = stringOption(args, 'job') ?? `fit-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const modelName = stringOption(args, 'model-name') ?? DEFAULT_MODEL_NAME;
-  const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs, clientId: 'vgmflow-fit' });
+  const transport = new KafkaTransport({ ...kafkaTransportBase(kafka), clientId: 'vgmflow-fit' });
   const metrics = await startCommandMetrics(args, log);
   try {
     await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));

@@ -7,6 +7,7 @@ import { KAFKA_HELP, KAFKA_OPTIONS } from '../kafka-options';
 import { ONE_SHOT_HELP, ONE_SHOT_OPTIONS, runOneShotOnKafka } from '../one-shot-kafka';
 import { METRICS_HELP, METRICS_OPTION } from '../metrics-option';
 import { INVERSE_STAGE_OPTIONS, inverseOptionsFromArgs } from '../stage-options';
+import { REGISTRY_SECURITY_HELP } from '../registry-security';
 
 const HELP = `Usage: vgmflow inverse <encoded.csv> --model <model.json> --out <decoded.csv> [options]
        vgmflow inverse --brokers <list> [options]
@@ -52,6 +53,7 @@ Kafka options (with --brokers):
                           (any Kafka client reads them); default lz4 for blocks, none otherwise
   --registry-url <url>    Schema Registry base URL, to read Avro input and write Avro output
                           (or $SCHEMA_REGISTRY_URL; without it Avro messages are dead-lettered)
+${REGISTRY_SECURITY_HELP}
   --model-name <name>     the model to decode with (default: default)
   --group <id>            consumer group (default vgmflow-<prefix>-inverse)
   --transactional-id <id> Kafka transactional id (default: random)

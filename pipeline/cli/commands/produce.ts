@@ -5,7 +5,7 @@ import { produceFile } from '../../jobs/produce-file';
 import { parseCommandArgs } from '../args';
 import { MESSAGE_LAYOUT_HELP, MESSAGE_LAYOUT_OPTIONS, messageLimits } from '../message-layout-option';
 import { UsageError, type Command, type CommandOptions } from '../command';
-import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings } from '../kafka-options';
+import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings, kafkaTransportBase } from '../kafka-options';
 
 const HELP = `Usage: vgmflow produce <file.csv | -> --brokers <list> [--topic <name>] [options]
 
@@ -39,7 +39,7 @@ export const produceCommand: Command = {
     const kafka = kafkaSettings(args, true);
     if (kafka === null) throw new UsageError('--brokers is required');
     const limits = messageLimits(args);
-    const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs });
+    const transport = new KafkaTransport({ ...kafkaTransportBase(kafka), clientId: 'vgmflow-produce' });
     try {
       await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));
       const started = Date.now();

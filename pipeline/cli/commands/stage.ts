@@ -10,11 +10,13 @@ import type { StageHandle } from '../../../stages/runner/stage-handle';
 import { s3ModelSink, s3SettingsFromEnv } from '../../../topics/s3/model-sink';
 import { parseCommandArgs, stringOption } from '../args';
 import { UsageError, type Command, type CommandOptions } from '../command';
-import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings } from '../kafka-options';
+import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings, kafkaTransportBase } from '../kafka-options';
+import { describeKafkaSecurity } from '../kafka-security';
 import { requiredColumns } from '../columns-option';
 import { STATS_THREADS_HELP, STATS_THREADS_OPTION, statsThreads } from '../stats-threads-option';
 import { METRICS_HELP, METRICS_OPTION, startCommandMetrics, type CommandMetrics } from '../metrics-option';
 import { INVERSE_STAGE_OPTIONS, inverseOptionsFromArgs, modelStageTransport, TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
+import { REGISTRY_SECURITY_HELP } from '../registry-security';
 
 const HELP = `Usage: vgmflow stage <ingest|stats|reduce|transform|inverse> --brokers <list> [options]
 
@@ -71,6 +73,8 @@ ${STATS_THREADS_HELP}
   --s3-bucket <bucket>    (reduce) also write each model to S3; (transform) also write Arrow
                           files to S3 ($S3_BUCKET); the endpoint and credentials come from
                           $S3_ENDPOINT, $S3_ACCESS_KEY, $S3_SECRET_KEY, $S3_REGION
+                          (or, with neither key set, the AWS SDK's
+                          default credential chain: AWS_* variables, AWS_PROFILE, web identity)
   --model-name <name>     (transform, inverse) the model to encode / decode with (default: default)
   --output-format <format>
                           (transform) block (default) or avro; (inverse) block (default), csv
@@ -85,6 +89,8 @@ ${STATS_THREADS_HELP}
   --registry-url <url>    (transform, inverse) Confluent-compatible Schema Registry base URL
                           (default $SCHEMA_REGISTRY_URL; required for --output-format avro; for
                           inverse without it Avro input values are dead-lettered)
+                          (transform, inverse) the registry's credentials and CA:
+${REGISTRY_SECURITY_HELP}
   --encoded-topic <name>  (inverse) the input topic (default: <prefix>.encoded)
   --decoded-topic <name>  (inverse) the output topic (default: <prefix>.decoded)
   --format <block|avro|csv>
@@ -140,7 +146,7 @@ export const stageCommand: Command = {
     if (kafka === null) throw new UsageError('--brokers is required');
     const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
     const modelStage = name === 'transform' || name === 'inverse' ? modelStageTransport(args) : {};
-    const transport = new KafkaTransport({ brokers: kafka.brokers, brokerTimeoutMs: kafka.brokerTimeoutMs, clientId: `vgmflow-${name}`, ...modelStage });
+    const transport = new KafkaTransport({ ...kafkaTransportBase(kafka), clientId: `vgmflow-${name}`, ...modelStage });
     let metricsServer: CommandMetrics | null = null;
     try {
       // Built before anything connects, so that a usage error shows first.
@@ -183,7 +189,7 @@ export const stageCommand: Command = {
         const s3 = s3SettingsFromEnv(stringOption(args, 's3-bucket'));
         handle = await runReducer({ transport, topics: kafka.topics, modelSink: s3 === null ? undefined : s3ModelSink(s3, log), log, metrics });
       }
-      log(`[${name}] running; stop with Ctrl-C`);
+      log(`[${name}] running on ${kafka.brokers.join(',')} (${describeKafkaSecurity(kafka.security)}); stop with Ctrl-C`);
       const why = await Promise.race([untilSignal(), handle.done.then(() => 'stopped')]);
       log(`[${name}] ${why}: stopping`);
       await handle.stop();

@@ -7,6 +7,7 @@ import { KAFKA_HELP, KAFKA_OPTIONS } from '../kafka-options';
 import { ONE_SHOT_HELP, ONE_SHOT_OPTIONS, runOneShotOnKafka } from '../one-shot-kafka';
 import { METRICS_HELP, METRICS_OPTION } from '../metrics-option';
 import { ENCODE_THREADS_HELP, TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
+import { REGISTRY_SECURITY_HELP } from '../registry-security';
 
 const HELP = `Usage: vgmflow transform <in.csv> --model <model.json> --out <encoded.csv> [options]
        vgmflow transform --brokers <list> [options]
@@ -45,6 +46,7 @@ Kafka options (with --brokers):
 ${ENCODE_THREADS_HELP}
   --registry-url <url>    Confluent-compatible Schema Registry base URL (or $SCHEMA_REGISTRY_URL),
                           for --output-format avro
+${REGISTRY_SECURITY_HELP}
   --transformed-topic <name>
                           the output topic (default: <prefix>.transformed)
   --compression <codec>   compress the output's record batches: none, gzip, snappy, lz4 or zstd
@@ -52,7 +54,8 @@ ${ENCODE_THREADS_HELP}
   --model-name <name>     the model to encode with (default: default)
   --s3-bucket <bucket>    also write Arrow files to s3://<bucket>/vgmflow/transformed/ ($S3_BUCKET;
                           endpoint and credentials from $S3_ENDPOINT, $S3_ACCESS_KEY,
-                          $S3_SECRET_KEY, $S3_REGION)
+                          $S3_SECRET_KEY, $S3_REGION; or, with neither key set, the AWS SDK's
+                          default credential chain: AWS_* variables, AWS_PROFILE, web identity)
   --group <id>            consumer group (default vgmflow-<prefix>-transform)
   --transactional-id <id> Kafka transactional id (default: random)
 ${ONE_SHOT_HELP}
