@@ -21,10 +21,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readTopicToEnd } from '../../pipeline/runners/read-topic';
 import { KafkaTransport } from '../../topics/kafka';
 import { rowBatchCodec } from '../../topics/row-batch-codec';
 import { stageGroup, topicNames } from '../../topics/topology';
-import type { InRecord, Transport } from '../../topics/transport';
+import type { Transport } from '../../topics/transport';
 import { localBrokerControl, type BrokerControl } from '../support/broker-control';
 import { writeSlice } from '../support/kafka-stages';
 import { ensureCliBuilt, Processes, sleep, waitUntil, type Child } from '../support/processes';
@@ -114,37 +115,6 @@ suite(`the broker SIGKILLed and restarted mid-run${'control' in broker ? '' : ` 
     if (exit.code !== 0) throw new Error(`${child.name} exited ${String(exit.code)} (signal ${String(exit.signal)})\n${child.describe(80)}`);
   }
 
-  /** Every record of `topic` (read_committed) up to its end offsets now. */
-  async function readTopic(topic: string): Promise<InRecord[]> {
-    const ends = await transport.endOffsets(topic);
-    const positions = ends.map(() => 0);
-    const records: InRecord[] = [];
-    const reached = (): boolean => ends.every((e, p) => (positions[p] as number) >= e);
-    let resolve: () => void = () => undefined;
-    const allRead = new Promise<void>((r) => (resolve = r));
-    const sub = await transport.subscribe({
-      topic,
-      group: null,
-      readCommitted: true,
-      eachBatch: async (batch) => {
-        for (const r of batch.records) if (r.offset < (ends[r.partition] as number)) records.push(r);
-      },
-      onPosition: (partition, next) => {
-        positions[partition] = Math.max(positions[partition] as number, next);
-        if (reached()) resolve();
-      },
-    });
-    if (reached()) resolve();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([allRead, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${topic} not read to its end in 120 s`)), 120_000)))]);
-    } finally {
-      clearTimeout(timer);
-      await sub.stop();
-    }
-    return records;
-  }
-
   /**
    * The rows on `<prefix>.batches` as `partition:sourceOffset:rowInMessage`, after checking that each
    * partition's batches cover [0, end of the rows partition) without a gap or an overlap.
@@ -152,7 +122,7 @@ suite(`the broker SIGKILLed and restarted mid-run${'control' in broker ? '' : ` 
   async function ingestedRows(prefix: string): Promise<string[]> {
     const topics = topicNames(prefix);
     const rowEnds = await transport.endOffsets(topics.rows);
-    const batches = (await readTopic(topics.batches)).map((r) => rowBatchCodec.decode(r.value));
+    const batches = (await readTopicToEnd(transport, topics.batches)).map((r) => rowBatchCodec.decode(r.value));
     const rows: string[] = [];
     for (let p = 0; p < rowEnds.length; p++) {
       const mine = batches.filter((b) => b.sourcePartition === p).sort((a, b) => a.coveredFrom - b.coveredFrom);
@@ -214,7 +184,7 @@ suite(`the broker SIGKILLed and restarted mid-run${'control' in broker ? '' : ` 
     expect(hitRows).toHaveLength(ROWS);
     expect(new Set(hitRows).size).toBe(ROWS);
     expect(hitRows).toEqual(calmRows);
-    expect(await readTopic(topicNames(hit).deadLetters)).toHaveLength(0);
+    expect(await readTopicToEnd(transport, topicNames(hit).deadLetters)).toHaveLength(0);
     console.log(`fit: broker down ${((backAt - killedAt) / 1000).toFixed(1)} s; the fit ended ${((Date.now() - backAt) / 1000).toFixed(1)} s after it was back`);
   }));
 
@@ -245,7 +215,7 @@ suite(`the broker SIGKILLed and restarted mid-run${'control' in broker ? '' : ` 
     expect(transform.stderr).toMatch(NOTICED_RETURN);
 
     const bodies = async (prefix: string): Promise<Map<string, string>> => {
-      const records = await readTopic(topicNames(prefix).transformed);
+      const records = await readTopicToEnd(transport, topicNames(prefix).transformed);
       const byKey = new Map<string, string>();
       for (const r of records) {
         const key = r.key ?? '';

@@ -223,7 +223,7 @@ interface PartialCount {
 }
 
 async function countPartials(prefix: string, job: string): Promise<PartialCount> {
-  const records = await withTransport((t) => readTopicToEnd(t, topicNames(prefix).stats, 2000));
+  const records = await withTransport((t) => readTopicToEnd(t, topicNames(prefix).stats));
   const keys = new Set<string>();
   const shardsOfRound = new Map<number, Set<number>>();
   const byWorker = new Map<string, number>();
@@ -561,7 +561,7 @@ describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-
 
 /** Job ids of the records on <prefix>.models, in order. */
 async function modelRecords(prefix: string): Promise<string[]> {
-  const records = await withTransport((t) => readTopicToEnd(t, topicNames(prefix).models, 2000));
+  const records = await withTransport((t) => readTopicToEnd(t, topicNames(prefix).models));
   return records.map((r) => modelRecordCodec.decode(r.value, `${topicNames(prefix).models}@${r.offset}`).job);
 }
 
@@ -658,7 +658,7 @@ describe('dead letters on Kafka', () => {
     startStats(procs, prefix, groups.stats, 'w2');
     const fit = await finishFit(startFit(procs, prefix, groups, `${prefix}-job`), procs);
 
-    const letters: DeadLetterRecord[] = (await withTransport((t) => readTopicToEnd(t, topics.deadLetters, 3000))).map((r) => deadLetterCodec.decode(r.value));
+    const letters: DeadLetterRecord[] = (await withTransport((t) => readTopicToEnd(t, topics.deadLetters))).map((r) => deadLetterCodec.decode(r.value));
     const located = new Map<string, DeadLetterRecord>();
     for (const d of letters) {
       // Message j of the produce order is at partition j mod P, offset floor(j / P).
@@ -701,7 +701,7 @@ describe('dead letters on Kafka', () => {
     writeFileSync(input, Buffer.concat([Buffer.from('Amount,Tip,Network,Merchant\n10000,0,discover,5814\n'), bad, Buffer.from('\n')]));
     const prefix = uniqueName('kfit-utf8');
     expect(await produce(procs, prefix, input)).toBe(2);
-    const records = await withTransport((t) => readTopicToEnd(t, topicNames(prefix).rows, 2000));
+    const records = await withTransport((t) => readTopicToEnd(t, topicNames(prefix).rows));
     // Both rows fit in one message: the good one, '\n', the bad one's bytes as they are.
     expect(records).toHaveLength(1);
     expect(Buffer.from(records[0]?.value ?? new Uint8Array()).equals(Buffer.concat([Buffer.from('10000,0,discover,5814\n'), bad]))).toBe(true);

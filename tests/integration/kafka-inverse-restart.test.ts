@@ -19,9 +19,10 @@ import { inverseContext, inverseMessage, type DecodedRow } from '../../stages/in
 import { RowEncoder } from '../../core/normalization/encoder';
 import type { TransformerModel } from '../../core/normalization/model';
 import { deadLetterCodec, type DeadLetterRecord } from '../../topics/dead-letter';
+import { readTopicUntilEnd } from '../../pipeline/runners/read-topic';
 import { KafkaTransport } from '../../topics/kafka';
 import { stageGroup, topicNames, topicSpecs } from '../../topics/topology';
-import type { InRecord, OutRecord } from '../../topics/transport';
+import type { OutRecord } from '../../topics/transport';
 import { fitSlice, publishModel, stageProgress, waitForGroupCommit } from '../support/kafka-stages';
 import { ensureCliBuilt, Processes, sleep, waitUntil, type Child } from '../support/processes';
 import { cellsOf, expectCellsClose, sampleLines } from '../support/sample';
@@ -79,12 +80,6 @@ interface InputMessage {
   readonly rows: readonly (number | 'bad')[];
 }
 
-interface TopicRead {
-  readonly records: InRecord[];
-  /** Whether the read position reached the end offset of every partition (else it stopped on a timeout). */
-  readonly complete: boolean;
-}
-
 describe('vgmflow stage inverse, SIGKILLed and restarted', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vgm-inverse-kill-'));
   const prefix = uniqueName('kik');
@@ -135,35 +130,6 @@ describe('vgmflow stage inverse, SIGKILLed and restarted', () => {
     }
     expect(nextBad).toBe(BAD_KINDS.length);
     return messages;
-  }
-
-  /** Reads `topic` from the start up to its end offsets at call time (onPosition says when). */
-  async function readTopic(topic: string, readCommitted: boolean, timeoutMs: number): Promise<TopicRead> {
-    const ends = await transport.endOffsets(topic);
-    const positions = ends.map(() => 0);
-    const records: InRecord[] = [];
-    const reached = (): boolean => ends.every((e, p) => (positions[p] as number) >= e);
-    let resolve: () => void = () => undefined;
-    const allRead = new Promise<void>((r) => (resolve = r));
-    const sub = await transport.subscribe({
-      topic,
-      group: null,
-      fromBeginning: true,
-      readCommitted,
-      eachBatch: async (batch) => {
-        for (const r of batch.records) if (r.offset < (ends[r.partition] as number)) records.push(r);
-      },
-      onPosition: (partition, next) => {
-        positions[partition] = Math.max(positions[partition] as number, next);
-        if (reached()) resolve();
-      },
-    });
-    if (reached()) resolve();
-    let timer: NodeJS.Timeout | undefined;
-    const complete = await Promise.race([allRead.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)))]);
-    clearTimeout(timer);
-    await sub.stop();
-    return { records, complete };
   }
 
   const startStage = (): Child =>
@@ -226,8 +192,8 @@ describe('vgmflow stage inverse, SIGKILLed and restarted', () => {
     const reported = stageProgress(first, 'inverse');
 
     // What the first process committed, before anyone aborts its open transaction (if any).
-    const atKill = await readTopic(decoded, true, 8_000);
-    const deadAtKill = await readTopic(topics.deadLetters, true, 4_000);
+    const atKill = await readTopicUntilEnd(transport, decoded, { readCommitted: true, timeoutMs: 8_000 });
+    const deadAtKill = await readTopicUntilEnd(transport, topics.deadLetters, { readCommitted: true, timeoutMs: 4_000 });
     const decodedAtKill = atKill.records.length;
     console.log(
       `inverse kill test: killed after ${((Date.now() - t0) / 1000).toFixed(1)} s; first process reported ${reported.rows} rows and ${reported.deadLettered} dead letters; ` +
@@ -252,10 +218,10 @@ describe('vgmflow stage inverse, SIGKILLed and restarted', () => {
     const resumed = stageProgress(second, 'inverse');
 
     const [input, out, raw, dlq] = await Promise.all([
-      readTopic(encoded, true, 60_000),
-      readTopic(decoded, true, 60_000),
-      readTopic(decoded, false, 60_000),
-      readTopic(topics.deadLetters, true, 60_000),
+      readTopicUntilEnd(transport, encoded, { readCommitted: true, timeoutMs: 60_000 }),
+      readTopicUntilEnd(transport, decoded, { readCommitted: true, timeoutMs: 60_000 }),
+      readTopicUntilEnd(transport, decoded, { readCommitted: false, timeoutMs: 60_000 }),
+      readTopicUntilEnd(transport, topics.deadLetters, { readCommitted: true, timeoutMs: 60_000 }),
     ]);
     expect([input.complete, out.complete, raw.complete, dlq.complete]).toEqual([true, true, true, true]);
     expect(input.records).toHaveLength(messages.length);

@@ -101,7 +101,7 @@ describe('inverse stage on Kafka', () => {
 
   it('decodes every transformed row exactly once, back to its input value', async () => {
     const input = new Map<string, CellValue[]>();
-    for (const r of await readTopicToEnd(transport, topics.rows, 1000)) {
+    for (const r of await readTopicToEnd(transport, topics.rows)) {
       text(r)
         .replace(/\n+$/, '')
         .split('\n')
@@ -109,7 +109,7 @@ describe('inverse stage on Kafka', () => {
     }
     expect(input.size).toBe(ROWS);
     const seen = new Set<string>();
-    for (const r of await readTopicToEnd(transport, decoded, 1000)) {
+    for (const r of await readTopicToEnd(transport, decoded)) {
       const key = r.key as string;
       expect(seen.has(key)).toBe(false);
       seen.add(key);
@@ -120,13 +120,13 @@ describe('inverse stage on Kafka', () => {
     }
     expect(seen.size).toBe(ROWS);
     expect(inverse?.stats()).toMatchObject({ rows: ROWS, deadLettered: 0, modelVersion: job });
-    expect(await readTopicToEnd(transport, topics.deadLetters, 1000)).toHaveLength(0);
+    expect(await readTopicToEnd(transport, topics.deadLetters)).toHaveLength(0);
   });
 
   it('decodes CSV-layout messages and dead-letters wrong widths, NaN and bad Avro with reasons', async () => {
     const i = inverse as InverseHandle;
     // A real encoded row (partition 0, offset 0 of the transformed topic) and its input.
-    const first = (await readTopicToEnd(transport, transformed, 1000)).find((r) => r.partition === 0 && r.offset === 0);
+    const first = (await readTopicToEnd(transport, transformed)).find((r) => r.partition === 0 && r.offset === 0);
     if (first === undefined) throw new Error('no transformed record at 0@0');
     const value = (await new AvroDeserializer(registry, SerdeType.VALUE, {}).deserialize(transformed, Buffer.from(first.value))) as TransformedValue;
     const vector = value.vector;
@@ -161,12 +161,12 @@ describe('inverse stage on Kafka', () => {
 
     const want = input0(first.key as string);
     // Transformed keys name source rows (offsets < 200 here); these name encoded offsets >= base.
-    const extra = (await readTopicToEnd(transport, decoded, 1000)).filter((r) => r.key === 'gen-7' || (r.key ?? '').startsWith(`1:${base}:`) || (r.key ?? '').startsWith(`1:${base + 3}:`));
+    const extra = (await readTopicToEnd(transport, decoded)).filter((r) => r.key === 'gen-7' || (r.key ?? '').startsWith(`1:${base}:`) || (r.key ?? '').startsWith(`1:${base + 3}:`));
     expect(extra.every((r) => r.partition === 1)).toBe(true);
     expect(extra.map((r) => r.key).sort()).toEqual([`1:${base + 3}:0`, `1:${base}:0`, `1:${base}:1`, 'gen-7'].sort());
     for (const r of extra) expectCellsClose(decodedOf(model, r), want, `row ${String(r.key)}`);
 
-    const dead = (await readTopicToEnd(transport, topics.deadLetters, 1000)).map((r) => deadLetterCodec.decode(r.value));
+    const dead = (await readTopicToEnd(transport, topics.deadLetters)).map((r) => deadLetterCodec.decode(r.value));
     const at = (offset: number) => dead.filter((d) => d.offset === offset);
     expect(dead).toHaveLength(4);
     expect(at(base + 2)).toEqual([expect.objectContaining({ topic: transformed, partition: 1, line: 1, raw: wrongWidth })]);
@@ -305,7 +305,7 @@ describe('inverse stage on Kafka, Avro output', () => {
   it('writes every row once as vgmflow.Decoded, equal to the pure (CSV-mode) decode of the same input', async () => {
     // What the pure decode makes of every input message, by key, with the model it was meant for.
     const want = new Map<string, { row: DecodedRow; model: TransformerModel; job: string }>();
-    for (const r of await readTopicToEnd(transport, encoded, 1000)) {
+    for (const r of await readTopicToEnd(transport, encoded)) {
       const first = r.offset < (phase1Ends[r.partition] as number);
       const [model, job] = first ? [model1, job1] : [model2, job2];
       const result = inverseMessage(inverseContext(model, job), r, { kind: 'csv', text: text(r) });
@@ -318,7 +318,7 @@ describe('inverse stage on Kafka, Avro output', () => {
     const ids = new Map<string, Set<number>>([[job1, new Set()], [job2, new Set()]]);
     const seen = new Set<string>();
     let missing = 0;
-    for (const r of await readTopicToEnd(transport, decoded, 1000)) {
+    for (const r of await readTopicToEnd(transport, decoded)) {
       const key = r.key as string;
       expect(seen.has(key)).toBe(false);
       seen.add(key);
@@ -342,7 +342,7 @@ describe('inverse stage on Kafka, Avro output', () => {
     expect(seen.size).toBe(N);
     expect(missing).toBe(N / 10);
     expect(inverse?.stats()).toMatchObject({ rows: N, deadLettered: 0, modelVersion: job2 });
-    expect(await readTopicToEnd(transport, topics.deadLetters, 1000)).toHaveLength(0);
+    expect(await readTopicToEnd(transport, topics.deadLetters)).toHaveLength(0);
 
     // One schema per model: the second model's rows carry the new version's id.
     const [id1, id2] = [[...(ids.get(job1) ?? [])], [...(ids.get(job2) ?? [])]];

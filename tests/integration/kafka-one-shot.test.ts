@@ -77,7 +77,7 @@ describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
     expect(first.stderr).toMatch(new RegExp(`encoded ${ROWS} rows \\(0 dead-lettered\\) from ${topics.batches} to ${transformed}`));
     expect(first.stderr).toContain(`version ${job}`);
 
-    const records = await readTopicToEnd(transport, transformed, 1000);
+    const records = await readTopicToEnd(transport, transformed);
     expect(records).toHaveLength(ROWS);
     const deserializer = new AvroDeserializer(registry, SerdeType.VALUE, {});
     const ids = new Set<string>();
@@ -91,7 +91,7 @@ describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
     const second = procs.spawn('transform', ['transform', ...kafka, '--output-format', 'avro', '--registry-url', schemaRegistryUrl]);
     expect((await second.exited).code).toBe(0);
     expect(second.stderr).toMatch(/encoded 0 rows \(0 dead-lettered\)/);
-    expect(await readTopicToEnd(transport, transformed, 1000)).toHaveLength(ROWS);
+    expect(await readTopicToEnd(transport, transformed)).toHaveLength(ROWS);
   });
 
   it('inverse --brokers decodes the transformed topic back to the input rows, each once', async () => {
@@ -101,13 +101,13 @@ describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
 
     // The transformed record's row id names the input row; the decoded row keeps its key.
     const inputById = new Map<string, CellValue[]>();
-    for (const r of await readTopicToEnd(transport, topics.rows, 1000)) {
+    for (const r of await readTopicToEnd(transport, topics.rows)) {
       text(r)
         .replace(/\n+$/, '')
         .split('\n')
         .forEach((line, sub) => inputById.set(`${r.partition}:${r.offset}:${sub}`, cellsOf(line)));
     }
-    const decodedRecords = await readTopicToEnd(transport, decoded, 1000);
+    const decodedRecords = await readTopicToEnd(transport, decoded);
     expect(decodedRecords).toHaveLength(ROWS);
     const keys = new Set(decodedRecords.map((r) => r.key));
     expect(keys.size).toBe(ROWS);
@@ -145,7 +145,7 @@ describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
     const exit = await first.kill('SIGINT');
     expect(exit.code).toBe(130);
     expect(first.stderr).toMatch(/interrupted: what was committed stays/);
-    const afterFirst = (await readTopicToEnd(transport, decodedTopic, 1000)).length;
+    const afterFirst = (await readTopicToEnd(transport, decodedTopic)).length;
     // The interrupt landed mid-way: some rows were decoded and committed, not all.
     expect(afterFirst).toBeGreaterThan(0);
     expect(afterFirst).toBeLessThan(ENCODED_MESSAGES);
@@ -153,7 +153,7 @@ describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
     const second = procs.spawn('inverse-resumed', args);
     expect((await second.exited).code).toBe(0);
     expect(second.stderr).toMatch(new RegExp(`decoded ${ENCODED_MESSAGES - afterFirst} rows \\(0 dead-lettered\\)`));
-    const all = await readTopicToEnd(transport, decodedTopic, 1000);
+    const all = await readTopicToEnd(transport, decodedTopic);
     expect(all).toHaveLength(ENCODED_MESSAGES);
     expect(new Set(all.map((r) => r.key)).size).toBe(ENCODED_MESSAGES);
   });
@@ -177,7 +177,7 @@ describe('vgmflow transform|inverse --brokers (one-shot runs on Kafka)', () => {
   async function encodedLines(): Promise<string[]> {
     const deserializer = new AvroDeserializer(registry, SerdeType.VALUE, {});
     const out: string[] = [];
-    for (const r of await readTopicToEnd(transport, transformed, 1000)) {
+    for (const r of await readTopicToEnd(transport, transformed)) {
       const value = (await deserializer.deserialize(transformed, Buffer.from(r.value))) as TransformedValue;
       out.push(value.vector.map((x) => String(x)).join(','));
     }
