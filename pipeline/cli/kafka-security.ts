@@ -11,7 +11,7 @@ import type { ConnectionOptions } from 'tls';
 import type { SASLOptions } from 'kafkajs';
 import type { CommandOptions } from './command';
 import { UsageError } from './command';
-import { flagOrEnv, flagOrEnvBoolean, pemCertificates, pemPrivateKey, secretOfFile, type Env, type FlagValues, type ReadText } from './option-sources';
+import { flagOrEnv, flagOrEnvBoolean, pemCertificates, pemPrivateKey, secretSetting, type Env, type FlagValues, type ReadText } from './option-sources';
 
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
@@ -74,14 +74,7 @@ function mechanismOf(values: FlagValues, env: Env): SaslMechanism | undefined {
  * of KAFKA_SASL_PASSWORD_FILE (both set is a mistake: which one was meant?).
  */
 function passwordOf(values: FlagValues, env: Env, read: ReadText): string | undefined {
-  const fromFile = (path: string, source: string): string => secretOfFile(read(path, source));
-  const flagFile = flagOrEnv(values, 'kafka-sasl-password-file', {}, '');
-  if (flagFile !== undefined) return fromFile(flagFile.value, flagFile.source);
-  const inline = env.KAFKA_SASL_PASSWORD ?? '';
-  const envFile = env.KAFKA_SASL_PASSWORD_FILE ?? '';
-  if (inline !== '' && envFile !== '') throw new UsageError('KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE are both set: set one');
-  if (inline !== '') return inline;
-  return envFile === '' ? undefined : fromFile(envFile, 'KAFKA_SASL_PASSWORD_FILE');
+  return secretSetting(values, 'kafka-sasl-password-file', env, 'KAFKA_SASL_PASSWORD', read)?.value;
 }
 
 function saslOf(values: FlagValues, env: Env, read: ReadText): { sasl?: SASLOptions; password?: string } {

@@ -53,6 +53,23 @@ export const readTextFile: ReadText = (path, source) => {
   return text;
 };
 
+/**
+ * A secret given as a file by `--fileFlag`, else inline in `variable` or as a file named by
+ * `<variable>_FILE` (both set is a mistake: which one was meant?). The source names the flag or
+ * variable, and the path for a file, never the secret.
+ */
+export function secretSetting(values: FlagValues, fileFlag: string, env: Env, variable: string, read: ReadText): Sourced | undefined {
+  const fileVariable = `${variable}_FILE`;
+  const flagFile = flagOrEnv(values, fileFlag, {}, '');
+  if (flagFile !== undefined) return { value: secretOfFile(read(flagFile.value, flagFile.source)), source: `${flagFile.source} ${flagFile.value}` };
+  const inline = env[variable] ?? '';
+  const envFile = env[fileVariable] ?? '';
+  if (inline !== '' && envFile !== '') throw new UsageError(`${variable} and ${fileVariable} are both set: set one`);
+  if (inline !== '') return { value: inline, source: variable };
+  if (envFile !== '') return { value: secretOfFile(read(envFile, fileVariable)), source: `${fileVariable} ${envFile}` };
+  return undefined;
+}
+
 /** A secret kept in a file (a mounted Kubernetes Secret, a password file): one trailing line break is not part of it. */
 export function secretOfFile(text: string): string {
   return text.replace(/\r?\n$/, '');

@@ -7,7 +7,7 @@
 import type { RegistryAccess } from '../../topics/registry';
 import { UsageError, type CommandOptions } from './command';
 import { basicAuthSecrets } from './redacted-output';
-import { flagOrEnv, pemCertificates, secretOfFile, type Env, type FlagValues, type ReadText } from './option-sources';
+import { flagOrEnv, pemCertificates, secretSetting, type Env, type FlagValues, type ReadText } from './option-sources';
 
 export const REGISTRY_SECURITY_OPTIONS: CommandOptions = {
   'registry-basic-auth-file': { type: 'string' },
@@ -28,20 +28,10 @@ export interface RegistrySecurity {
   readonly secrets: readonly string[];
 }
 
-function basicAuthOf(values: FlagValues, env: Env, read: ReadText): { value: string; source: string } | undefined {
-  const file = flagOrEnv(values, 'registry-basic-auth-file', {}, '');
-  const inline = env.SCHEMA_REGISTRY_BASIC_AUTH ?? '';
-  const envFile = env.SCHEMA_REGISTRY_BASIC_AUTH_FILE ?? '';
-  if (file !== undefined) return { value: secretOfFile(read(file.value, file.source)), source: `${file.source} ${file.value}` };
-  if (inline !== '' && envFile !== '') throw new UsageError('SCHEMA_REGISTRY_BASIC_AUTH and SCHEMA_REGISTRY_BASIC_AUTH_FILE are both set: set one');
-  if (inline !== '') return { value: inline, source: 'SCHEMA_REGISTRY_BASIC_AUTH' };
-  if (envFile !== '') return { value: secretOfFile(read(envFile, 'SCHEMA_REGISTRY_BASIC_AUTH_FILE')), source: `SCHEMA_REGISTRY_BASIC_AUTH_FILE ${envFile}` };
-  return undefined;
-}
 
 /** The registry client's security settings the flags and the environment ask for (none: plain HTTP, no auth). */
 export function registrySecurity(values: FlagValues, env: Env, read: ReadText): RegistrySecurity {
-  const basic = basicAuthOf(values, env, read);
+  const basic = secretSetting(values, 'registry-basic-auth-file', env, 'SCHEMA_REGISTRY_BASIC_AUTH', read);
   // The message names where the pair came from, never the pair.
   if (basic !== undefined && !/^[^:]+:.+$/s.test(basic.value)) throw new UsageError(`${basic.source}: must be user:password (a user, a colon, a password)`);
   const ca = flagOrEnv(values, 'registry-tls-ca-file', env, 'SCHEMA_REGISTRY_TLS_CA_FILE');

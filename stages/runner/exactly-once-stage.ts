@@ -31,7 +31,7 @@
  */
 import { TransactionInterruptedError, type OutRecord, type RecordBatch, type Subscription, type TopicPartitionOffset, type Transport } from '../../topics/transport';
 import type { StageHandle } from './stage-handle';
-import { NO_STAGE_METRICS, type StageMetrics } from './stage-metrics';
+import { NO_STAGE_METRICS, partitionLag, type StageMetrics } from './stage-metrics';
 
 /** One transaction's worth of a stage's output, for one input partition. */
 export interface TransactionUnit {
@@ -276,14 +276,7 @@ export async function runExactlyOnceStage(o: ExactlyOnceStageOptions): Promise<E
     const position = (p: number): number => Math.max(reached.get(p) ?? -1, committed[p] ?? -1);
     // A partition the group has never committed starts where the topic still holds records.
     const starts = owned.some((p) => position(p) < 0) ? await transport.startOffsets(input) : [];
-    const lag = new Map<number, number>();
-    for (const p of owned) {
-      const end = ends[p];
-      if (end === undefined) continue;
-      const at = position(p) >= 0 ? position(p) : (starts[p] ?? 0);
-      lag.set(p, Math.max(0, end - at));
-    }
-    return lag;
+    return partitionLag(ends, owned, (p) => (position(p) >= 0 ? position(p) : (starts[p] ?? 0)));
   });
 
   let subscription: Subscription;

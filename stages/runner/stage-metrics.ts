@@ -61,3 +61,13 @@ export const NO_STAGE_METRICS: StageMetrics = {
   fitRound: () => undefined,
   fitEnded: () => undefined,
 };
+
+/** Per owned partition: its end offset minus the position this member has reached (at least 0). */
+export function partitionLag(ends: readonly number[], owned: Iterable<number>, position: (partition: number) => number): Map<number, number> {
+  const lag = new Map<number, number>();
+  for (const p of owned) {
+    const end = ends[p];
+    if (end !== undefined) lag.set(p, Math.max(0, end - position(p)));
+  }
+  return lag;
+}

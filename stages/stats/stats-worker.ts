@@ -27,7 +27,7 @@ import { PartitionSummary } from './partition-summary';
 import { ShardAssembly } from './shard-assembly';
 import { serial } from '../../core/serial';
 import type { StageHandle } from '../runner/stage-handle';
-import { NO_STAGE_METRICS, type StageMetrics } from '../runner/stage-metrics';
+import { NO_STAGE_METRICS, partitionLag, type StageMetrics } from '../runner/stage-metrics';
 
 export interface StatsWorkerOptions {
   readonly transport: Transport;
@@ -124,12 +124,7 @@ class StatsWorker {
   /** Per owned batches partition: its end offset minus how far this worker has read it. */
   private async batchesLag(): Promise<ReadonlyMap<number, number>> {
     const ends = await this.o.transport.endOffsets(this.o.topics.batches);
-    const lag = new Map<number, number>();
-    for (const p of this.ownedPartitions) {
-      const end = ends[p];
-      if (end !== undefined) lag.set(p, Math.max(0, end - (this.reached.get(p) ?? this.batchStarts[p] ?? 0)));
-    }
-    return lag;
+    return partitionLag(ends, this.ownedPartitions, (p) => this.reached.get(p) ?? this.batchStarts[p] ?? 0);
   }
 
   async close(): Promise<void> {
