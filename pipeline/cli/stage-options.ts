@@ -25,16 +25,23 @@ import { REGISTRY_SECURITY_OPTIONS, registrySecurity } from './registry-security
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /**
- * The Kafka transport settings of the transform and inverse stages writing blocks. Fetches: a
- * block is one message of up to a few MiB, and every fetch ends in a transaction, so fetches
- * of several blocks per partition share its round trips (kafkajs's defaults are 1 MiB per
- * partition, 10 MiB in all). Sends: blocks go out in record batches of up to 8 MiB per
+ * Fetches of the stages that read blocks (CSV blocks of up to 1 MiB by default, row batches,
+ * encoded blocks): several per partition and every partition in one fetch. kafkajs's defaults
+ * (1 MiB per partition, 10 MiB in all) return one whole block per fetch — a broker sends a
+ * record batch over the per-partition limit only for the first partition of a fetch — so a
+ * stage would parse one partition at a time, and every fetch ends in a transaction.
+ */
+export const BLOCK_FETCHES = { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 48 * 1024 * 1024 } as const;
+
+/**
+ * The Kafka transport settings of the transform and inverse stages writing blocks. Fetches:
+ * BLOCK_FETCHES. Sends: blocks go out in record batches of up to 8 MiB per
  * partition instead of 512 KiB (the stages create their output topics with 16 MiB messages).
  * Per-row output keeps kafkajs's fetches and the small batches a topic with Kafka's default
  * 1 MiB limit takes: a large fetch there means hundreds of thousands of row objects at once.
  */
 export function modelStageTransport(args: ParsedArgs): Pick<KafkaTransportOptions, 'consumer' | 'maxBatchBytes' | 'compression'> {
-  const consumer = { maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 48 * 1024 * 1024 };
+  const consumer = BLOCK_FETCHES;
   const blocks = (stringOption(args, 'output-format') ?? 'block') === 'block';
   const compression = stringOption(args, 'compression') ?? (blocks ? DEFAULT_BLOCK_COMPRESSION : 'none');
   if (!(COMPRESSIONS as readonly string[]).includes(compression)) throw new UsageError(`--compression must be one of ${COMPRESSIONS.join(', ')}, not "${compression}"`);

@@ -1,8 +1,9 @@
 /**
  * The fit job's controller: fixes the job's rows (the input topic's offsets when it
- * starts), waits for ingest to catch up with them, submits the job to the reducer
- * through the params topic, reports progress round by round and returns the model
- * the reducer publishes.
+ * starts), submits the job to the reducer through the params topic, watches ingest catch up
+ * with those rows (the stats workers summarise row batches as ingest commits them, so ingest
+ * and summaries overlap), reports progress round by round and returns the model the reducer
+ * publishes.
  */
 import { broadcastCodec, FIT_PROTOCOL_VERSION, type FitBroadcast, type FitJobSpec } from '../../topics/fit-messages';
 import { modelRecordCodec } from '../../topics/model-record';
@@ -38,18 +39,25 @@ export interface FitJobResult {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Waits until the ingest group has committed every input offset below `ends`. */
-async function waitForIngest(o: FitJobOptions, starts: number[], ends: number[]): Promise<void> {
+/**
+ * Waits until the ingest group has committed every input offset below `ends`; rejects when it
+ * makes no progress for the stall timeout (no ingest stage running, or one that cannot go on).
+ */
+async function waitForIngest(o: FitJobOptions, starts: number[], ends: number[], ended: () => boolean): Promise<void> {
   const stall = o.stallTimeoutMs ?? 120_000;
   let last = -1;
   let lastChange = Date.now();
   for (;;) {
+    if (ended()) return;
     const committed = await o.transport.committedOffsets(o.ingestGroup, o.topics.rows);
     let behind = 0;
     ends.forEach((end, p) => {
       if (end > starts[p]) behind += Math.max(0, end - Math.max(committed[p] ?? -1, starts[p]));
     });
-    if (behind === 0) return;
+    if (behind === 0) {
+      if (last > 0) o.log(`ingest has caught up with the job's input`);
+      return;
+    }
     if (behind !== last) {
       o.log(`waiting for ingest: ${behind} input messages not yet ingested`);
       last = behind;
@@ -172,20 +180,20 @@ function anyFailed(subscriptions: readonly Subscription[]): Promise<never> {
   return failed;
 }
 
-async function submitJob(o: FitJobOptions, spec: FitJobSpec): Promise<void> {
+/** Puts a broadcast of the job on params: its submission, or its end when this controller gives up. */
+async function broadcastJob(o: FitJobOptions, spec: FitJobSpec, status: 'submitted' | 'failed', error?: string): Promise<void> {
   const producer = await o.transport.producer();
   try {
-    const submission: FitBroadcast = { protocol: FIT_PROTOCOL_VERSION, spec, status: 'submitted', round: -1, request: null, progress: [] };
-    await producer.send([{ topic: o.topics.params, key: o.job, value: broadcastCodec.encode(submission) }]);
+    const broadcast: FitBroadcast = { protocol: FIT_PROTOCOL_VERSION, spec, status, round: -1, request: null, progress: [], ...(error === undefined ? {} : { error }) };
+    await producer.send([{ topic: o.topics.params, key: o.job, value: broadcastCodec.encode(broadcast) }]);
   } finally {
     await producer.close();
   }
 }
 
 export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
-  o.metrics?.notReady(`waiting for ingest (group ${o.ingestGroup}) to catch up with ${o.topics.rows}`);
+  o.metrics?.notReady(`starting job ${o.job}`);
   const { starts, ends } = await jobInput(o);
-  await waitForIngest(o, starts, ends);
 
   const spec: FitJobSpec = {
     job: o.job,
@@ -217,15 +225,29 @@ export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
   }
   // Without its readers the job would wait for ever: their failure is the job's.
   const readersFailed = anyFailed([params, models]);
+  let ended = false;
   o.metrics?.ready();
   try {
     await assertNewJob(o, broadcasts, readersFailed);
     broadcasts.submitted = true;
-    await submitJob(o, spec);
-    const { model } = await Promise.race([outcome.promise, readersFailed]);
+    await broadcastJob(o, spec, 'submitted');
+    // Ingest catches up while the stats workers summarise what it has committed; when it
+    // stalls, the job ends as failed, so that no reducer or worker keeps waiting for its rows.
+    const ingestStalled = waitForIngest(o, starts, ends, () => ended).then(
+      () => new Promise<never>(() => undefined),
+      async (err: unknown) => {
+        // Once the job has ended, a failed poll (the transport closing) is nobody's concern.
+        if (ended) return new Promise<never>(() => undefined);
+        await broadcastJob(o, spec, 'failed', err instanceof Error ? err.message : String(err)).catch(() => undefined);
+        throw err;
+      },
+    );
+    ingestStalled.catch(() => undefined);
+    const { model } = await Promise.race([outcome.promise, readersFailed, ingestStalled]);
     o.log(`job ${o.job}: done in ${((Date.now() - started) / 1000).toFixed(1)} s, ${broadcasts.rounds} rounds, ${model.rows} rows fitted`);
     return { model, rounds: broadcasts.rounds, rows: model.rows };
   } finally {
+    ended = true;
     await params.stop();
     await models.stop();
   }

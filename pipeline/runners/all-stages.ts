@@ -17,7 +17,7 @@ export interface AllStagesOptions {
   readonly topics: TopicNames;
   readonly columns: readonly ColumnSpec[];
   readonly statsWorkers?: number;
-  /** Worker threads per stats worker for its partials (0: its own thread). Default 0. */
+  /** Worker threads per stats worker for its partials, and ingest's parse threads (0: their own thread). Default 0. */
   readonly statsThreads?: number;
   readonly header?: boolean;
   readonly modelSink?: ModelSink;
@@ -41,7 +41,7 @@ export async function startAllStages(o: AllStagesOptions): Promise<AllStagesHand
     for (let i = 0; i < (o.statsWorkers ?? 1); i++) {
       workers.push(await runStatsWorker({ transport: o.transport, topics: o.topics, workerId: `local-${i}`, threads: o.statsThreads, log: o.log, metrics: o.metrics?.('stats') }));
     }
-    ingest = await runIngest({ transport: o.transport, topics: o.topics, columns: o.columns, header: o.header, metrics: o.metrics?.('ingest') });
+    ingest = await runIngest({ transport: o.transport, topics: o.topics, columns: o.columns, header: o.header, metrics: o.metrics?.('ingest'), threads: o.statsThreads });
   } catch (err) {
     // What started must stop, or its threads and consumers would keep the process from exiting.
     await Promise.allSettled([...workers.map((w) => w.stop()), reducer.stop()]);

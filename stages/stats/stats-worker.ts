@@ -15,15 +15,13 @@
  * duplicate partials and the shard owners duplicate chunks.
  */
 import { broadcastCodec, partialCodec, FIT_PROTOCOL_VERSION, partialKey, type FitBroadcast } from '../../topics/fit-messages';
-import { rowBatchCodec } from '../../topics/row-batch-codec';
-import { summaryChunkCodec, summaryChunkJob, summaryChunkKey, summaryChunks } from '../../topics/summary-chunk';
+import { summaryChunkCodec, summaryChunkJob } from '../../topics/summary-chunk';
 import { stageGroup, type TopicNames } from '../../topics/topology';
 import type { OutRecord, Producer, RecordBatch, Subscription, Transport } from '../../topics/transport';
-import { summaryOptionsOf } from '../../core/normalization/fit-transformer';
 import { SummaryData } from '../../core/normalization/summary-data';
-import { shardSummaries } from '../../core/normalization/value-shard';
 import { partialComputer, type PartialComputer } from './partial-pool';
-import { PartitionSummary } from './partition-summary';
+import { partitionJob, type ChunkRecord } from './partition-chunks';
+import { partitionSummarizers, type PartitionSummarizers } from './summary-pool';
 import { ShardAssembly } from './shard-assembly';
 import { serial } from '../../core/serial';
 import type { StageHandle } from '../runner/stage-handle';
@@ -38,8 +36,9 @@ export interface StatsWorkerOptions {
   /** Name in logs and partial messages. */
   readonly workerId: string;
   /**
-   * Worker threads that compute the partials of the owned shards (shard s on thread s mod n);
-   * 0 computes them in this thread. Default 0.
+   * Worker threads that compute the partials of the owned shards (shard s on thread s mod n), and
+   * as many that build the owned input partitions' summaries (partition p on thread p mod n);
+   * 0 does both in this thread. Default 0.
    */
   readonly threads?: number;
   readonly log?: (line: string) => void;
@@ -52,10 +51,19 @@ export interface StatsWorkerHandle extends StageHandle {
   readonly partialsSent: number;
 }
 
+/** Reader role: an owned input partition whose summary is being built (by the summarizers). */
+interface PartitionState {
+  /** Tells this summary from an earlier one of the same partition (restarted after a gap). */
+  readonly generation: number;
+  complete: boolean;
+  /** Rows of the job summarised so far. */
+  rows: number;
+}
+
 interface CurrentJob {
   readonly broadcast: FitBroadcast;
   /** Reader role: the owned input partitions' summaries being built. */
-  readonly partitions: Map<number, PartitionSummary>;
+  readonly partitions: Map<number, PartitionState>;
   /** Shard-owner role: the owned shards' summaries being assembled. */
   readonly shards: Map<number, ShardAssembly>;
   /** Rounds answered per shard. */
@@ -76,6 +84,8 @@ class StatsWorker {
   /** Sends run one at a time, in order, after the handlers that trigger them. */
   private readonly sends = serial();
   private readonly partials: PartialComputer;
+  private readonly summarizers: PartitionSummarizers;
+  private generations = 0;
   /** Rejects when chunks or partials cannot be sent (the transport has given up): the worker cannot go on. */
   readonly failed: Promise<never>;
   private fail: (error: unknown) => void = () => undefined;
@@ -87,6 +97,7 @@ class StatsWorker {
     this.metrics = o.metrics ?? NO_STAGE_METRICS;
     this.metrics.notReady('joining its consumer groups');
     this.partials = partialComputer(o.threads ?? 0);
+    this.summarizers = partitionSummarizers(o.threads ?? 0);
     this.failed = new Promise<never>((_, reject) => (this.fail = reject));
     this.failed.catch(() => undefined);
   }
@@ -131,6 +142,7 @@ class StatsWorker {
     this.metrics.notReady('stopped');
     await this.sends.idle();
     await this.partials.close();
+    await this.summarizers.close();
     await this.producer?.close();
   }
 
@@ -150,7 +162,10 @@ class StatsWorker {
       if (broadcast.protocol !== FIT_PROTOCOL_VERSION) continue;
       const current = this.job;
       if (broadcast.status !== 'running') {
-        if (current?.broadcast.spec.job === broadcast.spec.job) this.job = null;
+        if (current?.broadcast.spec.job === broadcast.spec.job) {
+          this.job = null;
+          for (const p of this.ownedPartitions) this.summarizers.drop(p);
+        }
         continue;
       }
       if (current !== null && current.broadcast.spec.job === broadcast.spec.job) {
@@ -173,7 +188,11 @@ class StatsWorker {
     const next = new Set(partitions);
     this.reached.clear();
     for (const p of next) if (!this.ownedPartitions.has(p)) this.startPartition(p);
-    if (this.job !== null) for (const p of this.ownedPartitions) if (!next.has(p)) this.job.partitions.delete(p);
+    for (const p of this.ownedPartitions) {
+      if (next.has(p)) continue;
+      this.job?.partitions.delete(p);
+      this.summarizers.drop(p);
+    }
     this.ownedPartitions = next;
     this.log(`reads partitions ${[...next].sort((a, b) => a - b).join(',') || '(none)'}`);
   }
@@ -182,11 +201,16 @@ class StatsWorker {
   private startPartition(p: number): void {
     const job = this.job;
     if (job !== null) {
-      const spec = job.broadcast.spec;
-      const summary = new PartitionSummary(spec.columns, spec.sourceStartOffsets[p] ?? 0, spec.sourceEndOffsets[p] ?? 0, summaryOptionsOf(spec.options), spec.initialMeans);
-      job.partitions.set(p, summary);
-      // A partition with no rows in the job's snapshot is complete from the start.
-      if (summary.complete) this.publishShards(job, p, summary);
+      const state: PartitionState = { generation: ++this.generations, complete: false, rows: 0 };
+      job.partitions.set(p, state);
+      // The summarizer sees the start before any batch of this generation (messages keep their
+      // order); a partition with no rows in the job's snapshot is complete from the start.
+      this.summarizers.start(p, state.generation, partitionJob(job.broadcast.spec)).then(
+        (chunks) => {
+          if (chunks !== null && job.partitions.get(p) === state) this.publishShards(p, state, chunks);
+        },
+        (err: unknown) => this.fail(err),
+      );
     }
     this.batches?.seek(p, this.batchStarts[p] ?? 0);
   }
@@ -195,41 +219,38 @@ class StatsWorker {
     this.metrics.batch(batch.records.length);
     const job = this.job;
     if (job === null) return;
-    const summary = job.partitions.get(batch.partition);
-    if (summary === undefined || summary.complete) return;
-    for (const record of batch.records) {
-      const before = summary.rows;
-      const outcome = summary.add(rowBatchCodec.decode(record.value));
-      this.metrics.rowsIn(summary.rows - before);
-      if (outcome === 'gap') {
-        this.log(`partition ${batch.partition}: batch at offset ${record.offset} skips source offsets; re-reading the partition`);
-        this.startPartition(batch.partition);
+    const p = batch.partition;
+    const state = job.partitions.get(p);
+    if (state === undefined || state.complete) return;
+    // Every batch handed over at once (the summarizer keeps their order), looked at in order.
+    const replies = batch.records.map((record) => this.summarizers.add(p, state.generation, record.value));
+    replies.forEach((r) => r.catch(() => undefined));
+    for (const [i, reply] of replies.entries()) {
+      const added = await reply;
+      // Superseded meanwhile (a new job, a restart of the partition, a lost assignment).
+      // (A round's broadcast replaces the job object but keeps its partitions map.)
+      if (added === null || this.job?.partitions !== job.partitions || job.partitions.get(p) !== state || state.complete) return;
+      this.metrics.rowsIn(added.rows - state.rows);
+      state.rows = added.rows;
+      if (added.outcome === 'gap') {
+        this.log(`partition ${p}: batch at offset ${batch.records[i]?.offset ?? '?'} skips source offsets; re-reading the partition`);
+        this.startPartition(p);
         return;
       }
-      if (summary.complete) {
-        this.log(`partition ${batch.partition}: summary complete (${summary.rows} rows)`);
-        this.publishShards(job, batch.partition, summary);
-        break;
+      if (added.chunks !== null) {
+        this.log(`partition ${p}: summary complete (${added.rows} rows)`);
+        this.publishShards(p, state, added.chunks);
+        return;
       }
     }
   }
 
-  /** Cuts a complete partition summary into value shards and sends each shard its chunks. */
-  private publishShards(job: CurrentJob, partition: number, summary: PartitionSummary): void {
-    const spec = job.broadcast.spec;
-    const records: OutRecord[] = [];
-    shardSummaries(summary.summaries()).forEach((shard, s) => {
-      for (const chunk of summaryChunks(spec.job, partition, s, shard)) {
-        records.push({
-          topic: this.o.topics.summaries,
-          partition: s,
-          key: summaryChunkKey(spec.job, partition, s, chunk.part),
-          value: summaryChunkCodec.encode(chunk),
-        });
-      }
-    });
+  /** Sends each value shard its chunks of a complete partition summary. */
+  private publishShards(partition: number, state: PartitionState, chunks: readonly ChunkRecord[]): void {
+    state.complete = true;
+    const records: OutRecord[] = chunks.map((c) => ({ topic: this.o.topics.summaries, partition: c.shard, key: c.key, value: c.value }));
     // The summary is in the chunks now; a restart rebuilds it from `batches` if they are lost.
-    job.partitions.delete(partition);
+    this.summarizers.drop(partition);
     this.schedule(async () => {
       for (const record of records) await this.producer?.send([record]);
     }, `could not publish the summary of partition ${partition}`);

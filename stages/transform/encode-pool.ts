@@ -9,8 +9,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { TransformerModel } from '../../core/normalization/model';
+import { ThreadPool, type ThreadReply } from '../runner/thread-pool';
 import { encodeBlockRecord, type BlockRecordOptions, type EncodedRecordBlocks, type RecordSource } from './block-record';
 import { transformContext, type TransformContext, type TransformContextOptions } from './transform-batch';
 
@@ -24,7 +24,7 @@ export type EncodeThreadRequest =
   | { readonly type: 'model'; readonly model: EncodeModel; readonly options: BlockRecordOptions }
   | { readonly type: 'encode'; readonly id: number; readonly modelVersion: string; readonly source: RecordSource; readonly value: Uint8Array };
 
-export type EncodeThreadReply = { readonly id: number; readonly result: EncodedRecordBlocks } | { readonly id: number; readonly error: string };
+export type EncodeThreadReply = ThreadReply<EncodedRecordBlocks>;
 
 export interface BlockEncoders {
   /** Puts `model` in use, with these block options, for the records encoded from now on. */
@@ -59,55 +59,23 @@ const THREAD_SCRIPT = join(__dirname, 'encode-thread.js');
 
 /** Record k goes to the thread with the fewest records in flight. */
 function threaded(threads: number): BlockEncoders {
-  const workers = Array.from({ length: threads }, () => new Worker(THREAD_SCRIPT));
-  const inFlight = workers.map(() => 0);
-  const pending = new Map<number, { readonly thread: number; resolve: (r: EncodedRecordBlocks) => void; reject: (e: Error) => void }>();
-  let nextId = 0;
+  const pool = new ThreadPool(THREAD_SCRIPT, threads, 'an encoding thread');
   let version: string | null = null;
-  let failure: Error | null = null;
-  const failAll = (err: Error): void => {
-    failure ??= err;
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
-  };
-  workers.forEach((w, t) => {
-    w.on('message', (reply: EncodeThreadReply) => {
-      const p = pending.get(reply.id);
-      pending.delete(reply.id);
-      inFlight[t] = (inFlight[t] as number) - 1;
-      if (p === undefined) return;
-      if ('error' in reply) p.reject(new Error(reply.error));
-      else p.resolve(reply.result);
-    });
-    w.on('error', (err) => failAll(err));
-    w.on('exit', (code) => {
-      if (code !== 0) failAll(new Error(`an encoding thread exited with code ${code}`));
-    });
-  });
   return {
     use: (m, options) => {
       version = m.modelVersion;
-      for (const w of workers) w.postMessage({ type: 'model', model: m, options } satisfies EncodeThreadRequest);
+      for (let t = 0; t < pool.size; t++) pool.tell(t, { type: 'model', model: m, options } satisfies EncodeThreadRequest);
     },
-    encode: (source, value) =>
-      new Promise<EncodedRecordBlocks>((resolve, reject) => {
-        if (failure !== null) return reject(failure);
-        if (version === null) return reject(new Error('transform: a record to encode before a model'));
-        let thread = 0;
-        for (let t = 1; t < threads; t++) if ((inFlight[t] as number) < (inFlight[thread] as number)) thread = t;
-        inFlight[thread] = (inFlight[thread] as number) + 1;
-        const id = nextId++;
-        pending.set(id, { thread, resolve, reject });
-        // A copy of just the record's bytes (the value is a view into a whole fetch), handed over.
-        const bytes = new Uint8Array(value.byteLength);
-        bytes.set(value);
-        const request: EncodeThreadRequest = { type: 'encode', id, modelVersion: version, source: { topic: source.topic, partition: source.partition, offset: source.offset }, value: bytes };
-        (workers[thread] as Worker).postMessage(request, [bytes.buffer]);
-      }),
-    close: async () => {
-      failAll(new Error('the encoding threads were closed'));
-      await Promise.all(workers.map((w) => w.terminate()));
+    encode: async (source, value) => {
+      if (version === null) throw new Error('transform: a record to encode before a model');
+      const modelVersion = version;
+      // A copy of just the record's bytes (the value is a view into a whole fetch), handed over.
+      const bytes = new Uint8Array(value.byteLength);
+      bytes.set(value);
+      const request = (id: number): EncodeThreadRequest => ({ type: 'encode', id, modelVersion, source: { topic: source.topic, partition: source.partition, offset: source.offset }, value: bytes });
+      return pool.ask<EncodedRecordBlocks>(pool.leastBusy(), request, [bytes.buffer]);
     },
+    close: () => pool.close('the encoding threads were closed'),
   };
 }
 

@@ -163,7 +163,7 @@ suite(`the broker SIGKILLed and restarted mid-run${'control' in broker ? '' : ` 
     await succeeded(procs.spawn('fit-calm', fitArgs(calm)));
 
     const fit = procs.spawn('fit-hit', fitArgs(hit));
-    // Mid-ingest: some rows committed, most not yet (the job waits for all of them, then fits).
+    // Mid-ingest: some rows committed, most not yet (the job watches ingest catch up while the workers summarise).
     await fit.waitFor(/waiting for ingest: (\d+) input/, { timeoutMs: 120_000 });
     await waitUntil(
       () => [...fit.stderr.matchAll(/waiting for ingest: (\d+) input/g)].some((m) => Number(m[1]) <= ROWS * 0.9) || !fit.running,

@@ -135,9 +135,49 @@ describe('parseDecimalBytes', () => {
     expect(answered).toBeGreaterThan(10_000);
     for (const s of ['0', '-0', '-0.0', '+.5', '5.', '28.00', '4.99', '1234567.89', '1e-7', '123456789012345', '0.1', '9007199254740991e-5']) {
       const got = parseDecimalBytes(Buffer.from(s), 0, s.length);
-      if (s === '9007199254740991e-5') expect(got).toBeNaN();
-      else expect(Object.is(got, parseFiniteNumber(s))).toBe(true);
+      expect(Object.is(got, parseFiniteNumber(s))).toBe(true);
     }
+    // Past 19 significant digits, or a scale past 10^±22 with more than 15: the general path.
+    for (const s of ['12345678901234567890', '1.2345678901234567e-300', '1234567890123456e30']) expect(parseDecimalBytes(Buffer.from(s), 0, s.length)).toBeNaN();
+  });
+
+  it('full-precision floats (16 to 19 digits) read exactly as Number does, or are left to it', () => {
+    const rand = mulberry32(17);
+    const differ: string[] = [];
+    let left = 0;
+    let total = 0;
+    // inScale: a float's text whose digits' integer is scaled by 10^±22 at most; then only values
+    // within 2^-97 of a midpoint are left to Number.
+    const check = (s: string, inScale: boolean): void => {
+      const got = parseDecimalBytes(Buffer.from(s), 0, s.length);
+      if (inScale) total++;
+      if (Number.isNaN(got)) left += inScale ? 1 : 0;
+      else if (!Object.is(got, Number(s))) differ.push(s);
+    };
+    for (let k = 0; k < 200_000; k++) {
+      // Shortest round-trip text of doubles over many magnitudes, as a float column holds them.
+      const x = (rand() - 0.3) * 10 ** Math.floor(rand() * 40 - 20);
+      const typical = Math.abs(x) >= 1e-3 && Math.abs(x) < 1e15;
+      check(String(x), typical);
+      check(x.toPrecision(16 + Math.floor(rand() * 4)), typical);
+      // Random digits with the point anywhere and an exponent (many exact ties among them:
+      // integers past 2^53 with few low bits; so only checked for exactness).
+      let digits = String(1 + Math.floor(rand() * 9));
+      const n = 15 + Math.floor(rand() * 5);
+      for (let d = 1; d < n; d++) digits += String(Math.floor(rand() * 10));
+      const point = Math.floor(rand() * (n + 1));
+      const exponent = Math.floor(rand() * 16) - 8;
+      check(`${digits.slice(0, point)}.${digits.slice(point)}e${exponent}`, false);
+    }
+    expect(differ).toEqual([]);
+    expect(total).toBeGreaterThan(100_000);
+    expect(left).toBeLessThan(total / 10_000);
+    // Exact ties (2^53 + 1 sits halfway between two doubles) and their neighbours.
+    for (const s of ['9007199254740993', '9007199254740993.0', '900719925474099.3e1', '9007199254740995', '9007199254740993.0000001', '9007199254740992.9999999', '18014398509481990', '4503599627370497.5']) {
+      const got = parseDecimalBytes(Buffer.from(s), 0, s.length);
+      if (!Number.isNaN(got)) expect([s, got]).toEqual([s, Number(s)]);
+    }
+    expect(parseDecimalBytes(Buffer.from('9007199254740993'), 0, 16)).toBeNaN();
   });
 
   it('random prices with cents read exactly as Number does', () => {

@@ -17,6 +17,7 @@ import { STATS_THREADS_HELP, STATS_THREADS_OPTION, statsThreads } from '../stats
 import { SUMMARY_HELP, SUMMARY_OPTIONS, summaryOptions } from '../summary-option';
 import type { TransformerOptions } from '../../../core/normalization/model';
 import { METRICS_HELP, METRICS_OPTION, startCommandMetrics } from '../metrics-option';
+import { BLOCK_FETCHES } from '../stage-options';
 
 const HELP = `Usage: vgmflow fit <in.csv> --model <model.json> [options]          (embedded)
        vgmflow fit --brokers <list> [--topic <t>] --columns <specs> [options] (on Kafka)
@@ -91,7 +92,7 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
   const columns = requiredColumns(args);
   const job = stringOption(args, 'job') ?? `fit-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const modelName = stringOption(args, 'model-name') ?? DEFAULT_MODEL_NAME;
-  const transport = new KafkaTransport({ ...kafkaTransportBase(kafka), clientId: 'vgmflow-fit' });
+  const transport = new KafkaTransport({ ...kafkaTransportBase(kafka), clientId: 'vgmflow-fit', consumer: BLOCK_FETCHES });
   const metrics = await startCommandMetrics(args, log);
   try {
     await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));

@@ -13,7 +13,7 @@ import { UsageError, type Command, type CommandOptions } from '../command';
 import { KAFKA_HELP, KAFKA_OPTIONS, kafkaSettings, kafkaTransportBase } from '../kafka-options';
 import { describeKafkaSecurity } from '../kafka-security';
 import { requiredColumns } from '../columns-option';
-import { STATS_THREADS_HELP, STATS_THREADS_OPTION, statsThreads } from '../stats-threads-option';
+import { PARSE_THREADS_HELP, PARSE_THREADS_OPTION, parseThreads, STATS_THREADS_HELP, STATS_THREADS_OPTION, statsThreads } from '../stats-threads-option';
 import { METRICS_HELP, METRICS_OPTION, startCommandMetrics, type CommandMetrics } from '../metrics-option';
 import { INVERSE_STAGE_OPTIONS, inverseOptionsFromArgs, modelStageTransport, TRANSFORM_STAGE_OPTIONS, transformOptionsFromArgs } from '../stage-options';
 import { REGISTRY_SECURITY_HELP } from '../registry-security';
@@ -66,6 +66,7 @@ Options:
   --columns <specs>       (ingest) every column in order, e.g.
                           "Amount:continuous,Tip:mixed(0),Network:categorical"
   --header                (ingest) a message may start with the header line: skip it
+${PARSE_THREADS_HELP}
   --group <id>            consumer group (default vgmflow-<prefix>-<stage>, e.g. vgmflow-vgm-ingest;
                           stats workers also join <id>-shards)
   --worker-id <id>        (stats) name in logs (default: random)
@@ -119,6 +120,7 @@ const OPTIONS: CommandOptions = {
   header: { type: 'boolean' },
   'worker-id': { type: 'string' },
   ...STATS_THREADS_OPTION,
+  ...PARSE_THREADS_OPTION,
   ...METRICS_OPTION,
 };
 
@@ -169,6 +171,7 @@ export const stageCommand: Command = {
           transactionalId: stringOption(args, 'transactional-id'),
           onProgress: (p) => log(`[ingest] ${p.rows} rows, ${p.deadLettered} dead-lettered`),
           metrics,
+          threads: parseThreads(args),
         });
       } else if (name === 'stats') {
         const workerId = stringOption(args, 'worker-id') ?? randomBytes(3).toString('hex');
