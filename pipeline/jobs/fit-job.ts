@@ -29,7 +29,16 @@ export interface FitJobOptions {
   readonly stallTimeoutMs?: number;
   /** The job's round and end (label stage "fit"); ready once it reads params and models. Default none. */
   readonly metrics?: StageMetrics;
+  /**
+   * Aborting cancels the job: once submitted, it is marked failed on params (so that no reducer or
+   * stats worker keeps working on it, nor a later job's stages take it up), and runFitJob rejects
+   * with FitCancelledError.
+   */
+  readonly signal?: AbortSignal;
 }
+
+/** The job was cancelled through FitJobOptions.signal. */
+export class FitCancelledError extends Error {}
 
 export interface FitJobResult {
   readonly model: TransformerModel;
@@ -226,11 +235,20 @@ export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
   // Without its readers the job would wait for ever: their failure is the job's.
   const readersFailed = anyFailed([params, models]);
   let ended = false;
+  let submitted = false;
+  const cancelled = new Promise<never>((_, reject) => {
+    const cancel = (): void => reject(new FitCancelledError(`job ${o.job} cancelled`));
+    if (o.signal?.aborted === true) cancel();
+    else o.signal?.addEventListener('abort', cancel, { once: true });
+  });
+  cancelled.catch(() => undefined);
   o.metrics?.ready();
   try {
-    await assertNewJob(o, broadcasts, readersFailed);
+    await Promise.race([assertNewJob(o, broadcasts, readersFailed), cancelled]);
     broadcasts.submitted = true;
     await broadcastJob(o, spec, 'submitted');
+    submitted = true;
+    if (o.signal?.aborted === true) throw new FitCancelledError(`job ${o.job} cancelled`);
     // Ingest catches up while the stats workers summarise what it has committed; when it
     // stalls, the job ends as failed, so that no reducer or worker keeps waiting for its rows.
     const ingestStalled = waitForIngest(o, starts, ends, () => ended).then(
@@ -243,9 +261,16 @@ export async function runFitJob(o: FitJobOptions): Promise<FitJobResult> {
       },
     );
     ingestStalled.catch(() => undefined);
-    const { model } = await Promise.race([outcome.promise, readersFailed, ingestStalled]);
+    const { model } = await Promise.race([outcome.promise, readersFailed, ingestStalled, cancelled]);
     o.log(`job ${o.job}: done in ${((Date.now() - started) / 1000).toFixed(1)} s, ${broadcasts.rounds} rounds, ${model.rows} rows fitted`);
     return { model, rounds: broadcasts.rounds, rows: model.rows };
+  } catch (err) {
+    // A cancelled job that was submitted ends as failed, or every reducer and stats worker (a
+    // later job's too) would go on working for it.
+    if (err instanceof FitCancelledError && submitted) {
+      await broadcastJob(o, spec, 'failed', 'cancelled: its fit command was interrupted').catch(() => undefined);
+    }
+    throw err;
   } finally {
     ended = true;
     await params.stop();

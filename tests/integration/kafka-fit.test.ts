@@ -20,7 +20,7 @@ import { readTopicToEnd } from '../../pipeline/runners/read-topic';
 import { parseModel } from '../../core/normalization/model-validate';
 import { serializeModel, type ColumnModel, type MixtureJson, type TransformerModel } from '../../core/normalization/model';
 import { deadLetterCodec, type DeadLetterRecord } from '../../topics/dead-letter';
-import { partialCodec } from '../../topics/fit-messages';
+import { broadcastCodec, partialCodec } from '../../topics/fit-messages';
 import { KafkaTransport } from '../../topics/kafka';
 import { modelRecordCodec } from '../../topics/model-record';
 import { topicNames, topicSpecs } from '../../topics/topology';
@@ -508,6 +508,28 @@ describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-
       `reducer SIGKILL at round 25: model equal (byte-identical: ${identical}); fit ${fit.seconds} s, ${((Date.now() - killedAt) / 1000).toFixed(1)} s from the kill; ${describeCount(count)}; ` +
         `models topic before the restart ${JSON.stringify(modelsBefore)}, after ${JSON.stringify(modelsAfter)}`,
     );
+  }));
+
+  test('a fit interrupted (SIGINT) at round 10 ends its job as failed, and the next job on the same stages is unaffected', tracked(async () => {
+    const stats = `${groups.stats}-interrupt`;
+    const first = `${prefix}-interrupted`;
+    const second = `${prefix}-after-interrupt`;
+    startReduce(procs, prefix);
+    const workers = [startStats(procs, prefix, stats, 'w1'), startStats(procs, prefix, stats, 'w2')];
+    await waitForSplit(workers);
+    const run = startFit(procs, prefix, groups, first);
+    await run.child.waitFor(/^round 10 /m, { timeoutMs: 120_000 });
+    expect(await run.child.kill('SIGINT')).toEqual({ code: 130, signal: null });
+    expect(run.child.stderr).toMatch(new RegExp(`interrupted: job ${first} is marked failed on ${prefix}\.params`));
+    // The job's last word on params is its failure, so no stage goes on working for it.
+    const broadcasts = await withTransport((t) => readTopicToEnd(t, topicNames(prefix).params));
+    const statuses = broadcasts.filter((r) => r.key === first).map((r) => broadcastCodec.decode(r.value));
+    expect(statuses[statuses.length - 1]).toMatchObject({ status: 'failed', error: 'cancelled: its fit command was interrupted' });
+
+    const fit = await finishFit(startFit(procs, prefix, groups, second), procs);
+    const identical = expectSameModel(fit.model, expected);
+    for (const w of workers) expect(w.running).toBe(true);
+    note(`fit SIGINT at round 10: exit 130, job marked failed; the next job's model equal (byte-identical: ${identical}), ${fit.rounds} rounds in ${fit.seconds} s`);
   }));
 
   test('a stats worker SIGKILLed and restarted while no reducer runs: its recomputed partials are duplicates, ignored', tracked(async () => {

@@ -4,7 +4,7 @@ import { KafkaTransport } from '../../../topics/kafka';
 import { DEFAULT_MODEL_NAME, stageGroup, topicSpecs } from '../../../topics/topology';
 import { s3ModelSink, s3SettingsFromEnv } from '../../../topics/s3/model-sink';
 import { fitFile } from '../../jobs/fit-file';
-import { runFitJob } from '../../jobs/fit-job';
+import { FitCancelledError, runFitJob } from '../../jobs/fit-job';
 import { InputError } from '../../jobs/input-error';
 import { saveModelFile } from '../../jobs/model-file';
 import { startAllStages } from '../../runners/all-stages';
@@ -30,8 +30,10 @@ column summaries (memory: the distinct values, not the rows), then fits them on 
 threads. The model is a function of the rows alone: the same file fitted on Kafka gives the
 same bytes.
 On Kafka: fits the rows of the input topic up to its end offsets when the job starts,
-after ingest has caught up with them; needs running ingest, stats and reduce stages
+summarising them as ingest commits them; needs running ingest, stats and reduce stages
 (\`vgmflow stage …\`), or --all-stages to run them in this process. Prints each round.
+Ctrl-C (SIGINT) or SIGTERM cancels the job: it is marked failed on <prefix>.params, so no
+stage goes on working for it, and the command exits 130.
 
 Options:
   --model <file>          where to write the model (required for a file; optional on Kafka)
@@ -93,6 +95,12 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
   const job = stringOption(args, 'job') ?? `fit-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const modelName = stringOption(args, 'model-name') ?? DEFAULT_MODEL_NAME;
   const transport = new KafkaTransport({ ...kafkaTransportBase(kafka), clientId: 'vgmflow-fit', consumer: BLOCK_FETCHES });
+  // Ctrl-C or a termination cancels the job (marked failed on params, so that no stage, this
+  // one's or a later job's, goes on working for it) and stops the stages; a second one kills.
+  const controller = new AbortController();
+  const interrupt = (): void => controller.abort();
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   const metrics = await startCommandMetrics(args, log);
   try {
     await transport.ensureTopics(topicSpecs(kafka.topics, kafka.partitions));
@@ -122,8 +130,16 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
         ingestGroup: stringOption(args, 'group') ?? stageGroup(kafka.topics, 'ingest'),
         log,
         metrics: metrics?.stage('fit'),
+        signal: controller.signal,
       });
-      const result = await (stages === null ? fit : Promise.race([fit, stages.failed]));
+      let result: Awaited<typeof fit>;
+      try {
+        result = await (stages === null ? fit : Promise.race([fit, stages.failed]));
+      } catch (err) {
+        if (!(err instanceof FitCancelledError)) throw err;
+        log(`interrupted: job ${job} is marked failed on ${kafka.topics.params}; start a new job (another --job) to fit`);
+        return 130;
+      }
       process.stderr.write(describeModel(result.model));
       const modelPath = stringOption(args, 'model');
       if (modelPath !== undefined) {
@@ -136,6 +152,8 @@ async function fitOnKafka(args: ParsedArgs, kafka: KafkaSettings, initialMeans: 
       await stages?.stop();
     }
   } finally {
+    process.removeListener('SIGINT', interrupt);
+    process.removeListener('SIGTERM', interrupt);
     await transport.close();
     await metrics?.close();
   }
