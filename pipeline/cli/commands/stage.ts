@@ -82,7 +82,7 @@ ${STATS_THREADS_HELP}
                           or avro. Avro needs --registry-url
   --vector                (transform) blocks also carry the research-layout vector
   --encode-threads <n>    (transform) worker threads that encode row batches into blocks
-                          (default 0: the main thread)
+                          (default: the number of cores; 0: the main thread)
   --transformed-topic <name>
                           (transform) the output topic (default: <prefix>.transformed)
   --compression <codec>   (transform, inverse) compress the output's record batches: none,
