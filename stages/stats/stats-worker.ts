@@ -127,6 +127,9 @@ class StatsWorker {
       onAssign: (partitions) => this.onAssignPartitions(partitions),
       eachBatch: (b) => this.onBatches(b),
       onPosition: (partition, next) => this.reached.set(partition, next),
+      // Every partition's batches at once: each waits for its own summary thread, so one at a
+      // time would keep all threads but one idle.
+      partitionsAtOnce: Math.max(1, this.batchStarts.length),
     });
     this.metrics.ready();
     return [params, this.summaries, this.batches];
