@@ -90,11 +90,17 @@ class Reducer {
       }
       const job = b.spec.job;
       if (b.status === 'done' || b.status === 'failed') {
-        // Finished before this reducer started (or by another reducer): never publish again.
+        // Finished before this reducer started (or by another reducer, or cancelled by its fit
+        // command): never publish again.
+        const driving = this.jobs.has(job);
         this.finished.add(job);
         this.jobs.delete(job);
         this.dirty.delete(job);
         this.early.delete(job);
+        // A job ended elsewhere while this reducer drove it: the rounds it broadcast meanwhile came
+        // after that end on params (compacted: the last record of a key stays), so it says the
+        // end again, last, or a stats worker or a restarted reducer would take the job up again.
+        if (driving && this.caughtUp) await this.send(b);
         continue;
       }
       if (this.jobs.has(job) || this.finished.has(job)) continue;

@@ -520,15 +520,17 @@ describe('fault tolerance: the model is unchanged when stages are SIGKILLed mid-
     const run = startFit(procs, prefix, groups, first);
     await run.child.waitFor(/^round 10 /m, { timeoutMs: 120_000 });
     expect(await run.child.kill('SIGINT')).toEqual({ code: 130, signal: null });
-    expect(run.child.stderr).toMatch(new RegExp(`interrupted: job ${first} is marked failed on ${prefix}\.params`));
-    // The job's last word on params is its failure, so no stage goes on working for it.
-    const broadcasts = await withTransport((t) => readTopicToEnd(t, topicNames(prefix).params));
-    const statuses = broadcasts.filter((r) => r.key === first).map((r) => broadcastCodec.decode(r.value));
-    expect(statuses[statuses.length - 1]).toMatchObject({ status: 'failed', error: 'cancelled: its fit command was interrupted' });
+    expect(run.child.stderr).toMatch(new RegExp(`interrupted: job ${first} is marked failed on ${prefix}\\.params`));
 
     const fit = await finishFit(startFit(procs, prefix, groups, second), procs);
     const identical = expectSameModel(fit.model, expected);
     for (const w of workers) expect(w.running).toBe(true);
+    // The cancelled job's last word on params is its failure, so no stage takes it up again.
+    // (A round the reducer had under way may follow the cancellation; the reducer then repeats
+    // the failure, and it has, since it went on to the job submitted after it.)
+    const broadcasts = await withTransport((t) => readTopicToEnd(t, topicNames(prefix).params));
+    const statuses = broadcasts.filter((r) => r.key === first).map((r) => broadcastCodec.decode(r.value));
+    expect(statuses[statuses.length - 1]).toMatchObject({ status: 'failed', error: 'cancelled: its fit command was interrupted' });
     note(`fit SIGINT at round 10: exit 130, job marked failed; the next job's model equal (byte-identical: ${identical}), ${fit.rounds} rounds in ${fit.seconds} s`);
   }));
 
