@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AvroDeserializer, SerdeType, type Client } from '@confluentinc/schemaregistry';
 import { readTopicToEnd } from '../../pipeline/runners/read-topic';
+import { readTopicOnceCommitted } from '../support/committed-reads';
 import { formatCsvRow, formatNumber, parseCsvText } from '../../core/csv/csv';
 import { parseRow } from '../../core/csv/row-parser';
 import { decodedCells, encodedFormat, inverseContext, inverseMessage, type DecodedRow } from '../../stages/inverse/inverse-batch';
@@ -161,12 +162,13 @@ describe('inverse stage on Kafka', () => {
 
     const want = input0(first.key as string);
     // Transformed keys name source rows (offsets < 200 here); these name encoded offsets >= base.
-    const extra = (await readTopicToEnd(transport, decoded)).filter((r) => r.key === 'gen-7' || (r.key ?? '').startsWith(`1:${base}:`) || (r.key ?? '').startsWith(`1:${base + 3}:`));
+    const isExtra = (r: InRecord): boolean => r.key === 'gen-7' || (r.key ?? '').startsWith(`1:${base}:`) || (r.key ?? '').startsWith(`1:${base + 3}:`);
+    const extra = (await readTopicOnceCommitted(transport, decoded, (all) => all.filter(isExtra).length >= 4, 'the four decoded rows')).filter(isExtra);
     expect(extra.every((r) => r.partition === 1)).toBe(true);
     expect(extra.map((r) => r.key).sort()).toEqual([`1:${base + 3}:0`, `1:${base}:0`, `1:${base}:1`, 'gen-7'].sort());
     for (const r of extra) expectCellsClose(decodedOf(model, r), want, `row ${String(r.key)}`);
 
-    const dead = (await readTopicToEnd(transport, topics.deadLetters)).map((r) => deadLetterCodec.decode(r.value));
+    const dead = (await readTopicOnceCommitted(transport, topics.deadLetters, (all) => all.length >= 4, 'the four dead letters')).map((r) => deadLetterCodec.decode(r.value));
     const at = (offset: number) => dead.filter((d) => d.offset === offset);
     expect(dead).toHaveLength(4);
     expect(at(base + 2)).toEqual([expect.objectContaining({ topic: transformed, partition: 1, line: 1, raw: wrongWidth })]);

@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readTopicToEnd } from '../../pipeline/runners/read-topic';
+import { readTopicOnceCommitted } from '../support/committed-reads';
+import type { InRecord } from '../../topics/transport';
 import type { TransformerModel } from '../../core/normalization/model';
 import { specsOfModel } from '../../core/normalization/model-specs';
 import { KafkaTransport } from '../../topics/kafka';
@@ -148,8 +149,8 @@ describe('metrics and probes of the transform stage on Kafka', () => {
 
     // The stage's own progress lines and the transformed topic say the same.
     await waitUntil(() => stageProgress(stage, 'transform').rows === ROWS, 'the stage to report every row', 30_000, () => stage.describe());
-    let onTopic = 0;
-    for (const record of await readTopicToEnd(transport, topics.transformed)) onTopic += transformedBlockCodec.decode(record.value).rows.length;
+    const blockRows = (records: readonly InRecord[]): number => records.reduce((n, r) => n + transformedBlockCodec.decode(r.value).rows.length, 0);
+    const onTopic = blockRows(await readTopicOnceCommitted(transport, topics.transformed, (records) => blockRows(records) >= ROWS, `${ROWS} transformed rows`));
     expect(onTopic).toBe(ROWS);
 
     // Every batches partition committed: its lag is 0 for this (the only) member, per partition.

@@ -13,6 +13,8 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aw
 import { AvroDeserializer, SerdeType, type Client } from '@confluentinc/schemaregistry';
 import { tableFromIPC, type Vector } from 'apache-arrow';
 import { readTopicToEnd } from '../../pipeline/runners/read-topic';
+import { readTopicOnceCommitted } from '../support/committed-reads';
+import type { InRecord } from '../../topics/transport';
 import { runTransform, type TransformHandle } from '../../stages/transform/transform-stage';
 import { blockVectors, transformContext, transformedAvroValues, transformRowBatch, transformedObjectKey } from '../../stages/transform/transform-batch';
 import { ARROW_STREAM_CONTENT_TYPE, transformedArrowFile, transformedBlockCodec } from '../../topics/transformed-block';
@@ -243,13 +245,14 @@ describe('transform stage on Kafka', () => {
     await producer.close();
     await waitUntil(() => h.stats().transactions > before.transactions, 'the extra batch', 60_000);
 
-    const records = (await readTopicToEnd(transport, transformed)).filter((r) => r.key === `0:${base}:0`);
+    const isExtra = (r: InRecord): boolean => r.key === `0:${base}:0`;
+    const records = (await readTopicOnceCommitted(transport, transformed, (all) => all.some(isExtra), 'the extra row')).filter(isExtra);
     expect(records).toHaveLength(1);
     const deserializer = new AvroDeserializer(registry, SerdeType.VALUE, {});
     const value = (await deserializer.deserialize(transformed, Buffer.from((records[0] as { value: Uint8Array }).value))) as TransformedValue;
     expect(value.model_version).toBe(`${job}-v2`);
     expect(sameBits(value.vector, new RowEncoder(model).encode(cellsOf(lines[0] as string), { partition: 0, offset: base, rowInMessage: 0 }).vector)).toBe(true);
-    const dead = (await readTopicToEnd(transport, topics.deadLetters)).map((r) => deadLetterCodec.decode(r.value));
+    const dead = (await readTopicOnceCommitted(transport, topics.deadLetters, (all) => all.length >= 1, 'the dead letter')).map((r) => deadLetterCodec.decode(r.value));
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({ topic: topics.rows, partition: 0, offset: base, line: 2, column: 'Network' });
     expect(dead[0]?.reason).toContain('no-such-network');
@@ -481,7 +484,7 @@ describe('transform stage without a model yet', () => {
     await waitUntil(() => h.stats().rows >= lines.length, 'the waiting batch', 60_000);
     expect(h.stats()).toMatchObject({ rows: lines.length, deadLettered: 0, modelVersion: 'wait-1' });
     // The default format: one block for the one row batch.
-    const records = await readTopicToEnd(transport, transformed);
+    const records = await readTopicOnceCommitted(transport, transformed, (all) => all.length >= 1, 'the block');
     expect(records).toHaveLength(1);
     expect(records.every((r) => r.partition === 2)).toBe(true);
     const block = transformedBlockCodec.decode((records[0] as { value: Uint8Array }).value);
