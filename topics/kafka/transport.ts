@@ -9,11 +9,13 @@
  * - ./producer: sends, split by ./request-chunks, and transactions;
  * - ./consumer-group: subscriptions (groups, rebalances, batches, positions, commits);
  * - ./logging: kafkajs's log lines without the routine ones;
- * - ./compression: the snappy, lz4 and zstd codecs kafkajs lacks, registered on construction.
+ * - ./compression: the snappy, lz4 and zstd codecs kafkajs lacks, registered on construction;
+ * - ./checksum: record batches checksummed natively instead of in JavaScript, set on construction.
  */
 import { Kafka, logLevel, type CompressionTypes } from 'kafkajs';
 import type { Producer, SubscribeOptions, Subscription, TopicSpec, Transport } from '../transport';
 import { KafkaAdmin } from './admin';
+import { useNativeChecksum } from './checksum';
 import { compressionType, registerCompressionCodecs } from './compression';
 import { subscribeConsumer, type ConsumerSettings, type KafkaSubscription } from './consumer-group';
 import { Outages } from './errors';
@@ -37,6 +39,7 @@ export class KafkaTransport implements Transport {
   constructor(options: KafkaTransportOptions) {
     if (options.brokers.length === 0) throw new Error('KafkaTransport needs at least one broker');
     registerCompressionCodecs();
+    useNativeChecksum();
     this.compression = compressionType(options.compression ?? 'none');
     this.maxBatchBytes = Math.max(1, options.maxBatchBytes ?? MAX_REQUEST_PAYLOAD_BYTES);
     const clientId = options.clientId ?? 'vgmflow';
