@@ -30,7 +30,14 @@ function ended(code) {
     process.exit(code === 0 ? 1 : code);
   }, EXIT_GRACE_MS).unref();
 }
+// JavaScript's own errors (a TypeError, a RangeError such as a call stack overflow) are bugs of
+// vgmflow, not of the input or the cluster: their stack goes with them, for the bug report.
+const BUG_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError];
 require(entry).main(process.argv.slice(2)).then(ended, (err) => {
-  process.stderr.write(`vgmflow: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (BUG_ERRORS.some((kind) => err instanceof kind)) {
+    process.stderr.write(`vgmflow: internal error: ${err.stack ?? err.message}\n`);
+  } else {
+    process.stderr.write(`vgmflow: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
   ended(1);
 });

@@ -189,7 +189,9 @@ async function* transformUnits(o: TransformOptions, model: ActiveModel, encoders
     // Between row batches, let the transaction on the wire (group commit) and other I/O move on.
     if (i > 0) await nextTick();
     const part = writer === null ? blockPart(o, ctx, record, await (blocks[i] as Promise<EncodedRecordBlocks>)) : avroPart(o, ctx, writer, record);
-    records.push(...part.records);
+    // One push per record: a spread of an Avro part's records (one per row, up to a row batch's
+    // 50 000) overflowed the call stack.
+    for (const r of part.records) records.push(r);
     if (part.file !== null) files.push(part.file);
     rows += part.rows;
     deadLettered += part.deadLettered;

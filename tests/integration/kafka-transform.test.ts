@@ -268,6 +268,34 @@ describe('transform stage on Kafka', () => {
     expect(Buffer.from(bytes).equals(Buffer.from(transformedArrowFile(result.block)))).toBe(true);
     s3.destroy();
   });
+
+  it('writes a row batch of 200 000 rows as 200 000 Avro records', async () => {
+    // Ingest's row batches hold up to 50 000 rows; a spread of one batch's records once
+    // overflowed the call stack here (`vgmflow: Maximum call stack size exceeded`).
+    const h = handle as TransformHandle;
+    const ROWS_IN_BATCH = 200_000;
+    const ends = await transport.endOffsets(topics.rows);
+    const base = (ends[1] as number) + 5000;
+    const builder = new RowBatchBuilder(specsOfModel(model), topics.rows, 1);
+    const messages = ROWS_IN_BATCH / 1000;
+    for (let m = 0; m < messages; m++) for (let r = 0; r < 1000; r++) builder.add(base + m, r, cellsOf(lines[(m * 1000 + r) % lines.length] as string));
+    const batch = builder.build();
+    const before = h.stats();
+    const producer = await transport.producer();
+    await producer.send([{ topic: topics.batches, partition: 1, key: rowBatchKey(batch), value: rowBatchCodec.encode(batch) }]);
+    await producer.close();
+    await waitUntil(() => h.stats().rows >= before.rows + ROWS_IN_BATCH, 'the large batch', 120_000, () => logs.slice(-5).join('\n'));
+    expect(h.stats().rows - before.rows).toBe(ROWS_IN_BATCH);
+    const isLarge = (r: InRecord): boolean => /^1:(\d+):/.test(r.key ?? '') && Number((r.key as string).split(':')[1]) >= base;
+    const records = (await readTopicOnceCommitted(transport, transformed, (all) => all.filter(isLarge).length >= ROWS_IN_BATCH, 'the large batch\'s records')).filter(isLarge);
+    expect(records).toHaveLength(ROWS_IN_BATCH);
+    expect(new Set(records.map((r) => r.key)).size).toBe(ROWS_IN_BATCH);
+    // Its last row, bit-exact to RowEncoder.
+    const last = records.find((r) => r.key === `1:${base + messages - 1}:999`) as InRecord;
+    const value = (await new AvroDeserializer(registry, SerdeType.VALUE, {}).deserialize(transformed, Buffer.from(last.value))) as TransformedValue;
+    const encoded = new RowEncoder(model).encode(cellsOf(lines[(ROWS_IN_BATCH - 1) % lines.length] as string), { partition: 1, offset: base + messages - 1, rowInMessage: 999 });
+    expect(sameBits(value.vector, encoded.vector)).toBe(true);
+  });
 });
 
 /**
