@@ -6,12 +6,12 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
 import type { ColumnSummary } from '../../core/normalization/column-summary';
 import type { InitialMeans } from '../../core/normalization/fit-transformer';
 import type { SummaryOptions } from '../../core/normalization/summary-options';
 import { mergeSummaries } from '../../core/normalization/value-shard';
+import { ThreadPool } from '../../stages/runner/thread-pool';
 import { parseBlockInto, summaryBuilders, type BlockDeadLetter } from './parse-block';
 
 /**
@@ -28,10 +28,8 @@ export type ParseRequest =
   | { readonly type: 'block'; readonly id: number; readonly bytes: Uint8Array; readonly ends: Int32Array }
   | { readonly type: 'finish'; readonly id: number };
 
-export type ParseReply =
-  | { readonly type: 'block'; readonly id: number; readonly deadLetters: BlockDeadLetter[] }
-  | { readonly type: 'summaries'; readonly id: number; readonly summaries: ColumnSummary[] }
-  | { readonly type: 'error'; readonly id: number; readonly error: string };
+/** A 'block' request's result: its rejected records; a 'finish' request's: the thread's summaries. */
+export type ParseResult = BlockDeadLetter[] | ColumnSummary[];
 
 export interface BlockParser {
   /** How many blocks it takes at once to keep every thread busy. */
@@ -59,53 +57,19 @@ const THREAD_SCRIPT = join(__dirname, 'parse-thread.js');
 
 function threadParser(how: ParseThreadData, threads: number): BlockParser {
   const { columns } = how;
-  const workers = Array.from({ length: threads }, () => new Worker(THREAD_SCRIPT, { workerData: how }));
-  const pending = new Map<number, { resolve: (reply: ParseReply) => void; reject: (e: Error) => void }>();
-  let nextId = 0;
-  const failAll = (err: Error): void => {
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
-  };
-  for (const w of workers) {
-    w.on('message', (reply: ParseReply) => {
-      const p = pending.get(reply.id);
-      pending.delete(reply.id);
-      if (p === undefined) return;
-      if (reply.type === 'error') p.reject(new Error(reply.error));
-      else p.resolve(reply);
-    });
-    w.on('error', (err) => failAll(err));
-    w.on('exit', (code) => {
-      if (code !== 0) failAll(new Error(`a parse thread exited with code ${code}`));
-    });
-  }
-  const ask = (w: Worker, request: ParseRequest, transfer: ArrayBuffer[] = []): Promise<ParseReply> =>
-    new Promise<ParseReply>((resolve, reject) => {
-      pending.set(request.id, { resolve, reject });
-      w.postMessage(request, transfer);
-    });
+  const pool = new ThreadPool(THREAD_SCRIPT, threads, 'a parse thread', how);
+  let nextBlock = 0;
   return {
     parallelism: threads * 2,
-    parse: async (bytes, ends) => {
-      const id = nextId++;
+    parse: (bytes, ends) =>
       // The block is the thread's from here: moved, not copied.
-      const reply = await ask(workers[id % threads] as Worker, { type: 'block', id, bytes, ends }, [bytes.buffer as ArrayBuffer, ends.buffer as ArrayBuffer]);
-      return reply.type === 'block' ? reply.deadLetters : [];
-    },
+      pool.ask<BlockDeadLetter[]>(nextBlock++ % threads, (id): ParseRequest => ({ type: 'block', id, bytes, ends }), [bytes.buffer as ArrayBuffer, ends.buffer as ArrayBuffer]),
     finish: async () => {
-      const replies = await Promise.all(workers.map((w) => ask(w, { type: 'finish', id: nextId++ })));
+      const summaries = await Promise.all(Array.from({ length: threads }, (_, t) => pool.ask<ColumnSummary[]>(t, (id): ParseRequest => ({ type: 'finish', id }))));
       // Merged as a shard owner merges partitions' chunks: bounded by the same options.
-      return mergeSummaries(
-        replies.map((r) => (r.type === 'summaries' ? r.summaries : [])),
-        columns,
-        how.summary,
-        how.initialMeans,
-      );
+      return mergeSummaries(summaries, columns, how.summary, how.initialMeans);
     },
-    close: async () => {
-      failAll(new Error('the parse threads were closed'));
-      await Promise.all(workers.map((w) => w.terminate()));
-    },
+    close: () => pool.close('the parse threads were closed'),
   };
 }
 

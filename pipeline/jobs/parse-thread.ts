@@ -5,7 +5,8 @@
  * summary whichever thread got which block.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ParseReply, ParseRequest, ParseThreadData } from './parse-pool';
+import type { ThreadReply } from '../../stages/runner/thread-pool';
+import type { ParseRequest, ParseResult, ParseThreadData } from './parse-pool';
 import { parseBlockInto, summaryBuilders } from './parse-block';
 
 const port = parentPort;
@@ -14,15 +15,12 @@ const { columns, summary, initialMeans } = workerData as ParseThreadData;
 const builders = summaryBuilders(columns, summary, initialMeans);
 
 port.on('message', (m: ParseRequest) => {
-  let reply: ParseReply;
+  let reply: ThreadReply<ParseResult>;
   try {
-    if (m.type === 'block') {
-      reply = { type: 'block', id: m.id, deadLetters: parseBlockInto(builders, columns, m.bytes, m.ends) };
-    } else {
-      reply = { type: 'summaries', id: m.id, summaries: builders.map((b) => b.build()) };
-    }
+    const result: ParseResult = m.type === 'block' ? parseBlockInto(builders, columns, m.bytes, m.ends) : builders.map((b) => b.build());
+    reply = { id: m.id, result };
   } catch (err) {
-    reply = { type: 'error', id: m.id, error: err instanceof Error ? err.message : String(err) };
+    reply = { id: m.id, error: err instanceof Error ? err.message : String(err) };
   }
   port.postMessage(reply);
 });

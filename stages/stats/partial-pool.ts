@@ -7,17 +7,15 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { computeShardPartial, type ShardPartial, type RoundRequest } from '../../core/normalization/fit-transformer';
 import type { ColumnSummary } from '../../core/normalization/column-summary';
 import type { SummaryData } from '../../core/normalization/summary-data';
+import { ThreadPool } from '../runner/thread-pool';
 
 export type ThreadRequest =
   | { readonly type: 'load'; readonly job: string; readonly shard: number; readonly summaries: readonly ColumnSummary[] }
   | { readonly type: 'forget'; readonly job: string }
   | { readonly type: 'compute'; readonly id: number; readonly job: string; readonly shard: number; readonly request: RoundRequest };
-
-export type ThreadReply = { readonly id: number; readonly partial: ShardPartial } | { readonly id: number; readonly error: string };
 
 export interface PartialComputer {
   /** Makes `data` the summary of `shard` for `job`, replacing an earlier one. */
@@ -50,46 +48,19 @@ const THREAD_SCRIPT = join(__dirname, 'partial-thread.js');
 
 /** Shard s is computed by thread s mod n. */
 function threadPartials(threads: number): PartialComputer {
-  const workers = Array.from({ length: threads }, () => new Worker(THREAD_SCRIPT));
-  const pending = new Map<number, { resolve: (p: ShardPartial) => void; reject: (e: Error) => void }>();
-  let nextId = 0;
   // The threads stay referenced until close(): the rounds between two partials can pass
   // through moments where nothing else holds the event loop, and an unreferenced thread let the
   // process exit there, silently and with status 0, in the middle of a fit (seen 4 times in 8).
-  const failAll = (err: Error): void => {
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
-  };
-  for (const w of workers) {
-    w.on('message', (reply: ThreadReply) => {
-      const p = pending.get(reply.id);
-      pending.delete(reply.id);
-      if (p === undefined) return;
-      if ('error' in reply) p.reject(new Error(reply.error));
-      else p.resolve(reply.partial);
-    });
-    w.on('error', (err) => failAll(err));
-    w.on('exit', (code) => {
-      if (code !== 0) failAll(new Error(`a partial-statistics thread exited with code ${code}`));
-    });
-  }
-  const threadOf = (shard: number): Worker => workers[shard % threads] as Worker;
-  const post = (w: Worker, m: ThreadRequest): void => w.postMessage(m);
+  const pool = new ThreadPool(THREAD_SCRIPT, threads, 'a partial-statistics thread');
+  const threadOf = (shard: number): number => shard % threads;
+  const tell = (thread: number, m: ThreadRequest): void => pool.tell(thread, m);
   return {
-    load: (job, shard, data) => post(threadOf(shard), { type: 'load', job, shard, summaries: data.summaries }),
-    compute: (job, shard, request) =>
-      new Promise<ShardPartial>((resolve, reject) => {
-        const id = nextId++;
-        pending.set(id, { resolve, reject });
-        post(threadOf(shard), { type: 'compute', id, job, shard, request });
-      }),
+    load: (job, shard, data) => tell(threadOf(shard), { type: 'load', job, shard, summaries: data.summaries }),
+    compute: (job, shard, request) => pool.ask<ShardPartial>(threadOf(shard), (id): ThreadRequest => ({ type: 'compute', id, job, shard, request })),
     forget: (job) => {
-      for (const w of workers) post(w, { type: 'forget', job });
+      for (let t = 0; t < threads; t++) tell(t, { type: 'forget', job });
     },
-    close: async () => {
-      failAll(new Error('the partial-statistics threads were closed'));
-      await Promise.all(workers.map((w) => w.terminate()));
-    },
+    close: () => pool.close('the partial-statistics threads were closed'),
   };
 }
 

@@ -7,7 +7,9 @@
 import { parentPort } from 'node:worker_threads';
 import { computeShardPartial } from '../../core/normalization/fit-transformer';
 import { SummaryData } from '../../core/normalization/summary-data';
-import type { ThreadReply, ThreadRequest } from './partial-pool';
+import type { ShardPartial } from '../../core/normalization/fit-transformer';
+import type { ThreadReply } from '../runner/thread-pool';
+import type { ThreadRequest } from './partial-pool';
 
 const held = new Map<string, SummaryData>();
 const port = parentPort;
@@ -22,11 +24,11 @@ port.on('message', (m: ThreadRequest) => {
     for (const key of [...held.keys()]) if (key.startsWith(`${m.job}/`)) held.delete(key);
     return;
   }
-  let reply: ThreadReply;
+  let reply: ThreadReply<ShardPartial>;
   try {
     const data = held.get(`${m.job}/${m.shard}`);
     if (data === undefined) throw new Error(`no summary of value shard ${m.shard} for job ${m.job} in this thread`);
-    reply = { id: m.id, partial: computeShardPartial(m.request, data) };
+    reply = { id: m.id, result: computeShardPartial(m.request, data) };
   } catch (err) {
     reply = { id: m.id, error: err instanceof Error ? err.message : String(err) };
   }

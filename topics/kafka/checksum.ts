@@ -6,7 +6,7 @@
  * codecs are) gives the same checksum about ten times faster.
  *
  * kafkajs has no setting for it: its record batch encoder takes the checksum function from
- * `require('../crc32C')` when the encoder module is first loaded, which kafkajs does lazily, on
+ * its sibling module crc32C when the encoder module is first loaded, which kafkajs does lazily, on
  * the first produce. So the transport puts the native function in that module's place in
  * Node's module cache before then. Where that is not possible (the encoder already loaded by
  * another kafkajs user in the process, or no binary for this platform) kafkajs keeps its own
