@@ -12,7 +12,6 @@
  * another kafkajs user in the process, or no binary for this platform) kafkajs keeps its own
  * function: the bytes on the wire are the same either way, only the CPU differs.
  */
-import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 
 /** The modules of kafkajs 2.2.x involved: the checksum function, and the encoder that binds it at load. */
 const KAFKAJS_CHECKSUM_MODULE = 'kafkajs/src/protocol/recordBatch/crc32C/index.js';
@@ -26,8 +25,21 @@ export type ChecksumUse = 'native' | 'kafkajs';
 
 let use: ChecksumUse | null = null;
 
-/** The native CRC-32C, unsigned, as kafkajs's function returns it. */
-export const nativeRecordBatchChecksum: RecordBatchChecksum = (buffer) => nativeCrc32c(buffer) >>> 0;
+type Crc32c = (input: Uint8Array, initialState?: number) => number;
+
+/** `@node-rs/crc32`'s CRC-32C, or null where its binary does not load (a platform it has none for). */
+function loadNativeCrc32c(): Crc32c | null {
+  try {
+    return (require('@node-rs/crc32') as { crc32c: Crc32c }).crc32c;
+  } catch {
+    return null;
+  }
+}
+
+const nativeCrc32c = loadNativeCrc32c();
+
+/** The native CRC-32C, unsigned, as kafkajs's function returns it (null without the binary). */
+export const nativeRecordBatchChecksum: RecordBatchChecksum | null = nativeCrc32c === null ? null : (buffer) => nativeCrc32c(buffer) >>> 0;
 
 /**
  * Makes kafkajs's record batches use the native CRC-32C, once per process; says which checksum
@@ -40,6 +52,7 @@ export function useNativeChecksum(): ChecksumUse {
 }
 
 function install(): ChecksumUse {
+  if (nativeRecordBatchChecksum === null) return 'kafkajs';
   let checksumPath: string;
   let encoderPath: string;
   try {
