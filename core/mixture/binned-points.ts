@@ -10,7 +10,7 @@
  */
 import { BinRegions } from './bin-regions';
 import { addOffset, addShiftedBin, addSums, squareValue, SQUARE_LIMBS, sumValue, SUM_LIMBS } from './exact-sums';
-import { binCountsByBits, binKey, binOffset, checkBinBits, compareKeys, EXACT_BITS, sameKey, signBit, ulpOf } from './float-bits';
+import { BinCutter, binCountsByBits, checkBinBits, compareKeys, EXACT_BITS, sameKey, signBit, ulpOf } from './float-bits';
 import type { WeightedPoints } from './weighted-points';
 
 // Module-level bindings: a global lookup per call is slow inside vm contexts such as jest's.
@@ -121,11 +121,12 @@ class BinsWriter {
 export function binSortedValues(sorted: Float64Array, bits: number, regions: BinRegions = BinRegions.none): BinnedPoints {
   if (sorted.length === 0) return emptyBins(bits, regions);
   const out = new BinsWriter(sorted.length);
+  const cutter = new BinCutter(bits);
   for (let i = 0; i < sorted.length; i++) {
     const x = sorted[i];
-    const bin = out.binFor(binKey(x, bits), regions.of(x), x, x);
+    const bin = out.binFor(cutter.cut(x), regions.of(x), x, x);
     out.counts[bin]++;
-    addOffset(out.sums, out.squares, bin, binOffset(x, bits));
+    addOffset(out.sums, out.squares, bin, cutter.offset);
   }
   return out.finish(bits, regions.centres);
 }
@@ -137,11 +138,12 @@ export function binExactPoints(points: WeightedPoints, bits: number, regions: Bi
   if (points.binned !== undefined) throw new RangeError('only exact points can be binned; bins are coarsened instead');
   checkBinBits(bits);
   const out = new BinsWriter(n);
+  const cutter = new BinCutter(bits);
   for (let i = 0; i < n; i++) {
     const x = points.values[i];
-    const bin = out.binFor(binKey(x, bits), regions.of(x), x, x);
+    const bin = out.binFor(cutter.cut(x), regions.of(x), x, x);
     out.counts[bin] += points.counts[i];
-    addShiftedBin(out.sums, out.squares, bin, points.counts[i], null, null, 0, binOffset(x, bits));
+    addShiftedBin(out.sums, out.squares, bin, points.counts[i], null, null, 0, cutter.offset);
   }
   return out.finish(bits, regions.centres);
 }
@@ -152,11 +154,12 @@ export function coarsenBins(b: BinnedPoints, bits: number): BinnedPoints {
   checkBinBits(bits);
   if (bits > b.bits) throw new RangeError(`bins of ${b.bits} bits cannot be refined to ${bits}`);
   const out = new BinsWriter(b.keys.length);
+  const cutter = new BinCutter(bits);
   for (let i = 0; i < b.keys.length; i++) {
     const key = b.keys[i];
-    const bin = out.binFor(binKey(key, bits), b.regions[i], b.lows[i], b.highs[i]);
+    const bin = out.binFor(cutter.cut(key), b.regions[i], b.lows[i], b.highs[i]);
     out.counts[bin] += b.counts[i];
-    addShiftedBin(out.sums, out.squares, bin, b.counts[i], b.sums, b.squares, i, binOffset(key, bits));
+    addShiftedBin(out.sums, out.squares, bin, b.counts[i], b.sums, b.squares, i, cutter.offset);
   }
   return out.finish(bits, b.centres);
 }

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import {
+  BinCutter,
   binCounts,
   binCountsByBits,
   binExactPoints,
@@ -105,6 +106,21 @@ describe('float bits', () => {
         if (Math.abs(key) + d * ulpOf(key) !== Math.abs(x)) wrong.push(`${x} at ${bits}: key ${key} + ${d} ulps`);
         if (x !== 0 && (key < 0 || Object.is(key, -0)) !== x < 0) wrong.push(`${x} at ${bits}: key ${key} has the other sign`);
         if (binKey(key, MIN_BIN_BITS) !== binKey(x, MIN_BIN_BITS)) wrong.push(`${x} at ${bits}: not nested`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test('BinCutter gives binKey and binOffset bit for bit, at every resolution', () => {
+    const values = [...awkwardValues(20_000, 3), 0, -0, 5e-324, -5e-324, 2 ** -1022, Number.MAX_VALUE, -Number.MAX_VALUE, 1, -1, 2 ** 53 + 2];
+    const wrong: string[] = [];
+    for (let bits = MIN_BIN_BITS; bits <= EXACT_BITS; bits++) {
+      const cutter = new BinCutter(bits);
+      for (const x of values) {
+        const key = cutter.cut(x);
+        if (!Object.is(key, binKey(x, bits)) || cutter.offset !== binOffset(x, bits)) {
+          wrong.push(`${x} at ${bits}: ${key}, ${cutter.offset} against ${binKey(x, bits)}, ${binOffset(x, bits)}`);
+        }
       }
     }
     expect(wrong).toEqual([]);
