@@ -419,7 +419,12 @@ log.retention.hours=24
 EOF
   if [[ ! -f "$dir/logs/meta.properties" ]]; then
     local cluster_id
-    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    # Base64url of 16 random bytes, as Kafka's own Uuid; like Kafka's, never starting with '-',
+    # which the format tool's argument parser would take for an option (1 start in 64 failed so).
+    cluster_id="-"
+    while [[ "$cluster_id" == -* ]]; do
+      cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    done
     # The SCRAM credentials live in the cluster metadata, so they are written with the format.
     local scram=()
     if [[ "$STACK_SECURE" == 1 ]]; then
