@@ -123,12 +123,22 @@ export function repeatedUtf8Data(text: string, n: number): Data<Utf8> {
 }
 
 /** The strings of a Utf8 chunk (null entries are not expected; the caller checks nullCount). */
-export function stringsOfUtf8(data: Data): string[] {
+export function stringsOfUtf8(data: Data, out: string[] = []): string[] {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const offsets = data.valueOffsets as Int32Array;
   const bytes = data.values as Uint8Array;
-  const out: string[] = [];
   for (let i = 0; i < data.length; i++) out.push(decoder.decode(bytes.subarray(offsets[i] as number, offsets[i + 1] as number)));
+  return out;
+}
+
+/**
+ * The strings of a dictionary-encoded column's dictionary, all chunks in order. Appends each
+ * string rather than spreading a chunk into push: a spread passes every string as an argument,
+ * and a dictionary of ~10^5 categories overflows the stack.
+ */
+export function dictionaryStrings(data: Data): string[] {
+  const out: string[] = [];
+  for (const chunk of data.dictionary?.data ?? []) stringsOfUtf8(chunk, out);
   return out;
 }
 

@@ -23,7 +23,7 @@ import { DataType, Field, Float64, Int32, Int64, makeData, RecordBatch, RecordBa
 import { MISSING_VALUE } from '../core/normalization/column-spec';
 import type { ColumnModel, TransformerModel } from '../core/normalization/model';
 import type { RowIds } from '../core/normalization/row-id';
-import { dictionaryData, float64Data, int32Data, int64DataFromNumbers, isFloat64, isInt, numbersFromInt64, stringsOfUtf8, tableOfIpcStream, utf8Vector } from './arrow-columns';
+import { dictionaryData, float64Data, int32Data, int64DataFromNumbers, isFloat64, isInt, numbersFromInt64, dictionaryStrings, tableOfIpcStream, utf8Vector } from './arrow-columns';
 import type { Codec } from './codec';
 import { ARROW_STREAM_CONTENT_TYPE, ROW_IN_MESSAGE_FIELD, SOURCE_OFFSET_FIELD, SOURCE_PARTITION_FIELD } from './transformed-block';
 import { sanitizeAvroName, uniqueAvroStem } from './transformed-schema';
@@ -172,8 +172,7 @@ function decodeBlock(bytes: Uint8Array): DecodedBlock {
     shape.columns.forEach((c, j) => {
       const data = children[3 + j] as Data;
       if (c.type === 'categorical') {
-        const dictionary: string[] = [];
-        for (const chunk of data.dictionary?.data ?? []) dictionary.push(...stringsOfUtf8(chunk));
+        const dictionary = dictionaryStrings(data);
         dictionaries[j] ??= dictionary;
         (categories[j] as Int32Array).set((data.values as Int32Array).subarray(0, len), at);
         return;

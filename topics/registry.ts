@@ -9,9 +9,11 @@ import { lazyModule } from './lazy-module';
 const registryModule = lazyModule(() => require('@confluentinc/schemaregistry') as typeof import('@confluentinc/schemaregistry'));
 
 /**
- * How long one registry request may take. The client sets no timeout of its own, so a request
- * the registry never answers (a half-open connection) would wait for ever; a timed-out request
- * is retried by the client like any network error.
+ * How long one registry request may take, its retries included. The client sets no timeout of
+ * its own, so a request the registry never answers (a half-open connection) would wait for
+ * ever. The client retries network errors and 5xx answers (axios-retry, up to 3 times) but
+ * counts each retry against the first attempt's timeout, so a request that times out is not
+ * retried: it fails after this long, and the stage exits non-zero saying so.
  */
 export const REGISTRY_REQUEST_TIMEOUT_MS = 30_000;
 

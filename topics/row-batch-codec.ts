@@ -366,7 +366,7 @@ function stringsOf(data: Data, name: string, out: string[]): void {
   }
 }
 
-function dictionaryStrings(data: Data, name: string, out: string[]): void {
+function appendDictionaryColumn(data: Data, name: string, out: string[]): void {
   const dictionary: string[] = [];
   for (const chunk of data.dictionary?.data ?? []) {
     checkNoNulls(chunk, name);
@@ -421,7 +421,7 @@ function decodeRowBatch(bytes: Uint8Array): RowBatch {
       if (numbers) {
         numbers.set((data.values as Float64Array).subarray(0, len), at);
       } else if (DataType.isDictionary(data.type)) {
-        dictionaryStrings(data, spec.name, text[c] as string[]);
+        appendDictionaryColumn(data, spec.name, text[c] as string[]);
       } else {
         stringsOf(data, spec.name, text[c] as string[]);
       }

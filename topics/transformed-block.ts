@@ -71,7 +71,7 @@ import {
   isInt,
   numbersFromInt64,
   repeatedUtf8Data,
-  stringsOfUtf8,
+  dictionaryStrings,
   utf8Vector,
   tableOfIpcStream,
 } from './arrow-columns';
@@ -376,8 +376,7 @@ function decodeBlock(bytes: Uint8Array): TransformedBlock {
     shape.columns.forEach((c, j) => {
       if (c.type === 'categorical') {
         const data = child(k++);
-        const dictionary: string[] = [];
-        for (const chunk of data.dictionary?.data ?? []) dictionary.push(...stringsOfUtf8(chunk));
+        const dictionary = dictionaryStrings(data);
         const known = categories[j];
         if (known === null || known === undefined) categories[j] = dictionary;
         else if (known.length !== dictionary.length || known.some((s, i) => s !== dictionary[i])) fail(`field "${c.field}": record batches with different dictionaries`);

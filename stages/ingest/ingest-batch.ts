@@ -235,7 +235,7 @@ export function ingestMessages(
   const batches: RowBatch[] = [];
   for (const out of outputs.values()) {
     closeBatch(out, out.next, columns);
-    batches.push(...out.batches);
+    for (const b of out.batches) batches.push(b);
   }
   return { batches, deadLetters, rows, headersSkipped };
 }
