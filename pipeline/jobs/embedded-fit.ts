@@ -60,11 +60,15 @@ const BLOCK_RECORDS = 16_384;
 const BLOCK_MAX_BYTES = 64 * 1024 * 1024;
 /** A block buffer's first size; it grows for long records. */
 const BLOCK_START_BYTES = 1024 * 1024;
+const LF = 0x0a;
 
-/** Data records back to back in buffers of their own (so they can move to a thread). */
+/**
+ * Data records in buffers of their own (so they can move to a thread), each followed by an LF:
+ * the block reads as one multi-record message, as a produced block does.
+ */
 interface Block {
   readonly bytes: Uint8Array;
-  /** Record i is bytes[ends[i - 1], ends[i]) (from 0 for the first). */
+  /** Record i is bytes[ends[i - 1] + 1, ends[i]) (from 0 for the first); an LF follows it. */
   readonly ends: Int32Array;
   /** File line of each record's start. */
   readonly lines: Float64Array;
@@ -80,14 +84,15 @@ class BlockWriter {
 
   add(source: Uint8Array, from: number, to: number, line: number): void {
     const length = to - from;
-    if (this.used + length > this.bytes.length) {
-      const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.used + length));
+    if (this.used + length + 1 > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.used + length + 1));
       grown.set(this.bytes.subarray(0, this.used));
       this.bytes = grown;
     }
     this.bytes.set(source.subarray(from, to), this.used);
     this.used += length;
     this.ends[this.count] = this.used;
+    this.bytes[this.used++] = LF;
     this.lines[this.count] = line;
     this.count++;
   }

@@ -1,7 +1,7 @@
 /**
  * One block of a file's CSV records → rows folded into column summaries, plus the rejected
- * ones. Each record is parsed as a one-row message by the ingest stage's own pure function, so
- * a file's rows and dead letters (reasons, columns) are exactly those ingest gives on Kafka.
+ * ones, by the ingest stage's own pure function, so a file's rows and dead letters (reasons,
+ * columns) are exactly those ingest gives on Kafka.
  */
 import { binRegions } from '../../core/mixture';
 import type { ColumnSpec } from '../../core/normalization/column-spec';
@@ -25,13 +25,17 @@ export function summaryBuilders(columns: readonly ColumnSpec[], summary: Summary
   return columns.map((c) => new ColumnSummaryBuilder(c, summary, binRegions(ownEntry(initialMeans, c.name))));
 }
 
-/** `bytes` holds the block's records back to back; record i ends at ends[i]. */
+/**
+ * `bytes` holds the block's records, each followed by an LF; record i ends at ends[i]. The block
+ * is parsed as one message (a produced block's fast path: no per-record message); a block with
+ * anything to report — a rejected record, or rows that do not match the records one for one —
+ * is parsed again record by record, so its dead letters, and the rows kept, are those of
+ * one-record messages (each record's own line numbers and reasons).
+ */
 export function parseBlockInto(builders: readonly ColumnSummaryBuilder[], columns: readonly ColumnSpec[], bytes: Uint8Array, ends: Int32Array): BlockDeadLetter[] {
-  const messages: InRecord[] = new Array<InRecord>(ends.length);
-  for (let i = 0, from = 0; i < ends.length; from = ends[i], i++) {
-    messages[i] = { topic: 'file', partition: 0, offset: i, key: null, value: bytes.subarray(from, ends[i]), headers: {} };
-  }
-  const result = ingestMessages(messages, columns);
+  const whole = ingestMessages([message(0, bytes)], columns);
+  const clean = whole.deadLetters.length === 0 && whole.headersSkipped === 0 && whole.rows === ends.length;
+  const result = clean ? whole : ingestMessages(recordMessages(bytes, ends), columns);
   for (const batch of result.batches) {
     builders.forEach((builder, c) => {
       const numbers = batch.numeric[c];
@@ -41,4 +45,29 @@ export function parseBlockInto(builders: readonly ColumnSummaryBuilder[], column
     });
   }
   return result.deadLetters;
+}
+
+/** The block layout parseBlockInto takes, from records' bytes (without line terminators). */
+export function recordBlock(records: readonly Uint8Array[]): { bytes: Uint8Array; ends: Int32Array } {
+  const bytes = new Uint8Array(records.reduce((n, r) => n + r.length + 1, 0));
+  const ends = new Int32Array(records.length);
+  let at = 0;
+  records.forEach((r, i) => {
+    bytes.set(r, at);
+    at += r.length;
+    ends[i] = at;
+    bytes[at++] = 0x0a;
+  });
+  return { bytes, ends };
+}
+
+function message(offset: number, value: Uint8Array): InRecord {
+  return { topic: 'file', partition: 0, offset, key: null, value, headers: {} };
+}
+
+/** Each record as its own message, offset = its index in the block. */
+function recordMessages(bytes: Uint8Array, ends: Int32Array): InRecord[] {
+  const messages: InRecord[] = new Array<InRecord>(ends.length);
+  for (let i = 0, from = 0; i < ends.length; from = (ends[i] as number) + 1, i++) messages[i] = message(i, bytes.subarray(from, ends[i]));
+  return messages;
 }

@@ -49,6 +49,7 @@ import { chunkSummaries, summaryChunkCodec, summaryChunks } from '../../topics/s
 import { FULL_PRECISION, fullPrecisionValues } from '../bench/generate';
 import { embeddedFit } from '../../pipeline/jobs/embedded-fit';
 import { blockParser } from '../../pipeline/jobs/parse-pool';
+import { recordBlock } from '../../pipeline/jobs/parse-block';
 import { mulberry32 } from '../support/random';
 
 function normal(next: () => number): number {
@@ -453,10 +454,8 @@ describe('the streaming embedded fit summarises as the stats workers do', () => 
     const parser = blockParser({ columns: TABLE_SPECS, summary, initialMeans: m }, 0);
     try {
       for (const block of [lines.slice(0, 2500), lines.slice(2500)]) {
-        const raws = block.map((l) => Buffer.from(l));
-        const ends = new Int32Array(raws.length);
-        raws.reduce((end, raw, i) => (ends[i] = end + raw.length), 0);
-        expect(await parser.parse(Buffer.concat(raws), ends)).toEqual([]);
+        const { bytes, ends } = recordBlock(block.map((l) => Buffer.from(l)));
+        expect(await parser.parse(bytes, ends)).toEqual([]);
       }
       return await parser.finish();
     } finally {

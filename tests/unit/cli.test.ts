@@ -255,15 +255,14 @@ describe('--summary: binned summaries of high-cardinality columns', () => {
     // The compiled parse pool: the thread body exists in dist/ only. 4998 distinct values (2976
     // bins at 12 bits, 3790 at 13): the first thread gets 4000 rows, past the bound of 3500.
     const { blockParser } = require(join(ROOT, 'dist', 'pipeline', 'jobs', 'parse-pool.js')) as typeof import('../../pipeline/jobs/parse-pool');
+    const { recordBlock } = require(join(ROOT, 'dist', 'pipeline', 'jobs', 'parse-block.js')) as typeof import('../../pipeline/jobs/parse-block');
     const parser = blockParser({ columns: [{ name: 'x', type: 'continuous' }], summary: { mode: 'auto', maxBins: 3500, binBits: 16 }, initialMeans: { x: f.init_means } }, 2);
     let summaries;
     try {
       await Promise.all(
         [lines.slice(0, 4000), lines.slice(4000)].map((block) => {
-          const raws = block.map((l) => Buffer.from(l));
-          const ends = new Int32Array(raws.length);
-          raws.reduce((end, raw, i) => (ends[i] = end + raw.length), 0);
-          return parser.parse(Buffer.concat(raws), ends);
+          const { bytes, ends } = recordBlock(block.map((l) => Buffer.from(l)));
+          return parser.parse(bytes, ends);
         }),
       );
       summaries = await parser.finish();
