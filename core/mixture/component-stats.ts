@@ -64,9 +64,10 @@ function merge(a: ComponentStats, b: ComponentStats): ComponentStats {
 export const componentStatsCombine = mergeOnly<ComponentStats, [k: number]>({ empty, merge });
 
 /**
- * Builds the statistic from a points × components responsibility matrix (row-major).
- * Two passes (mass and mean, then centred M2) keep the moments stable. A binned point's
- * spread (its rows' Σ(x − value)²) joins each component's M2 in proportion to the
+ * Builds the statistic from a responsibility matrix stored component-major: component j's
+ * responsibility for point i at resp[j·n + i] (n = values.length; resp may be longer). Two
+ * passes per component (mass and mean, then centred M2) keep the moments stable. A binned
+ * point's spread (its rows' Σ(x − value)²) joins each component's M2 in proportion to the
  * responsibility, so the M-step is exact given the responsibilities of the bins.
  */
 export function statsFromResponsibilities(
@@ -79,36 +80,31 @@ export function statsFromResponsibilities(
 ): ComponentStats {
   const n = values.length;
   const mass = new Float64Array(k);
-  const weightedSum = new Float64Array(k);
-  for (let i = 0; i < n; i++) {
-    const c = counts[i];
-    const x = values[i];
-    const row = i * k;
-    for (let j = 0; j < k; j++) {
-      const w = c * resp[row + j];
-      mass[j] += w;
-      weightedSum[j] += w * x;
-    }
-  }
   const mean = new Float64Array(k);
-  for (let j = 0; j < k; j++) mean[j] = mass[j] > 0 ? weightedSum[j] / mass[j] : 0;
   const m2 = new Float64Array(k);
-  for (let i = 0; i < n; i++) {
-    const c = counts[i];
-    const x = values[i];
-    const row = i * k;
-    for (let j = 0; j < k; j++) {
-      const d = x - mean[j];
-      m2[j] += c * resp[row + j] * d * d;
-    }
-  }
-  if (spread !== undefined) {
+  for (let j = 0, at = 0; j < k; j++, at += n) {
+    let massJ = 0;
+    let weightedSum = 0;
     for (let i = 0; i < n; i++) {
-      const s = spread[i];
-      if (s === 0) continue;
-      const row = i * k;
-      for (let j = 0; j < k; j++) m2[j] += resp[row + j] * s;
+      const w = counts[i] * resp[at + i];
+      massJ += w;
+      weightedSum += w * values[i];
     }
+    const meanJ = massJ > 0 ? weightedSum / massJ : 0;
+    let m2J = 0;
+    for (let i = 0; i < n; i++) {
+      const d = values[i] - meanJ;
+      m2J += counts[i] * resp[at + i] * d * d;
+    }
+    if (spread !== undefined) {
+      for (let i = 0; i < n; i++) {
+        const s = spread[i];
+        if (s !== 0) m2J += resp[at + i] * s;
+      }
+    }
+    mass[j] = massJ;
+    mean[j] = meanJ;
+    m2[j] = m2J;
   }
   let rows = 0;
   for (let i = 0; i < n; i++) rows += counts[i];

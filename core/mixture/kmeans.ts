@@ -74,12 +74,13 @@ class NearestRegions {
  */
 export function hardAssignmentStats(points: WeightedPoints, centres: Float64Array): ComponentStats {
   const k = centres.length;
-  const resp = new Float64Array(points.values.length * k);
+  const n = points.values.length;
+  // Component-major, as statsFromResponsibilities takes it.
+  const resp = new Float64Array(n * k);
   const regions = new NearestRegions(centres);
-  for (let i = 0; i < points.values.length; i++) {
-    const row = i * k;
+  for (let i = 0; i < n; i++) {
     regions.assign(points, i, (j, fraction) => {
-      resp[row + j] += fraction;
+      resp[j * n + i] += fraction;
     });
   }
   return statsFromResponsibilities(points.values, points.counts, resp, k, 0, points.binned?.spread);
