@@ -3,24 +3,34 @@
  * misuse of the command line prints one line and a pointer to --help and exits 2.
  */
 import { InputError } from './jobs/input-error';
-import { accessFailure } from '../topics/kafka/errors';
 import { UsageError, type Command } from './cli/command';
-import { fitCommand } from './cli/commands/fit';
-import { inverseCommand } from './cli/commands/inverse';
-import { transformCommand } from './cli/commands/transform';
-import { demoCommand } from './cli/commands/demo';
-import { produceCommand } from './cli/commands/produce';
-import { stageCommand } from './cli/commands/stage';
 import { redactProcessOutput, registerEnvSecrets } from './cli/redacted-output';
 
-export const COMMANDS: readonly Command[] = [demoCommand, fitCommand, transformCommand, inverseCommand, produceCommand, stageCommand];
+/**
+ * Each command's module, loaded when the command runs: together they load kafkajs, Apache Arrow
+ * and prom-client (a third of a second), which an embedded fit or transform never uses.
+ */
+const COMMAND_MODULES: Readonly<Record<string, () => Command>> = {
+  demo: () => (require('./cli/commands/demo') as typeof import('./cli/commands/demo')).demoCommand,
+  fit: () => (require('./cli/commands/fit') as typeof import('./cli/commands/fit')).fitCommand,
+  transform: () => (require('./cli/commands/transform') as typeof import('./cli/commands/transform')).transformCommand,
+  inverse: () => (require('./cli/commands/inverse') as typeof import('./cli/commands/inverse')).inverseCommand,
+  produce: () => (require('./cli/commands/produce') as typeof import('./cli/commands/produce')).produceCommand,
+  stage: () => (require('./cli/commands/stage') as typeof import('./cli/commands/stage')).stageCommand,
+};
+
+/** Every command, loaded (for the overview, and for tests that check them all). */
+export function allCommands(): Command[] {
+  return Object.values(COMMAND_MODULES).map((load) => load());
+}
 
 function overview(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const commands = allCommands();
+  const width = Math.max(...commands.map((c) => c.name.length));
   return (
     'Usage: vgmflow <command> [options]\n\n' +
     'Mode-specific normalisation (CTAB-GAN / CTGAN) with variational Gaussian mixtures.\n\nCommands:\n' +
-    COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}\n`).join('') +
+    commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}\n`).join('') +
     '\nRun `vgmflow <command> --help` for the options of a command.\n'
   );
 }
@@ -34,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(overview());
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS.find((c) => c.name === name);
+  const command = Object.hasOwn(COMMAND_MODULES, name) ? (COMMAND_MODULES[name] as () => Command)() : undefined;
   if (command === undefined) {
     process.stderr.write(`vgmflow: unknown command "${name}"\n\n${overview()}`);
     return 2;
@@ -51,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     // Wrong credentials or an untrusted certificate: a configuration to fix, said as such.
+    // (Loaded here, not up front: it loads kafkajs, which most file commands never need.)
+    const { accessFailure } = require('../topics/kafka/errors') as typeof import('../topics/kafka/errors');
     const access = accessFailure(err);
     if (access !== undefined) {
       process.stderr.write(`vgmflow ${command.name}: ${access}\n`);

@@ -1,6 +1,6 @@
 /** The options every Kafka-facing command shares, and the transport they describe. */
 import type { ParseArgsConfig } from 'util';
-import { DEFAULT_PARTITIONS, topicNames, type TopicNames } from '../../topics/topology';
+import { DEFAULT_PARTITIONS, topicNames, type TopicNames } from '../../topics/topic-names';
 import type { KafkaTransportOptions } from '../../topics/kafka/options';
 import { processSecrets } from '../../topics/secrets';
 import { integerOption, stringOption, type ParsedArgs } from './args';

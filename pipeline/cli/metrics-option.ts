@@ -4,8 +4,6 @@
  * the stages count nothing.
  */
 import { InputError } from '../jobs/input-error';
-import { MetricsPortError, startMetricsServer } from '../metrics/metrics-server';
-import { ProcessMetrics } from '../metrics/process-metrics';
 import type { StageMetrics } from '../../stages/runner/stage-metrics';
 import { integerOption, stringOption, type ParsedArgs } from './args';
 import { UsageError } from './command';
@@ -49,6 +47,10 @@ export interface CommandMetrics {
 export async function startCommandMetrics(args: ParsedArgs, log: (line: string) => void): Promise<CommandMetrics | null> {
   const port = metricsPort(args);
   if (port === null) return null;
+  // Loaded only when a port is asked for: prom-client takes a tenth of a second to load, and
+  // every command that has this option (an embedded fit among them) would pay it.
+  const { MetricsPortError, startMetricsServer } = require('../metrics/metrics-server') as typeof import('../metrics/metrics-server');
+  const { ProcessMetrics } = require('../metrics/process-metrics') as typeof import('../metrics/process-metrics');
   const metrics = new ProcessMetrics();
   try {
     const server = await startMetricsServer(metrics, port);

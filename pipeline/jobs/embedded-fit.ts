@@ -182,16 +182,17 @@ async function summariseFile(o: EmbeddedFitOptions): Promise<{ summaries: Column
 export async function embeddedFit(o: EmbeddedFitOptions): Promise<EmbeddedFitReport> {
   await assertReadable(o.input);
   const log = o.log ?? (() => undefined);
-  const read = await summariseFile(o);
-  if (read.rowsRead === 0) throw new InputError(`${o.input}: no data rows to fit`);
-  if (read.rowsRead === read.rowsDeadLettered) throw new InputError(`${o.input}: no data rows to fit (every row was rejected)`);
-  const shards = shardSummaries(read.summaries);
-  log(`read ${read.rowsRead} rows (${read.rowsDeadLettered} rejected); fitting over ${shards.length} value shards`);
-
-  const machine = new TransformerFitMachine(o.columns, o.options, o.initialMeans);
+  // Started before the file is read, so that the threads are up when the summaries are.
   const partials = partialComputer(o.statsThreads ?? 0);
   const job = 'embedded';
   try {
+    const read = await summariseFile(o);
+    if (read.rowsRead === 0) throw new InputError(`${o.input}: no data rows to fit`);
+    if (read.rowsRead === read.rowsDeadLettered) throw new InputError(`${o.input}: no data rows to fit (every row was rejected)`);
+    const shards = shardSummaries(read.summaries);
+    log(`read ${read.rowsRead} rows (${read.rowsDeadLettered} rejected); fitting over ${shards.length} value shards`);
+
+    const machine = new TransformerFitMachine(o.columns, o.options, o.initialMeans);
     shards.forEach((shard, s) => partials.load(job, s, new SummaryData(shard)));
     for (let request = machine.next(); request !== null; request = machine.next()) {
       const req = request;
@@ -199,9 +200,9 @@ export async function embeddedFit(o: EmbeddedFitOptions): Promise<EmbeddedFitRep
       const progress = machine.progress();
       if (progress.length > 0) log(`round ${machine.rounds}: ${progress.join('; ')}`);
     }
+    const model = machine.result();
+    return { model, rowsRead: read.rowsRead, rowsFitted: model.rows, rowsDeadLettered: read.rowsDeadLettered, rounds: machine.rounds };
   } finally {
     await partials.close();
   }
-  const model = machine.result();
-  return { model, rowsRead: read.rowsRead, rowsFitted: model.rows, rowsDeadLettered: read.rowsDeadLettered, rounds: machine.rounds };
 }

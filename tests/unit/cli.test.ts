@@ -6,7 +6,7 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { COMMANDS } from '../../pipeline/main';
+import { allCommands } from '../../pipeline/main';
 import { compareFiles } from '../../pipeline/jobs/round-trip';
 import { parseCsvText } from '../../core/csv/csv';
 import { encodedColumnNames } from '../../core/normalization/layout';
@@ -15,6 +15,8 @@ import type { TransformerModel } from '../../core/normalization/model';
 import { BIN, ensureCliBuilt, ROOT } from '../support/build';
 import { expectAllClose } from '../support/close-to';
 import { FIXTURE_DIR, type SklearnFixture } from '../support/sklearn-fixtures';
+
+const COMMANDS = allCommands();
 
 const SAMPLE = join(ROOT, 'assets', 'card-transactions.csv');
 const COLUMNS = 'Amount:continuous,Tip:mixed(0),Network:categorical,Merchant:categorical';

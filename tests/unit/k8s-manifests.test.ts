@@ -14,8 +14,10 @@
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
-import { COMMANDS } from '../../pipeline/main';
+import { allCommands } from '../../pipeline/main';
 import { OUTPUT_TOPIC_CONFIG, stageGroup, topicNames, topicSpecs, type GroupStage } from '../../topics/topology';
+
+const COMMANDS = allCommands();
 
 const DIR = join(__dirname, '..', '..', 'infra', 'k8s');
 
