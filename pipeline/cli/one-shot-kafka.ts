@@ -16,6 +16,8 @@ import { modelStageTransport } from './stage-options';
 import { startCommandMetrics, type CommandMetrics } from './metrics-option';
 import type { StageMetrics } from '../../stages/runner/stage-metrics';
 
+export { ONE_SHOT_HELP, ONE_SHOT_OPTIONS } from './one-shot-options';
+
 /** The options a model stage (transform, inverse) takes that a one-shot run fills in or reads. */
 export interface ModelStageOptions {
   /** Default vgmflow-<prefix>-<stage>. */
@@ -33,10 +35,6 @@ export interface OneShotStage<O extends ModelStageOptions, H extends RowStageHan
   run(options: O): Promise<H>;
 }
 
-export const ONE_SHOT_OPTIONS = { 'model-wait': { type: 'string' } } as const;
-
-export const ONE_SHOT_HELP = `  --model-wait <seconds>  how long to wait for a model on <prefix>.models before giving up
-                          (default 30)`;
 
 export async function runOneShotOnKafka<O extends ModelStageOptions, H extends RowStageHandle>(
   verb: 'encoded' | 'decoded',

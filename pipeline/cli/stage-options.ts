@@ -4,7 +4,6 @@
  * `vgmflow transform|inverse --brokers` (runs until caught up).
  */
 import type { Client } from '@confluentinc/schemaregistry';
-import type { ParseArgsConfig } from 'util';
 import { DECODED_OUTPUTS, type DecodedOutput, type InverseOptions } from '../../stages/inverse/inverse-stage';
 import { ENCODED_FORMATS, type EncodedFormat } from '../../stages/inverse/inverse-batch';
 import { TRANSFORMED_FORMATS, type TransformedFormat, type TransformOptions } from '../../stages/transform/transform-stage';
@@ -22,7 +21,7 @@ import type { KafkaSettings } from './kafka-options';
 import { readTextFile } from './option-sources';
 import { REGISTRY_SECURITY_OPTIONS, registrySecurity } from './registry-security';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+export { ENCODE_THREADS_HELP, INVERSE_STAGE_OPTIONS, MODEL_STAGE_OPTIONS, TRANSFORM_STAGE_OPTIONS } from './stage-option-specs';
 
 /**
  * Fetches of the stages that read blocks (CSV blocks of up to 1 MiB by default, row batches,
@@ -55,32 +54,6 @@ export function modelStageTransport(args: ParsedArgs): Pick<KafkaTransportOption
  * kafkajs copies and checksums every byte it sends in JavaScript (measured, see the README).
  */
 export const DEFAULT_BLOCK_COMPRESSION: Compression = 'lz4';
-
-export const MODEL_STAGE_OPTIONS: Options = {
-  'model-name': { type: 'string' },
-  compression: { type: 'string' },
-  'registry-url': { type: 'string' },
-  ...REGISTRY_SECURITY_OPTIONS,
-  group: { type: 'string' },
-  'transactional-id': { type: 'string' },
-};
-
-export const TRANSFORM_STAGE_OPTIONS: Options = {
-  ...MODEL_STAGE_OPTIONS,
-  'encode-threads': { type: 'string' },
-  's3-bucket': { type: 'string' },
-  'output-format': { type: 'string' },
-  vector: { type: 'boolean' },
-  'transformed-topic': { type: 'string' },
-};
-
-export const INVERSE_STAGE_OPTIONS: Options = {
-  ...MODEL_STAGE_OPTIONS,
-  'encoded-topic': { type: 'string' },
-  'decoded-topic': { type: 'string' },
-  format: { type: 'string' },
-  'output-format': { type: 'string' },
-};
 
 /** --registry-url or $SCHEMA_REGISTRY_URL; undefined when neither is set. */
 function registryUrl(args: ParsedArgs): string | undefined {
@@ -117,16 +90,6 @@ function lazyRegistryFromArgs(args: ParsedArgs): (() => Client) | undefined {
   let client: Client | undefined;
   return () => (client ??= registryClient(url, access));
 }
-
-/**
- * `--encode-threads`: worker threads that encode the row batches in the block format (a batch
- * is the same bits whichever thread encodes it). The default uses every core: at 10M rows on the
- * 2-core machine two threads beat none by 1.1–1.3× (`amount`) and 1.37× (`distinct`, where the
- * selection cache misses), in alternating runs; a thread's start and cold JIT cost about 1 s of
- * CPU, so a run of 1M rows is about that much slower with them (measured, see the README).
- */
-export const ENCODE_THREADS_HELP = `  --encode-threads <n>    worker threads that encode row batches into blocks (default: the number
-                          of cores, ${availableParallelism()} here; 0: the main thread)`;
 
 function encodeThreads(args: ParsedArgs): number {
   return integerOption(args, 'encode-threads', availableParallelism());

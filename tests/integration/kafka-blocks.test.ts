@@ -110,7 +110,7 @@ describe('the block format on Kafka', () => {
     });
     await transform.started;
     const h = transform;
-    await waitUntil(() => h.stats().rows + h.stats().deadLettered >= ROWS, 'every row transformed', 120_000);
+    await waitUntil(() => h.stats().rows + h.stats().deadLettered >= ROWS, 'every row transformed', 120_000, undefined, h.done);
     const encodedPath = join(dir, 'embedded-encoded.csv');
     await transformFile({ input: join(dir, 'slice.csv'), model, output: encodedPath, messageLimits: { maxMessageBytes: MAX_MESSAGE_BYTES } });
     embedded = readFileSync(encodedPath, 'utf8').trim().split('\n').slice(1);
@@ -253,7 +253,7 @@ describe('the block format on Kafka', () => {
     const h = inverse;
     // The good rows twice over (the bad-mode block's other rows), the CSV rows, and three dead letters.
     const expectedRows = ROWS + (block.rows.length - 1) + 2;
-    await waitUntil(() => h.stats().rows + h.stats().deadLettered >= expectedRows + 2, 'every encoded row decoded or dead-lettered', 120_000);
+    await waitUntil(() => h.stats().rows + h.stats().deadLettered >= expectedRows + 2, 'every encoded row decoded or dead-lettered', 120_000, undefined, h.done);
     expect(h.stats()).toMatchObject({ rows: expectedRows, deadLettered: 2 });
 
     // Every row the stage counted committed, as read_committed readers see it (the last commit's

@@ -88,8 +88,8 @@ describe('inverse stage on Kafka', () => {
     await Promise.all([transform.started, inverse.started]);
     const t = transform;
     const i = inverse;
-    await waitUntil(() => t.stats().rows + t.stats().deadLettered >= ROWS, 'every row transformed', 90_000);
-    await waitUntil(() => i.stats().rows + i.stats().deadLettered >= ROWS, 'every row decoded', 90_000);
+    await waitUntil(() => t.stats().rows + t.stats().deadLettered >= ROWS, 'every row transformed', 90_000, undefined, t.done);
+    await waitUntil(() => i.stats().rows + i.stats().deadLettered >= ROWS, 'every row decoded', 90_000, undefined, i.done);
   });
 
   afterAll(async () => {
@@ -156,7 +156,7 @@ describe('inverse stage on Kafka', () => {
       { topic: transformed, partition: 1, key: null, value: unknownId },
     ]);
     await producer.close();
-    await waitUntil(() => i.stats().rows + i.stats().deadLettered >= before.rows + before.deadLettered + 8, 'the CSV messages', 60_000);
+    await waitUntil(() => i.stats().rows + i.stats().deadLettered >= before.rows + before.deadLettered + 8, 'the CSV messages', 60_000, undefined, i.done);
     expect(i.stats().rows - before.rows).toBe(4);
     expect(i.stats().deadLettered - before.deadLettered).toBe(4);
 
@@ -289,13 +289,13 @@ describe('inverse stage on Kafka, Avro output', () => {
     const i = inverse;
     await i.started;
     await produceEncoded(messages(encodedLines(model1, cells, 0, PHASE1), 0));
-    await waitUntil(() => i.stats().rows + i.stats().deadLettered >= PHASE1, "the first model's rows", 90_000);
+    await waitUntil(() => i.stats().rows + i.stats().deadLettered >= PHASE1, "the first model's rows", 90_000, undefined, i.done);
     phase1Ends = await transport.endOffsets(encoded);
 
     await publishModel(transport, topics.models, job2, model2);
-    await waitUntil(() => i.stats().modelVersion === job2, 'the second model', 90_000);
+    await waitUntil(() => i.stats().modelVersion === job2, 'the second model', 90_000, undefined, i.done);
     await produceEncoded(messages(encodedLines(model2, cells, PHASE1, N), PHASE1));
-    await waitUntil(() => i.stats().rows + i.stats().deadLettered >= N, "the second model's rows", 90_000);
+    await waitUntil(() => i.stats().rows + i.stats().deadLettered >= N, "the second model's rows", 90_000, undefined, i.done);
   });
 
   afterAll(async () => {

@@ -107,7 +107,7 @@ describe('transform stage on Kafka', () => {
     });
     await handle.started;
     const h = handle;
-    await waitUntil(() => h.stats().rows + h.stats().deadLettered >= ROWS, 'every row transformed', 120_000);
+    await waitUntil(() => h.stats().rows + h.stats().deadLettered >= ROWS, 'every row transformed', 120_000, undefined, h.done);
   });
 
   afterAll(async () => {
@@ -232,7 +232,7 @@ describe('transform stage on Kafka', () => {
     const producer = await transport.producer();
     // A new version of the same model (same parameters, new job id).
     await producer.send([{ topic: topics.models, key: 'default', value: modelRecordCodec.encode({ job: `${job}-v2`, modelName: 'default', model }) }]);
-    await waitUntil(() => h.stats().modelVersion === `${job}-v2`, 'the new model version', 60_000);
+    await waitUntil(() => h.stats().modelVersion === `${job}-v2`, 'the new model version', 60_000, undefined, h.done);
     // A hand-made row batch past everything ingest covered: one good row, one unseen category.
     const ends = await transport.endOffsets(topics.rows);
     const builder = new RowBatchBuilder(specsOfModel(model), topics.rows, 0);
@@ -243,7 +243,7 @@ describe('transform stage on Kafka', () => {
     const before = h.stats();
     await producer.send([{ topic: topics.batches, partition: 0, key: rowBatchKey(batch), value: rowBatchCodec.encode(batch) }]);
     await producer.close();
-    await waitUntil(() => h.stats().transactions > before.transactions, 'the extra batch', 60_000);
+    await waitUntil(() => h.stats().transactions > before.transactions, 'the extra batch', 60_000, undefined, h.done);
 
     const isExtra = (r: InRecord): boolean => r.key === `0:${base}:0`;
     const records = (await readTopicOnceCommitted(transport, transformed, (all) => all.some(isExtra), 'the extra row')).filter(isExtra);
@@ -284,7 +284,7 @@ describe('transform stage on Kafka', () => {
     const producer = await transport.producer();
     await producer.send([{ topic: topics.batches, partition: 1, key: rowBatchKey(batch), value: rowBatchCodec.encode(batch) }]);
     await producer.close();
-    await waitUntil(() => h.stats().rows >= before.rows + ROWS_IN_BATCH, 'the large batch', 120_000, () => logs.slice(-5).join('\n'));
+    await waitUntil(() => h.stats().rows >= before.rows + ROWS_IN_BATCH, 'the large batch', 120_000, () => logs.slice(-5).join('\n'), h.done);
     expect(h.stats().rows - before.rows).toBe(ROWS_IN_BATCH);
     const isLarge = (r: InRecord): boolean => /^1:(\d+):/.test(r.key ?? '') && Number((r.key as string).split(':')[1]) >= base;
     const records = (await readTopicOnceCommitted(transport, transformed, (all) => all.filter(isLarge).length >= ROWS_IN_BATCH, 'the large batch\'s records')).filter(isLarge);
@@ -509,7 +509,7 @@ describe('transform stage without a model yet', () => {
     await producer.send([{ topic: topics.models, key: 'default', value: modelRecordCodec.encode({ job: 'wait-1', modelName: 'default', model }) }]);
     await producer.close();
     await h.started;
-    await waitUntil(() => h.stats().rows >= lines.length, 'the waiting batch', 60_000);
+    await waitUntil(() => h.stats().rows >= lines.length, 'the waiting batch', 60_000, undefined, h.done);
     expect(h.stats()).toMatchObject({ rows: lines.length, deadLettered: 0, modelVersion: 'wait-1' });
     // The default format: one block for the one row batch.
     const records = await readTopicOnceCommitted(transport, transformed, (all) => all.length >= 1, 'the block');

@@ -32,10 +32,21 @@ export interface Exit {
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `predicate` until it holds; the error names `what` and adds `detail()` (e.g. logs). */
-export async function waitUntil(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs: number, detail?: () => string): Promise<void> {
+/**
+ * Polls `predicate` until it holds. `running` is the promise of the thing that should make it
+ * hold (an in-process stage's `done`): if that ends first, the wait fails at once with its
+ * error instead of timing out minutes later with none.
+ */
+export async function waitUntil(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs: number, detail?: () => string, running?: Promise<unknown>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let ended: string | null = null;
+  running?.then(
+    () => (ended = 'it ended'),
+    (err: unknown) => (ended = `it failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+  );
   for (;;) {
     if (await predicate()) return;
+    if (ended !== null) throw new Error(`stopped waiting for ${what}: ${ended} first${detail === undefined ? '' : `\n${detail()}`}`);
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail === undefined ? '' : `\n${detail()}`}`);
     await sleep(100);
   }
