@@ -8,6 +8,10 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { allCommands } from '../../pipeline/main';
 import { compareFiles } from '../../pipeline/jobs/round-trip';
+import { EncodedLineFormat } from '../../pipeline/jobs/encoded-line';
+import { transformCleanFile } from '../../pipeline/jobs/transform-messages';
+import { BatchEncoder } from '../../core/normalization/batch-encoder';
+import { CsvFileWriter } from '../../topics/files/csv-file';
 import { parseCsvText } from '../../core/csv/csv';
 import { encodedColumnNames } from '../../core/normalization/layout';
 import { parseModel } from '../../core/normalization/model-validate';
@@ -150,6 +154,40 @@ describe('fit, transform, inverse on a 3000-row slice of the sample', () => {
     expect(json.columns[2].categories).toEqual(byFrequency);
     // The model loads.
     expect(readModel(modelPath).columns).toHaveLength(4);
+  });
+
+  test('a clean file takes the message path; the same rows in another column order (the row path) and with a bad last row (dead-lettered) encode to the same lines', () => {
+    expectOk(transformRun);
+    const clean = readFileSync(encodedPath, 'utf8');
+    // Merchant first: the header is not the model's order, so the row path reads it.
+    const reordered = writeLines('reordered.csv', SAMPLE_LINES.slice(0, 3001).map((l) => {
+      const f = l.split(',');
+      return [f[3], f[0], f[1], f[2]].join(',');
+    }));
+    const byRows = inTmp('encoded-reordered.csv');
+    expectOk(vgmflow('transform', reordered, '--model', modelPath, '--out', byRows));
+    expect(readFileSync(byRows, 'utf8')).toBe(clean);
+    // A bad record sends the file to the row path too; the other rows keep their row ids.
+    const dirty = sampleFile('bad-last.csv', 3000, { 3001: 'n/a,0,visa,5411' });
+    const withLetter = inTmp('encoded-bad-last.csv');
+    const letters = inTmp('bad-last-dead.csv');
+    const r = vgmflow('transform', dirty, '--model', modelPath, '--out', withLetter, '--dead-letter', letters);
+    expectOk(r);
+    expect(r.stderr).toContain('encoded 2999 rows (1 dead-lettered)');
+    const cleanLines = clean.split('\n');
+    expect(readFileSync(withLetter, 'utf8')).toBe([...cleanLines.slice(0, 3000), ''].join('\n'));
+  });
+
+  // (After the test above, which writes the two files.)
+  test.each([
+    ['the clean slice', true, () => slice],
+    ['columns in another order', false, () => inTmp('reordered.csv')],
+    ['a bad last row', false, () => inTmp('bad-last.csv')],
+  ] as const)('the message path, given %s, takes it: %s', async (_, takes, file) => {
+    const model = readModel(modelPath);
+    const out = new CsvFileWriter(inTmp('message-path.csv'));
+    const result = await transformCleanFile(file(), model, new BatchEncoder(model), new EncodedLineFormat(model), out, {}, () => undefined).finally(() => out.close());
+    expect(result === null ? null : result.rowsEncoded).toBe(takes ? 3000 : null);
   });
 
   test('transform writes the encoded layout; inverse gives back every value with the input header', async () => {
