@@ -10,10 +10,10 @@
  */
 import { createReadStream } from 'fs';
 import type { Readable } from 'stream';
-import { parseCsvText } from '../../core/csv/csv';
 import { CsvRecordSplitter } from '../../core/csv/record-splitter';
 import { MessageBlocks, PRODUCE_MAX_RECORD_BYTES, type MessageLimits } from '../../core/csv/message-layout';
 import type { OutRecord, Producer, Transport } from '../../topics/transport';
+import { MessageBuffer, headerFields } from './message-buffer';
 import { MessageLineMap } from './message-lines';
 import { assertReadable } from './read-table';
 
@@ -45,7 +45,6 @@ const SEND_BYTES = 4 * 1024 * 1024;
 /** Messages handed to one send at most (small messages, e.g. one row each). */
 const SEND_MESSAGES = 2000;
 const READ_CHUNK_BYTES = 1024 * 1024;
-const NEWLINE = 0x0a;
 
 /** Sends in order with one send in flight, so reading the file overlaps sending. */
 class PipelinedSender {
@@ -77,67 +76,6 @@ class PipelinedSender {
     await this.flush();
     await this.inFlight;
   }
-}
-
-/**
- * The bytes of the message being built: whole records joined by '\n'. Records that follow each
- * other in the chunk with one '\n' between them (the usual case) are copied as one run.
- */
-class MessageBuffer {
-  private buffer = new Uint8Array(64 * 1024);
-  private length = 0;
-  rows = 0;
-  // The pending run: bytes[runFrom, runTo) of runChunk, not copied yet.
-  private runChunk: Uint8Array | null = null;
-  private runFrom = 0;
-  private runTo = 0;
-
-  append(chunk: Uint8Array, from: number, to: number): void {
-    if (this.rows > 0 && chunk === this.runChunk && from === this.runTo + 1 && chunk[this.runTo] === NEWLINE) {
-      this.runTo = to;
-    } else {
-      this.flushRun();
-      if (this.rows > 0) this.reserve(1)[this.length++] = NEWLINE;
-      this.runChunk = chunk;
-      this.runFrom = from;
-      this.runTo = to;
-    }
-    this.rows++;
-  }
-
-  /** Copies the pending run: call before the chunk it is in changes. */
-  flushRun(): void {
-    const chunk = this.runChunk;
-    if (chunk === null) return;
-    const n = this.runTo - this.runFrom;
-    this.reserve(n).set(chunk.subarray(this.runFrom, this.runTo), this.length);
-    this.length += n;
-    this.runChunk = null;
-  }
-
-  /** The message's bytes (a copy), leaving the buffer empty. */
-  take(): Buffer {
-    this.flushRun();
-    const value = Buffer.from(this.buffer.subarray(0, this.length));
-    this.length = 0;
-    this.rows = 0;
-    return value;
-  }
-
-  private reserve(bytes: number): Uint8Array {
-    const needed = this.length + bytes;
-    if (needed > this.buffer.length) {
-      const grown = new Uint8Array(Math.max(needed, this.buffer.length * 2));
-      grown.set(this.buffer.subarray(0, this.length));
-      this.buffer = grown;
-    }
-    return this.buffer;
-  }
-}
-
-function headerFields(bytes: Uint8Array): string[] | null {
-  const [record] = parseCsvText(new TextDecoder().decode(bytes));
-  return record !== undefined && record.kind === 'record' ? record.fields : null;
 }
 
 export async function produceFile(o: ProduceFileOptions): Promise<ProduceFileReport> {
