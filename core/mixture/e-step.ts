@@ -5,7 +5,7 @@
  */
 import { componentStatsCombine, statsFromResponsibilities, type ComponentStats } from './component-stats';
 import { componentCount, type VbgmmParams } from './params';
-import { inlineExp } from './inline-exp';
+import { tableExp } from './table-exp';
 import { digamma, logSumExp } from './special-functions';
 import type { WeightedPoints } from './weighted-points';
 
@@ -134,7 +134,7 @@ const scratch = new BlockScratch();
  * for one component, with that component's terms in locals, which runs about a third faster
  * than short loops over the k components of each point. One exp per component: the terms of
  * the log-sum-exp are the unnormalised responsibilities (scipy's logsumexp, then numpy's
- * exp(log_resp), would take two).
+ * exp(log_resp), would take two); and one division per point: each is scaled by 1/Σ.
  */
 function blockResponsibilities(terms: LogProbTerms, values: Float64Array, counts: Float64Array): number {
   const k = terms.k;
@@ -165,17 +165,21 @@ function blockResponsibilities(terms: LogProbTerms, values: Float64Array, counts
     for (let i = 0; i < n; i++) {
       const shifted = resp[at + i] - shift[i];
       resp[at + i] = shifted;
-      // Math.exp's bits, without a call out of the loop (shifted ≤ 0).
-      const e = inlineExp(shifted);
+      // Inlined into the loop (shifted ≤ 0); Math.exp would be a call out of it.
+      const e = tableExp(shifted);
       unnormalised[at + i] = e;
       sum[i] += e;
     }
   }
   const logSum = shift;
-  for (let i = 0; i < n; i++) logSum[i] = log(sum[i]);
+  const inverseSum = sum;
+  for (let i = 0; i < n; i++) {
+    logSum[i] = log(sum[i]);
+    inverseSum[i] = 1 / sum[i];
+  }
   for (let j = 0, at = 0; j < k; j++, at += n) {
     for (let i = 0; i < n; i++) {
-      const r = unnormalised[at + i] / sum[i];
+      const r = unnormalised[at + i] * inverseSum[i];
       if (r > 0) entropy[i] += r * (resp[at + i] - logSum[i]);
       resp[at + i] = r;
     }

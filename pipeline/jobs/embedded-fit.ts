@@ -1,9 +1,10 @@
 /**
  * The embedded runner for a fit, streaming: the file is read in blocks of whole records, each
- * block parsed on a parse thread by the ingest stage's own pure function (ingestMessages: the
+ * block parsed on a worker thread by the ingest stage's own pure function (ingestMessages: the
  * same rows and the same dead letters as on Kafka) and folded into that thread's column
  * summaries; the merged summaries are cut into value shards and the fit machine runs its
- * rounds over them on worker threads (the stats stage's partial pool). No topic holds the rows,
+ * rounds over them on the same threads (./fit-threads.ts), which answer the stats stage's
+ * partial requests. No topic holds the rows,
  * so memory is the summaries (the distinct values, or past the summary options' bound a
  * column's bins) plus one block, whatever the number of rows; and since the model is a
  * function of the rows alone (ARCHITECTURE.md, "The fit round protocol"), it equals the model
@@ -19,10 +20,10 @@ import type { TransformerModel, TransformerOptions } from '../../core/normalizat
 import { SummaryData } from '../../core/normalization/summary-data';
 import { shardSummaries } from '../../core/normalization/value-shard';
 import type { DeadLetterRecord } from '../../topics/dead-letter';
-import { partialComputer } from '../../stages/stats/partial-pool';
 import { InputError } from './input-error';
 import type { BlockDeadLetter } from './parse-block';
-import { blockParser } from './parse-pool';
+import { fitThreads } from './fit-threads';
+import type { BlockParser } from './parse-pool';
 import { assertReadable } from './read-table';
 
 export interface EmbeddedFitOptions {
@@ -74,27 +75,65 @@ interface Block {
   readonly lines: Float64Array;
 }
 
-/** Copies records into the next block straight from the file's chunks. */
+/**
+ * Copies records into the next block straight from the file's chunks. Records that follow each
+ * other in a chunk with one LF after each (the usual case) are copied as one run, LFs included,
+ * rather than one copy per record.
+ */
 class BlockWriter {
   private bytes = new Uint8Array(BLOCK_START_BYTES);
   private ends = new Int32Array(BLOCK_RECORDS);
   private lines = new Float64Array(BLOCK_RECORDS);
+  /** Bytes copied into `bytes`. */
+  private copied = 0;
+  /** Bytes of the block so far: those copied plus the pending run. */
   private used = 0;
   private count = 0;
+  // The pending run: runChunk[runFrom, runTo), each of its records followed by its LF.
+  private runChunk: Uint8Array | null = null;
+  private runFrom = 0;
+  private runTo = 0;
 
   add(source: Uint8Array, from: number, to: number, line: number): void {
     const length = to - from;
-    if (this.used + length + 1 > this.bytes.length) {
-      const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.used + length + 1));
-      grown.set(this.bytes.subarray(0, this.used));
-      this.bytes = grown;
+    if (source[to] === LF && to < source.length) {
+      if (source !== this.runChunk || from !== this.runTo) {
+        this.flushRun();
+        this.runChunk = source;
+        this.runFrom = from;
+      }
+      this.runTo = to + 1;
+    } else {
+      this.flushRun();
+      this.reserve(length + 1);
+      this.bytes.set(source.subarray(from, to), this.copied);
+      this.bytes[this.copied + length] = LF;
+      this.copied += length + 1;
     }
-    this.bytes.set(source.subarray(from, to), this.used);
     this.used += length;
     this.ends[this.count] = this.used;
-    this.bytes[this.used++] = LF;
+    this.used++;
     this.lines[this.count] = line;
     this.count++;
+  }
+
+  /** Copies the pending run: call before the chunk it is in may change. */
+  flushRun(): void {
+    const chunk = this.runChunk;
+    if (chunk === null) return;
+    const n = this.runTo - this.runFrom;
+    this.reserve(n);
+    this.bytes.set(chunk.subarray(this.runFrom, this.runTo), this.copied);
+    this.copied += n;
+    this.runChunk = null;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.copied + bytes > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.copied + bytes));
+      grown.set(this.bytes.subarray(0, this.copied));
+      this.bytes = grown;
+    }
   }
 
   get full(): boolean {
@@ -107,10 +146,12 @@ class BlockWriter {
 
   /** The block so far; the writer starts a new one in fresh buffers. */
   take(): Block {
-    const block = { bytes: this.bytes.subarray(0, this.used), ends: this.ends.subarray(0, this.count), lines: this.lines.subarray(0, this.count) };
+    this.flushRun();
+    const block = { bytes: this.bytes.subarray(0, this.copied), ends: this.ends.subarray(0, this.count), lines: this.lines.subarray(0, this.count) };
     this.bytes = new Uint8Array(Math.min(this.bytes.length, BLOCK_MAX_BYTES));
     this.ends = new Int32Array(BLOCK_RECORDS);
     this.lines = new Float64Array(BLOCK_RECORDS);
+    this.copied = 0;
     this.used = 0;
     this.count = 0;
     return block;
@@ -137,6 +178,7 @@ async function* recordBlocks(path: string): AsyncGenerator<Block, void, undefine
   };
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     splitter.push(chunk as Buffer, sink);
+    writer.flushRun();
     yield* ready.splice(0);
   }
   splitter.end(sink);
@@ -148,8 +190,7 @@ async function* recordBlocks(path: string): AsyncGenerator<Block, void, undefine
  * Reads the file, has its blocks parsed and summarised on the parse threads (a bounded number
  * in flight), and calls `onDeadLetter` for each rejected row in file order.
  */
-async function summariseFile(o: EmbeddedFitOptions): Promise<{ summaries: ColumnSummary[]; rowsRead: number; rowsDeadLettered: number }> {
-  const parser = blockParser({ columns: o.columns, summary: summaryOptionsOf(o.options), initialMeans: o.initialMeans }, o.statsThreads ?? 0);
+async function summariseFile(o: EmbeddedFitOptions, parser: BlockParser): Promise<{ summaries: ColumnSummary[]; rowsRead: number; rowsDeadLettered: number }> {
   let rowsRead = 0;
   let rowsDeadLettered = 0;
   const inFlight: { readonly lines: Float64Array; readonly deadLetters: Promise<BlockDeadLetter[]> }[] = [];
@@ -162,31 +203,27 @@ async function summariseFile(o: EmbeddedFitOptions): Promise<{ summaries: Column
       await o.onDeadLetter?.({ ...letter, fileLine: (oldest.lines[letter.offset] ?? 0) + letter.line - 1 });
     }
   };
-  try {
-    for await (const block of recordBlocks(o.input)) {
-      // Counted first: parse moves the block's buffers to a thread, which empties these views.
-      rowsRead += block.ends.length;
-      const deadLetters = parser.parse(block.bytes, block.ends);
-      // Failures surface through settleOldest, in file order; until then they must not be unhandled.
-      deadLetters.catch(() => undefined);
-      inFlight.push({ lines: block.lines, deadLetters });
-      if (inFlight.length >= parser.parallelism) await settleOldest();
-    }
-    while (inFlight.length > 0) await settleOldest();
-    return { summaries: await parser.finish(), rowsRead, rowsDeadLettered };
-  } finally {
-    await parser.close();
+  for await (const block of recordBlocks(o.input)) {
+    // Counted first: parse moves the block's buffers to a thread, which empties these views.
+    rowsRead += block.ends.length;
+    const deadLetters = parser.parse(block.bytes, block.ends);
+    // Failures surface through settleOldest, in file order; until then they must not be unhandled.
+    deadLetters.catch(() => undefined);
+    inFlight.push({ lines: block.lines, deadLetters });
+    if (inFlight.length >= parser.parallelism) await settleOldest();
   }
+  while (inFlight.length > 0) await settleOldest();
+  return { summaries: await parser.finish(), rowsRead, rowsDeadLettered };
 }
 
 export async function embeddedFit(o: EmbeddedFitOptions): Promise<EmbeddedFitReport> {
   await assertReadable(o.input);
   const log = o.log ?? (() => undefined);
-  // Started before the file is read, so that the threads are up when the summaries are.
-  const partials = partialComputer(o.statsThreads ?? 0);
+  const threads = fitThreads({ columns: o.columns, summary: summaryOptionsOf(o.options), initialMeans: o.initialMeans }, o.statsThreads ?? 0);
+  const { partials } = threads;
   const job = 'embedded';
   try {
-    const read = await summariseFile(o);
+    const read = await summariseFile(o, threads.parser);
     if (read.rowsRead === 0) throw new InputError(`${o.input}: no data rows to fit`);
     if (read.rowsRead === read.rowsDeadLettered) throw new InputError(`${o.input}: no data rows to fit (every row was rejected)`);
     const shards = shardSummaries(read.summaries);
@@ -203,6 +240,6 @@ export async function embeddedFit(o: EmbeddedFitOptions): Promise<EmbeddedFitRep
     const model = machine.result();
     return { model, rowsRead: read.rowsRead, rowsFitted: model.rows, rowsDeadLettered: read.rowsDeadLettered, rounds: machine.rounds };
   } finally {
-    await partials.close();
+    await threads.close();
   }
 }

@@ -6,30 +6,13 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ColumnSpec } from '../../core/normalization/column-spec';
 import type { ColumnSummary } from '../../core/normalization/column-summary';
-import type { InitialMeans } from '../../core/normalization/fit-transformer';
-import type { SummaryOptions } from '../../core/normalization/summary-options';
 import { mergeSummaries } from '../../core/normalization/value-shard';
 import { ThreadPool } from '../../stages/runner/thread-pool';
 import { parseBlockInto, summaryBuilders, type BlockDeadLetter } from './parse-block';
+import type { ParseRequest, ParseThreadData } from './parse-requests';
 
-/**
- * What a parse thread summarises, and how: the fit's summary options and initial means (a
- * binned column's bins are split at its means' regions), as a stats worker has them from the job.
- */
-export interface ParseThreadData {
-  readonly columns: readonly ColumnSpec[];
-  readonly summary: SummaryOptions;
-  readonly initialMeans: InitialMeans;
-}
-
-export type ParseRequest =
-  | { readonly type: 'block'; readonly id: number; readonly bytes: Uint8Array; readonly ends: Int32Array }
-  | { readonly type: 'finish'; readonly id: number };
-
-/** A 'block' request's result: its rejected records; a 'finish' request's: the thread's summaries. */
-export type ParseResult = BlockDeadLetter[] | ColumnSummary[];
+export type { ParseThreadData } from './parse-requests';
 
 export interface BlockParser {
   /** How many blocks it takes at once to keep every thread busy. */
@@ -55,9 +38,13 @@ function inThreadParser(how: ParseThreadData): BlockParser {
 /** The compiled thread body; absent when running from TypeScript sources (ts-jest). */
 const THREAD_SCRIPT = join(__dirname, 'parse-thread.js');
 
-function threadParser(how: ParseThreadData, threads: number): BlockParser {
+/**
+ * On the threads of `pool`, whose body answers ParseRequests for `how` (parse-thread.js, or
+ * another body that also does). Closing it closes the pool only when `ownsPool`.
+ */
+export function blockParserOn(pool: ThreadPool, how: ParseThreadData, ownsPool = false): BlockParser {
   const { columns } = how;
-  const pool = new ThreadPool(THREAD_SCRIPT, threads, 'a parse thread', how);
+  const threads = pool.size;
   let nextBlock = 0;
   return {
     parallelism: threads * 2,
@@ -69,12 +56,14 @@ function threadParser(how: ParseThreadData, threads: number): BlockParser {
       // Merged as a shard owner merges partitions' chunks: bounded by the same options.
       return mergeSummaries(summaries, columns, how.summary, how.initialMeans);
     },
-    close: () => pool.close('the parse threads were closed'),
+    close: async () => {
+      if (ownsPool) await pool.close('the parse threads were closed');
+    },
   };
 }
 
 /** `threads` parse threads, or the caller's thread when 0 or when the thread body is not compiled. */
 export function blockParser(how: ParseThreadData, threads: number): BlockParser {
   if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`parse threads must be a whole number ≥ 0, not ${threads}`);
-  return threads === 0 || !existsSync(THREAD_SCRIPT) ? inThreadParser(how) : threadParser(how, threads);
+  return threads === 0 || !existsSync(THREAD_SCRIPT) ? inThreadParser(how) : blockParserOn(new ThreadPool(THREAD_SCRIPT, threads, 'a parse thread', how), how, true);
 }

@@ -8,14 +8,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeShardPartial, type ShardPartial, type RoundRequest } from '../../core/normalization/fit-transformer';
-import type { ColumnSummary } from '../../core/normalization/column-summary';
 import type { SummaryData } from '../../core/normalization/summary-data';
 import { ThreadPool } from '../runner/thread-pool';
-
-export type ThreadRequest =
-  | { readonly type: 'load'; readonly job: string; readonly shard: number; readonly summaries: readonly ColumnSummary[] }
-  | { readonly type: 'forget'; readonly job: string }
-  | { readonly type: 'compute'; readonly id: number; readonly job: string; readonly shard: number; readonly request: RoundRequest };
+import type { PartialRequest } from './partial-requests';
 
 export interface PartialComputer {
   /** Makes `data` the summary of `shard` for `job`, replacing an earlier one. */
@@ -46,22 +41,32 @@ export function inThreadPartials(): PartialComputer {
 /** The compiled thread body; absent when running from TypeScript sources (ts-jest), where threads cannot load it. */
 const THREAD_SCRIPT = join(__dirname, 'partial-thread.js');
 
-/** Shard s is computed by thread s mod n. */
+/**
+ * On the threads of `pool`, whose body answers PartialRequests (partial-thread.js, or another
+ * body that also does); shard s is computed by thread s mod n. Closing it closes the pool only
+ * when `ownsPool`.
+ */
+export function partialComputerOn(pool: ThreadPool, ownsPool = false): PartialComputer {
+  const threads = pool.size;
+  const threadOf = (shard: number): number => shard % threads;
+  const tell = (thread: number, m: PartialRequest): void => pool.tell(thread, m);
+  return {
+    load: (job, shard, data) => tell(threadOf(shard), { type: 'load', job, shard, summaries: data.summaries }),
+    compute: (job, shard, request) => pool.ask<ShardPartial>(threadOf(shard), (id): PartialRequest => ({ type: 'compute', id, job, shard, request })),
+    forget: (job) => {
+      for (let t = 0; t < threads; t++) tell(t, { type: 'forget', job });
+    },
+    close: async () => {
+      if (ownsPool) await pool.close('the partial-statistics threads were closed');
+    },
+  };
+}
+
 function threadPartials(threads: number): PartialComputer {
   // The threads stay referenced until close(): the rounds between two partials can pass
   // through moments where nothing else holds the event loop, and an unreferenced thread let the
   // process exit there, silently and with status 0, in the middle of a fit (seen 4 times in 8).
-  const pool = new ThreadPool(THREAD_SCRIPT, threads, 'a partial-statistics thread');
-  const threadOf = (shard: number): number => shard % threads;
-  const tell = (thread: number, m: ThreadRequest): void => pool.tell(thread, m);
-  return {
-    load: (job, shard, data) => tell(threadOf(shard), { type: 'load', job, shard, summaries: data.summaries }),
-    compute: (job, shard, request) => pool.ask<ShardPartial>(threadOf(shard), (id): ThreadRequest => ({ type: 'compute', id, job, shard, request })),
-    forget: (job) => {
-      for (let t = 0; t < threads; t++) tell(t, { type: 'forget', job });
-    },
-    close: () => pool.close('the partial-statistics threads were closed'),
-  };
+  return partialComputerOn(new ThreadPool(THREAD_SCRIPT, threads, 'a partial-statistics thread'), true);
 }
 
 /**
