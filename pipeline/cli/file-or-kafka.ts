@@ -17,9 +17,9 @@ export interface FileOrKafkaSpec {
   readonly name: string;
   readonly summary: string;
   readonly help: string;
-  /** Options of a file run (refused with --brokers). */
+  /** Options of a file run (refused with --brokers, unless a Kafka run has them too). */
   readonly fileOptions: Options;
-  /** Options of a Kafka run, --brokers among them (refused without it). */
+  /** Options of a Kafka run, --brokers among them (refused without it, unless a file run has them too). */
   readonly kafkaOptions: Options;
   /** What the positional argument is, e.g. 'the input CSV file'. */
   readonly inputName: string;
@@ -51,13 +51,15 @@ export function fileOrKafkaCommand(spec: FileOrKafkaSpec): Command {
         return 0;
       }
       const input = args.positionals[0];
+      const kafkaOnly = Object.keys(spec.kafkaOptions).filter((name) => !(name in spec.fileOptions));
+      const fileOnly = Object.keys(spec.fileOptions).filter((name) => !(name in spec.kafkaOptions));
       if (args.values.brokers === undefined) {
         if (input === undefined) throw new UsageError(`missing ${spec.inputName} (or ${spec.kafkaAlternative})`);
-        refuse(args, Object.keys(spec.kafkaOptions), 'needs --brokers (it is for Kafka, not for files)');
+        refuse(args, kafkaOnly, 'needs --brokers (it is for Kafka, not for files)');
         return spec.runFile(args, input);
       }
       if (input !== undefined) throw new UsageError(`with --brokers the input is a topic, not a file: remove "${input}"`);
-      refuse(args, Object.keys(spec.fileOptions), 'is for files; with --brokers the model comes from <prefix>.models and the output goes to a topic');
+      refuse(args, fileOnly, 'is for files; with --brokers the model comes from <prefix>.models and the output goes to a topic');
       return spec.runKafka(args);
     },
   };

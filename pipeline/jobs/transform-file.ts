@@ -5,6 +5,7 @@
  * into chunks of typed columns and encoded a chunk at a time (BatchEncoder), the output lines
  * and dead letters in input order (./ordered-output).
  */
+import { availableParallelism } from 'node:os';
 import { CsvFileWriter } from '../../topics/files/csv-file';
 import { BatchEncoder, type ColumnValues, type EncodeError } from '../../core/normalization/batch-encoder';
 import type { CellValue } from '../../core/normalization/column-summary';
@@ -18,6 +19,7 @@ import { EncodedLineFormat } from './encoded-line';
 import { InputError } from './input-error';
 import { progressEvery, writeInOrder, type ChunkEntry } from './ordered-output';
 import { assertReadable, isTableRow, openTable, type TableRow } from './read-table';
+import type { ClipCounts } from './message-line-encoder';
 import { transformCleanFile, type CleanTransformResult } from './transform-messages';
 import type { ModelFileJobOptions, ModelFileJobReport } from './file-job';
 
@@ -30,6 +32,8 @@ const CHUNK_ROWS = 8192;
 export interface TransformFileOptions extends ModelFileJobOptions {
   /** The produce layout whose row ids the rows get; default produce's (blocks of up to 1 MiB). */
   readonly messageLimits?: MessageLimits;
+  /** Worker threads that encode a clean file's messages (0: this thread); default one per core. */
+  readonly threads?: number;
 }
 
 export interface TransformFileReport extends ModelFileJobReport {
@@ -99,21 +103,19 @@ class RowChunk {
 export async function transformFile(job: TransformFileOptions): Promise<TransformFileReport> {
   await assertReadable(job.input);
   const { model } = job;
-  const format = new EncodedLineFormat(model);
-  // Clean files (most) take the message path: 1.6x faster, the same bytes.
-  const cleanEncoder = new BatchEncoder(model);
+  // Clean files (most) take the message path: several times faster, the same bytes.
   const cleanOut = new CsvFileWriter(job.output);
   let clean: CleanTransformResult | null;
   try {
     await cleanOut.writeRow(encodedColumnNames(model));
-    clean = await transformCleanFile(job.input, model, cleanEncoder, format, cleanOut, job.messageLimits ?? {}, progressEvery(1000, job.onProgress));
+    clean = await transformCleanFile(job.input, model, cleanOut, job.messageLimits ?? {}, progressEvery(1000, job.onProgress), job.threads ?? availableParallelism());
   } finally {
     await cleanOut.close();
   }
   if (clean !== null) {
     // A dead-letter file is still written, with its header only, as the row path leaves it.
     await deadLetterSink(job.deadLetterPath).close();
-    return { rowsRead: clean.rowsRead, rowsEncoded: clean.rowsEncoded, rowsDeadLettered: 0, ...clipCounts(model, cleanEncoder) };
+    return { rowsRead: clean.rowsRead, rowsEncoded: clean.rowsEncoded, rowsDeadLettered: 0, ...clipCounts(model, clean) };
   }
   return transformRowByRow(job);
 }
@@ -173,12 +175,12 @@ async function transformRowByRow(job: TransformFileOptions): Promise<TransformFi
   return { rowsRead: table.rowsRead, rowsEncoded, rowsDeadLettered: deadLetters.count, ...clipCounts(model, encoder) };
 }
 
-function clipCounts(model: TransformerModel, encoder: BatchEncoder): Pick<TransformFileReport, 'clipped' | 'beyondResearchClip'> {
+function clipCounts(model: TransformerModel, counts: ClipCounts): Pick<TransformFileReport, 'clipped' | 'beyondResearchClip'> {
   const clipped: Record<string, number> = {};
   const beyondResearchClip: Record<string, number> = {};
   model.columns.forEach((c, i) => {
-    if ((encoder.clipped[i] as number) > 0) clipped[c.name] = encoder.clipped[i] as number;
-    if (c.type !== 'categorical') beyondResearchClip[c.name] = encoder.beyondResearchClip[i] as number;
+    if ((counts.clipped[i] as number) > 0) clipped[c.name] = counts.clipped[i] as number;
+    if (c.type !== 'categorical') beyondResearchClip[c.name] = counts.beyondResearchClip[i] as number;
   });
   return { clipped, beyondResearchClip };
 }

@@ -3,7 +3,9 @@
  * sends it (the same record splitter and MessageBlocks, so the same messages and row ids), each
  * message is parsed by the ingest stage's own function into a row batch of typed columns, and
  * the batch is encoded as the transform stage encodes one: the output is the Kafka transform's
- * by construction, without a row object or a cell string per row.
+ * by construction, without a row object or a cell string per row. The messages are parsed,
+ * encoded and written out as text on worker threads (./line-encoders.ts), while this thread
+ * splits the file and writes the texts in order.
  *
  * It takes only what it can do row for row as the row path would: a header that is the model's
  * columns in order, no rejected record, no row the encoder refuses. At the first thing outside
@@ -13,46 +15,42 @@
 import { createReadStream } from 'node:fs';
 import { MessageBlocks, PRODUCE_MAX_RECORD_BYTES, type MessageLimits } from '../../core/csv/message-layout';
 import { CsvRecordSplitter, type RecordSink } from '../../core/csv/record-splitter';
-import type { BatchEncoder } from '../../core/normalization/batch-encoder';
-import { specsOfModel } from '../../core/normalization/model-specs';
-import { FILE_ROW_PARTITIONS } from '../../core/normalization/row-id';
 import type { TransformerModel } from '../../core/normalization/model';
 import type { CsvFileWriter } from '../../topics/files/csv-file';
-import { ingestMessages } from '../../stages/ingest/ingest-batch';
-import type { EncodedLineFormat } from './encoded-line';
+import { lineEncoders } from './line-encoders';
+import type { ClipCounts, FileMessage, MessageLines } from './message-line-encoder';
 import { headerFields, MessageBuffer } from './message-buffer';
 
-/** One produced message: its index among the file's messages, its bytes and its record count. */
-interface FileMessage {
-  readonly index: number;
-  readonly value: Uint8Array;
-  readonly records: number;
-}
-
-export interface CleanTransformResult {
+export interface CleanTransformResult extends ClipCounts {
   readonly rowsRead: number;
   readonly rowsEncoded: number;
 }
 
+/** A message sent to be encoded: what the output and the progress need once its lines are back. */
+interface InFlight {
+  readonly records: number;
+  readonly bytes: number;
+  readonly lines: Promise<MessageLines | null>;
+}
+
 /**
- * Transforms a clean file into `out` (after its header line, which the caller writes) with
- * `encoder`; null, having written an unknown part of the output, when the file is not clean.
+ * Transforms a clean file into `out` (after its header line, which the caller writes), its
+ * messages encoded on `threads` worker threads (0: this thread) and written in order; null,
+ * having written an unknown part of the output, when the file is not clean.
  */
 export async function transformCleanFile(
   input: string,
   model: TransformerModel,
-  encoder: BatchEncoder,
-  format: EncodedLineFormat,
   out: CsvFileWriter,
   limits: MessageLimits,
   onProgress: (rows: number, bytes: number) => void,
+  threads: number,
 ): Promise<CleanTransformResult | null> {
-  const specs = specsOfModel(model);
   const names = model.columns.map((c) => c.name);
   const splitter = new CsvRecordSplitter({ maxRecordBytes: PRODUCE_MAX_RECORD_BYTES });
   const blocks = new MessageBlocks(limits);
   const message = new MessageBuffer();
-  /** Messages complete and not yet encoded, in order; `closed` counts every message completed. */
+  /** Messages complete and not yet sent to be encoded, in order; `closed` counts every message completed. */
   const ready: FileMessage[] = [];
   let closed = 0;
   const closeMessage = (): void => {
@@ -74,38 +72,47 @@ export async function transformCleanFile(
     if (blocks.place(to - from)) closeMessage();
     message.append(bytes, from, to);
   };
-  /** Encodes and writes the finished messages; false at the first thing the path does not take. */
+  const encoders = lineEncoders({ model, source: input }, threads);
+  const inFlight: InFlight[] = [];
+  /** Writes the oldest message's lines; false when it was not clean. */
+  const settleOldest = async (): Promise<boolean> => {
+    const oldest = inFlight.shift() as InFlight;
+    const lines = await oldest.lines;
+    if (lines === null) return false;
+    await out.writeText(lines.text);
+    rowsEncoded += lines.rows;
+    rowsRead += oldest.records;
+    bytesRead += oldest.bytes;
+    onProgress(rowsRead, bytesRead);
+    return true;
+  };
+  /** Sends the finished messages to be encoded, writing the oldest as it goes; false at the first thing the path does not take. */
   const drain = async (): Promise<boolean> => {
     if (headerIsModel === false) return false;
     for (const m of ready.splice(0)) {
-      const partition = m.index % FILE_ROW_PARTITIONS;
-      const parsed = ingestMessages([{ topic: input, partition, offset: Math.floor(m.index / FILE_ROW_PARTITIONS), key: null, value: m.value, headers: {} }], specs);
-      if (parsed.deadLetters.length > 0 || parsed.headersSkipped > 0 || parsed.rows !== m.records) return false;
-      for (const batch of parsed.batches) {
-        const n = batch.length;
-        if (n === 0) continue;
-        const rowIds = { partition: new Int32Array(n).fill(partition), offset: batch.sourceOffsets, rowInMessage: batch.rowInMessage };
-        const encoded = encoder.encode({ length: n, columns: specs.map((_, c) => batch.numeric[c] ?? (batch.text[c] as readonly string[])), rowIds });
-        if (encoded.rejections.length > 0) return false;
-        const lines = new Array<string>(n);
-        for (let i = 0; i < n; i++) lines[i] = format.line(encoded, i);
-        await out.writeLines(lines);
-        rowsEncoded += n;
-      }
-      rowsRead += m.records;
-      bytesRead += m.value.length + 1;
-      onProgress(rowsRead, bytesRead);
+      // Read before the message's bytes move to a thread.
+      const bytes = m.value.length + 1;
+      const lines = encoders.encode(m);
+      // Failures surface through settleOldest, in order; until then they must not be unhandled.
+      lines.catch(() => undefined);
+      inFlight.push({ records: m.records, bytes, lines });
+      while (inFlight.length >= encoders.parallelism) if (!(await settleOldest())) return false;
     }
     return true;
   };
-  for await (const chunk of createReadStream(input, { highWaterMark: 1 << 20 })) {
-    splitter.push(chunk as Buffer, sink);
-    // The message's records are still views of this chunk: copy them before the next one.
-    message.flushRun();
-    if (!(await drain())) return null;
+  try {
+    for await (const chunk of createReadStream(input, { highWaterMark: 1 << 20 })) {
+      splitter.push(chunk as Buffer, sink);
+      // The message's records are still views of this chunk: copy them before the next one.
+      message.flushRun();
+      if (!(await drain())) return null;
+    }
+    splitter.end(sink);
+    closeMessage();
+    if (headerIsModel !== true || !(await drain())) return null;
+    while (inFlight.length > 0) if (!(await settleOldest())) return null;
+    return { rowsRead, rowsEncoded, ...(await encoders.clipCounts()) };
+  } finally {
+    await encoders.close();
   }
-  splitter.end(sink);
-  closeMessage();
-  if (headerIsModel !== true || !(await drain())) return null;
-  return { rowsRead, rowsEncoded };
 }

@@ -3,14 +3,12 @@
  * compiled dist/ (rebuilt first when any source is newer than its output), in a temp dir.
  */
 import { spawnSync } from 'child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { allCommands } from '../../pipeline/main';
 import { compareFiles } from '../../pipeline/jobs/round-trip';
-import { EncodedLineFormat } from '../../pipeline/jobs/encoded-line';
 import { transformCleanFile } from '../../pipeline/jobs/transform-messages';
-import { BatchEncoder } from '../../core/normalization/batch-encoder';
 import { CsvFileWriter } from '../../topics/files/csv-file';
 import { parseCsvText } from '../../core/csv/csv';
 import { encodedColumnNames } from '../../core/normalization/layout';
@@ -186,8 +184,27 @@ describe('fit, transform, inverse on a 3000-row slice of the sample', () => {
   ] as const)('the message path, given %s, takes it: %s', async (_, takes, file) => {
     const model = readModel(modelPath);
     const out = new CsvFileWriter(inTmp('message-path.csv'));
-    const result = await transformCleanFile(file(), model, new BatchEncoder(model), new EncodedLineFormat(model), out, {}, () => undefined).finally(() => out.close());
+    const result = await transformCleanFile(file(), model, out, {}, () => undefined, 0).finally(() => out.close());
     expect(result === null ? null : result.rowsEncoded).toBe(takes ? 3000 : null);
+  });
+
+  test('the message path gives the same bytes and clip counts on 2 encoding threads as on none (a file of several messages)', () => {
+    // Each 1 MiB message goes to a thread; the rows repeat the sample, with new row ids.
+    const body = SAMPLE_LINES.slice(1);
+    // Every 10 000th row's Amount is far beyond the fitted range: clipped, and counted by the thread that encodes it.
+    const rows = Array.from({ length: 160_000 }, (_, i) => (i % 10_000 === 5 ? '99000000,0,visa,5411' : (body[i % body.length] as string)));
+    const big = writeLines('big.csv', [HEADER, ...rows]);
+    expect(statSync(big).size).toBeGreaterThan(3 * 1024 * 1024);
+    const outputs = ['0', '2'].map((threads) => {
+      const out = inTmp(`big-encoded-${threads}.csv`);
+      const r = vgmflow('transform', big, '--model', modelPath, '--out', out, '--encode-threads', threads);
+      expectOk(r);
+      return { text: readFileSync(out, 'utf8'), clipped: r.stderr.split('\n').find((l) => l.startsWith('values outside the fitted range')) };
+    });
+    expect(outputs[0]?.text.split('\n')).toHaveLength(160_002);
+    expect(outputs[1]?.text === outputs[0]?.text).toBe(true);
+    expect(outputs[0]?.clipped).toBe('values outside the fitted range, clipped to it: Amount 16');
+    expect(outputs[1]?.clipped).toBe(outputs[0]?.clipped);
   });
 
   test('transform writes the encoded layout; inverse gives back every value with the input header', async () => {

@@ -283,6 +283,18 @@ export class CsvFileWriter {
     if (this.buffered >= this.bufferSize && !this.flushBuffer()) await this.drain();
   }
 
+  /**
+   * Writes text already made of formatted rows, each with its terminator, as bytes (UTF-8):
+   * rows formatted elsewhere, on a worker thread, cost no string here.
+   */
+  async writeText(bytes: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.closing) throw new Error('CsvFileWriter: writeText after close');
+    // The rows buffered so far go first.
+    const flushed = this.flushBuffer();
+    if (!this.stream.write(bytes) || !flushed) await this.drain();
+  }
+
   /** Flushes, ends the file and resolves once it is closed on disk. Idempotent. */
   close(): Promise<void> {
     this.closing ??= this.finish();

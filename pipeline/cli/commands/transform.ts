@@ -1,5 +1,6 @@
 import { transformFile } from '../../jobs/transform-file';
-import type { ParsedArgs } from '../args';
+import { availableParallelism } from 'node:os';
+import { integerOption, type ParsedArgs } from '../args';
 import type { Command } from '../command';
 import { FILE_OPTIONS, fileOrKafkaCommand, runModelFileJob } from '../file-or-kafka';
 import { KAFKA_HELP, KAFKA_OPTIONS } from '../kafka-options';
@@ -36,6 +37,8 @@ File options:
   --out <file>            the encoded CSV to write (required)
   --dead-letter <file>    write rejected rows here and go on; without it the
                           transform stops at the first bad row
+  --encode-threads <n>    worker threads that parse, encode and format the rows (default: the
+                          number of cores, ${availableParallelism()} here; 0: the main thread)
 
 Kafka options (with --brokers):
   --output-format <block|avro>
@@ -64,7 +67,8 @@ ${METRICS_HELP}
 ${KAFKA_HELP}`;
 
 function transformOneFile(args: ParsedArgs, input: string): Promise<number> {
-  return runModelFileJob(args, input, 'transform', transformFile, (r, output, seconds) =>
+  const threads = integerOption(args, 'encode-threads', availableParallelism());
+  return runModelFileJob(args, input, 'transform', (job) => transformFile({ ...job, threads }), (r, output, seconds) =>
     `encoded ${r.rowsEncoded} rows (${r.rowsDeadLettered} dead-lettered) in ${seconds.toFixed(1)} s to ${output}`,
   );
 }
@@ -78,7 +82,7 @@ export const transformCommand: Command = fileOrKafkaCommand({
   name: 'transform',
   summary: 'encode a CSV file, or the row batches on Kafka, with a fitted model',
   help: HELP,
-  fileOptions: FILE_OPTIONS,
+  fileOptions: { ...FILE_OPTIONS, 'encode-threads': { type: 'string' } },
   kafkaOptions: { ...KAFKA_OPTIONS, ...TRANSFORM_STAGE_OPTIONS, ...ONE_SHOT_OPTIONS, ...METRICS_OPTION },
   inputName: 'the input CSV file',
   kafkaAlternative: '--brokers, to encode <prefix>.batches',
