@@ -1,23 +1,28 @@
 /**
  * The embedded inverse: an encoded CSV file (research layout, with the header the
  * transform writes) back to the original columns, with the input's header and order.
- * Rows are parsed into a chunk of vectors and decoded a chunk at a time (BatchDecoder); the
- * output lines and dead letters still go out in input order (./ordered-output).
+ * A clean file (what a transform writes) goes through messages decoded on worker threads
+ * (./clean-file-lines.ts); any other file, or one found not clean on the way, is decoded again
+ * on the row path here: rows parsed into a chunk of vectors and decoded a chunk at a time
+ * (BatchDecoder), the output lines and dead letters in input order (./ordered-output).
  */
+import { availableParallelism } from 'node:os';
 import { CsvFileWriter, readCsvRecordChunks } from '../../topics/files/csv-file';
-import { EMPTY_ROW, formatCsvField } from '../../core/csv/csv';
-import { parseFiniteNumber } from '../../core/normalization/column-spec';
-import { BatchDecoder, type DecodedBatch, type DecodeError } from '../../core/normalization/batch-decoder';
+import { BatchDecoder, type DecodeError } from '../../core/normalization/batch-decoder';
 import { encodedColumnNames } from '../../core/normalization/layout';
 import type { TransformerModel } from '../../core/normalization/model';
-import { decodedNumberCell } from '../../stages/inverse/inverse-batch';
+import { cleanFileJob } from './clean-file-lines';
 import { deadLetterSink, type DeadLetter } from './dead-letters';
+import { DecodedLineFormat, encodedField } from './message-line-decoder';
 import { InputError } from './input-error';
 import { progressEvery, writeInOrder, type ChunkEntry } from './ordered-output';
 import { assertReadable } from './read-table';
 import type { ModelFileJobOptions, ModelFileJobReport } from './file-job';
 
-export type InverseFileOptions = ModelFileJobOptions;
+export interface InverseFileOptions extends ModelFileJobOptions {
+  /** Worker threads that decode a clean file's messages (0: this thread); default one per core. */
+  readonly threads?: number;
+}
 
 export interface InverseFileReport extends ModelFileJobReport {
   readonly rowsDecoded: number;
@@ -26,34 +31,28 @@ export interface InverseFileReport extends ModelFileJobReport {
 /** Rows decoded together. */
 const CHUNK_ROWS = 4096;
 
-/** An encoded field as a number, or null; the one-hot zeros and ones skip the number syntax check. */
-function encodedField(f: string): number | null {
-  if (f === '0') return 0;
-  if (f === '1') return 1;
-  return parseFiniteNumber(f.trim());
-}
-
-/** Row `row` of a decoded batch as the CSV line the inverse writes, without terminator. */
-function decodedLine(model: TransformerModel, categoryFields: readonly (readonly string[])[], decoded: DecodedBatch, row: number): string {
-  let line = '';
-  for (let c = 0; c < model.columns.length; c++) {
-    if (c > 0) line += ',';
-    const category = decoded.categories[c];
-    line += category
-      ? (categoryFields[c] as readonly string[])[category[row] as number]
-      : decodedNumberCell(model.columns[c], (decoded.values[c] as Float64Array)[row] as number);
-  }
-  // A lone empty field would be an empty line, which parsers skip.
-  return line === '' ? EMPTY_ROW : line;
-}
-
 export async function inverseFile(job: InverseFileOptions): Promise<InverseFileReport> {
+  await assertReadable(job.input);
+  const { model } = job;
+  // Clean files (what a transform writes) take the message path: on every core, the same bytes.
+  const clean = await cleanFileJob(job, {
+    inputHeader: encodedColumnNames(model),
+    outputHeader: model.columns.map((c) => c.name),
+    coding: { direction: 'inverse', model, source: job.input },
+    threads: job.threads ?? availableParallelism(),
+  });
+  if (clean !== null) return { rowsRead: clean.rowsRead, rowsDecoded: clean.rowsWritten, rowsDeadLettered: 0, clipped: clippedByName(model, clean.counts.clipped ?? []) };
+  return inverseRowByRow(job);
+}
+
+/** The row path: any file, bad rows reported one by one (dead letters, or the first one stops it). */
+async function inverseRowByRow(job: InverseFileOptions): Promise<InverseFileReport> {
   const { model } = job;
   await assertReadable(job.input);
   const decoder = new BatchDecoder(model);
   const width = decoder.width;
   const expectedHeader = encodedColumnNames(model);
-  const categoryFields = model.columns.map((c) => (c.type === 'categorical' ? c.categories.map(formatCsvField) : []));
+  const format = new DecodedLineFormat(model);
   const deadLetters = deadLetterSink(job.deadLetterPath);
   let entries: ChunkEntry[] = [];
   const out = new CsvFileWriter(job.output);
@@ -76,7 +75,7 @@ export async function inverseFile(job: InverseFileOptions): Promise<InverseFileR
       entries,
       (i) => {
         const err = errors.get(i);
-        return err === undefined ? decodedLine(model, categoryFields, decoded, i) : letter(i, err);
+        return err === undefined ? format.line(decoded, i) : letter(i, err);
       },
       out,
       deadLetters,
@@ -133,9 +132,13 @@ export async function inverseFile(job: InverseFileOptions): Promise<InverseFileR
     await out.close();
     await deadLetters.close();
   }
+  return { rowsRead, rowsDecoded, rowsDeadLettered: deadLetters.count, clipped: clippedByName(model, decoder.clipped) };
+}
+
+function clippedByName(model: TransformerModel, counts: readonly number[]): Record<string, number> {
   const clipped: Record<string, number> = {};
   model.columns.forEach((c, i) => {
-    if ((decoder.clipped[i] as number) > 0) clipped[c.name] = decoder.clipped[i] as number;
+    if ((counts[i] ?? 0) > 0) clipped[c.name] = counts[i] as number;
   });
-  return { rowsRead, rowsDecoded, rowsDeadLettered: deadLetters.count, clipped };
+  return clipped;
 }

@@ -1,9 +1,10 @@
 /**
- * The body of a line-encoding thread (./line-encoders.ts): it answers LineRequests with the
- * model and file named in its workerData.
+ * The body of a line thread (./line-coders.ts): it answers LineRequests with the
+ * direction, model and file named in its workerData.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { lineRequestHandler, type LineRequest, type LineThreadData } from './line-encoders';
+import type { MessageLines } from './file-messages';
+import { lineRequestHandler, type LineRequest, type LineThreadData } from './line-coders';
 
 const port = parentPort;
 if (port === null) throw new Error('line-thread.js runs as a worker thread only');
@@ -11,7 +12,7 @@ const answer = lineRequestHandler(workerData as LineThreadData);
 
 port.on('message', (m: LineRequest) => {
   const reply = answer(m);
-  const text = 'result' in reply && reply.result !== null && 'text' in reply.result ? reply.result.text : null;
+  const text = m.type === 'message' && 'result' in reply && reply.result !== null ? (reply.result as MessageLines).text : null;
   // The lines are handed over, not copied.
   port.postMessage(reply, text !== null && text.byteOffset === 0 && text.byteLength === text.buffer.byteLength ? [text.buffer as ArrayBuffer] : []);
 });

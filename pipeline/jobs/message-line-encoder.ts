@@ -3,7 +3,7 @@
  * function into a row batch of typed columns, encoded as the transform stage encodes one
  * (BatchEncoder, each row's draw keyed by its row id), each row written by EncodedLineFormat.
  * A pure function of the message and the model, so the embedded transform's threads
- * (./line-encoders.ts) give the same bytes as its own thread, and the same as the Kafka
+ * (./line-coders.ts) give the same bytes as its own thread, and the same as the Kafka
  * transform's rows.
  */
 import type { ColumnSpec } from '../../core/normalization/column-spec';
@@ -13,27 +13,9 @@ import type { TransformerModel } from '../../core/normalization/model';
 import { FILE_ROW_PARTITIONS } from '../../core/normalization/row-id';
 import { ingestMessages } from '../../stages/ingest/ingest-batch';
 import { EncodedLineFormat } from './encoded-line';
+import type { ColumnCounts, FileMessage, MessageLineCoder, MessageLines } from './file-messages';
 
-/** One produced message: its index among the file's messages, its bytes and its record count. */
-export interface FileMessage {
-  readonly index: number;
-  readonly value: Uint8Array;
-  readonly records: number;
-}
-
-/** A message's rows as lines, each ending in '\n'. Every character is ASCII, so this is its Latin-1 (and UTF-8). */
-export interface MessageLines {
-  readonly text: Uint8Array;
-  readonly rows: number;
-}
-
-/** Values clipped into the fitted range, and those beyond the research code's ±0.99, per model column. */
-export interface ClipCounts {
-  readonly clipped: readonly number[];
-  readonly beyondResearchClip: readonly number[];
-}
-
-export class MessageLineEncoder {
+export class MessageLineEncoder implements MessageLineCoder {
   private readonly specs: readonly ColumnSpec[];
   private readonly encoder: BatchEncoder;
   private readonly format: EncodedLineFormat;
@@ -53,7 +35,7 @@ export class MessageLineEncoder {
    * as a header, rows that are not the records one for one, a row the encoder refuses), which
    * the row path must then report row by row.
    */
-  encode(m: FileMessage): MessageLines | null {
+  lines(m: FileMessage): MessageLines | null {
     const partition = m.index % FILE_ROW_PARTITIONS;
     const parsed = ingestMessages([{ topic: this.source, partition, offset: Math.floor(m.index / FILE_ROW_PARTITIONS), key: null, value: m.value, headers: {} }], this.specs);
     if (parsed.deadLetters.length > 0 || parsed.headersSkipped > 0 || parsed.rows !== m.records) return null;
@@ -71,7 +53,8 @@ export class MessageLineEncoder {
     return { text: Buffer.from(text, 'latin1'), rows };
   }
 
-  clipCounts(): ClipCounts {
+  /** Values clipped into the fitted range, and those beyond the research code's ±0.99, per model column. */
+  counts(): ColumnCounts {
     return { clipped: [...this.encoder.clipped], beyondResearchClip: [...this.encoder.beyondResearchClip] };
   }
 }

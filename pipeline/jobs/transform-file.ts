@@ -1,6 +1,6 @@
 /**
  * The embedded transform of a CSV file with a fitted model, to an encoded CSV file. A clean file
- * goes through produce's messages and ingest's parser (./transform-messages); any other file,
+ * goes through produce's messages and ingest's parser on worker threads (./clean-file-lines.ts); any other file,
  * or one found not clean on the way, is transformed again on the row path here: rows read
  * into chunks of typed columns and encoded a chunk at a time (BatchEncoder), the output lines
  * and dead letters in input order (./ordered-output).
@@ -19,8 +19,7 @@ import { EncodedLineFormat } from './encoded-line';
 import { InputError } from './input-error';
 import { progressEvery, writeInOrder, type ChunkEntry } from './ordered-output';
 import { assertReadable, isTableRow, openTable, type TableRow } from './read-table';
-import type { ClipCounts } from './message-line-encoder';
-import { transformCleanFile, type CleanTransformResult } from './transform-messages';
+import { cleanFileJob } from './clean-file-lines';
 import type { ModelFileJobOptions, ModelFileJobReport } from './file-job';
 
 /**
@@ -103,19 +102,17 @@ class RowChunk {
 export async function transformFile(job: TransformFileOptions): Promise<TransformFileReport> {
   await assertReadable(job.input);
   const { model } = job;
-  // Clean files (most) take the message path: several times faster, the same bytes.
-  const cleanOut = new CsvFileWriter(job.output);
-  let clean: CleanTransformResult | null;
-  try {
-    await cleanOut.writeRow(encodedColumnNames(model));
-    clean = await transformCleanFile(job.input, model, cleanOut, job.messageLimits ?? {}, progressEvery(1000, job.onProgress), job.threads ?? availableParallelism());
-  } finally {
-    await cleanOut.close();
-  }
+  // Clean files (most) take the message path: on every core, without a row object, the same bytes.
+  const clean = await cleanFileJob(job, {
+    inputHeader: model.columns.map((c) => c.name),
+    outputHeader: encodedColumnNames(model),
+    coding: { direction: 'transform', model, source: job.input },
+    limits: job.messageLimits,
+    threads: job.threads ?? availableParallelism(),
+  });
   if (clean !== null) {
-    // A dead-letter file is still written, with its header only, as the row path leaves it.
-    await deadLetterSink(job.deadLetterPath).close();
-    return { rowsRead: clean.rowsRead, rowsEncoded: clean.rowsEncoded, rowsDeadLettered: 0, ...clipCounts(model, clean) };
+    const { clipped = [], beyondResearchClip = [] } = clean.counts;
+    return { rowsRead: clean.rowsRead, rowsEncoded: clean.rowsWritten, rowsDeadLettered: 0, ...clipCounts(model, { clipped, beyondResearchClip }) };
   }
   return transformRowByRow(job);
 }
@@ -175,7 +172,7 @@ async function transformRowByRow(job: TransformFileOptions): Promise<TransformFi
   return { rowsRead: table.rowsRead, rowsEncoded, rowsDeadLettered: deadLetters.count, ...clipCounts(model, encoder) };
 }
 
-function clipCounts(model: TransformerModel, counts: ClipCounts): Pick<TransformFileReport, 'clipped' | 'beyondResearchClip'> {
+function clipCounts(model: TransformerModel, counts: { readonly clipped: readonly number[]; readonly beyondResearchClip: readonly number[] }): Pick<TransformFileReport, 'clipped' | 'beyondResearchClip'> {
   const clipped: Record<string, number> = {};
   const beyondResearchClip: Record<string, number> = {};
   model.columns.forEach((c, i) => {

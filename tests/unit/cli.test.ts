@@ -8,7 +8,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { allCommands } from '../../pipeline/main';
 import { compareFiles } from '../../pipeline/jobs/round-trip';
-import { transformCleanFile } from '../../pipeline/jobs/transform-messages';
+import { cleanFileLines } from '../../pipeline/jobs/clean-file-lines';
 import { CsvFileWriter } from '../../topics/files/csv-file';
 import { parseCsvText } from '../../core/csv/csv';
 import { encodedColumnNames } from '../../core/normalization/layout';
@@ -184,8 +184,9 @@ describe('fit, transform, inverse on a 3000-row slice of the sample', () => {
   ] as const)('the message path, given %s, takes it: %s', async (_, takes, file) => {
     const model = readModel(modelPath);
     const out = new CsvFileWriter(inTmp('message-path.csv'));
-    const result = await transformCleanFile(file(), model, out, {}, () => undefined, 0).finally(() => out.close());
-    expect(result === null ? null : result.rowsEncoded).toBe(takes ? 3000 : null);
+    const names = model.columns.map((c) => c.name);
+    const result = await cleanFileLines(file(), names, { direction: 'transform', model, source: file() }, out, {}, () => undefined, 0).finally(() => out.close());
+    expect(result === null ? null : result.rowsWritten).toBe(takes ? 3000 : null);
   });
 
   test('the message path gives the same bytes and clip counts on 2 encoding threads as on none (a file of several messages)', () => {
@@ -205,6 +206,42 @@ describe('fit, transform, inverse on a 3000-row slice of the sample', () => {
     expect(outputs[1]?.text === outputs[0]?.text).toBe(true);
     expect(outputs[0]?.clipped).toBe('values outside the fitted range, clipped to it: Amount 16');
     expect(outputs[1]?.clipped).toBe(outputs[0]?.clipped);
+  });
+
+  // (After the test above, which writes the encoded files.)
+  test('the inverse of a clean file of several messages gives the same bytes and report on 2 decoding threads as on none', () => {
+    const encoded = inTmp('big-encoded-0.csv');
+    const outputs = ['0', '2'].map((threads) => {
+      const out = inTmp(`big-decoded-${threads}.csv`);
+      const r = vgmflow('inverse', encoded, '--model', modelPath, '--out', out, '--decode-threads', threads);
+      expectOk(r);
+      return { text: readFileSync(out, 'utf8'), summary: r.stderr.split('\n').filter((l) => l.startsWith('decoded') || l.startsWith('values')).map((l) => l.replace(/ to \S+$/, '')) };
+    });
+    expect(outputs[0]?.text.split('\n')).toHaveLength(160_002);
+    expect(outputs[1]?.text === outputs[0]?.text).toBe(true);
+    expect(outputs[0]?.summary[0]).toBe('decoded 160000 rows (0 dead-lettered)');
+    expect(outputs[1]?.summary).toEqual(outputs[0]?.summary);
+  });
+
+  test.each([
+    ['the clean encoded file', true, 0, (lines: string[]) => lines],
+    // Valid CSV, which the row path reads as the same number.
+    ['a quoted field', false, 0, (lines: string[]) => lines.map((l, i) => (i === 7 ? l.replace(/^([^,]*)/, '"$1"') : l))],
+    ['a field that is not a number', false, 1, (lines: string[]) => lines.map((l, i) => (i === 7 ? l.replace(/^[^,]*/, 'x') : l))],
+    ['a record with a field too many', false, 1, (lines: string[]) => lines.map((l, i) => (i === 7 ? `${l},0` : l))],
+  ] as const)('the inverse message path, given %s, takes it: %s', async (name, takes, deadLettered, edit) => {
+    const model = readModel(modelPath);
+    const lines = readFileSync(encodedPath, 'utf8').split('\n').filter((l) => l !== '');
+    const input = writeLines(`inverse-path-${name.replace(/ /g, '-')}.csv`, edit(lines));
+    const out = new CsvFileWriter(inTmp('inverse-path.csv'));
+    const header = encodedColumnNames(model);
+    const result = await cleanFileLines(input, header, { direction: 'inverse', model, source: input }, out, {}, () => undefined, 0).finally(() => out.close());
+    expect(result === null ? null : result.rowsWritten).toBe(takes ? 3000 : null);
+    // Whichever path, the command decodes what it can, as before.
+    const decoded = inTmp('inverse-path-decoded.csv');
+    const r = vgmflow('inverse', input, '--model', modelPath, '--out', decoded, '--dead-letter', inTmp('inverse-path-dead.csv'));
+    expectOk(r);
+    expect(r.stderr).toContain(`decoded ${3000 - deadLettered} rows (${deadLettered} dead-lettered)`);
   });
 
   test('transform writes the encoded layout; inverse gives back every value with the input header', async () => {

@@ -1,5 +1,6 @@
 import { inverseFile } from '../../jobs/inverse-file';
-import type { ParsedArgs } from '../args';
+import { availableParallelism } from 'node:os';
+import { integerOption, type ParsedArgs } from '../args';
 import type { Command } from '../command';
 import { FILE_OPTIONS, fileOrKafkaCommand, runModelFileJob } from '../file-or-kafka';
 import { KAFKA_HELP, KAFKA_OPTIONS } from '../kafka-options';
@@ -39,6 +40,8 @@ File options:
   --out <file>            the decoded CSV to write (required)
   --dead-letter <file>    write rejected rows here and go on; without it the
                           inverse stops at the first bad row
+  --decode-threads <n>    worker threads that parse, decode and format the rows (default: the
+                          number of cores, ${availableParallelism()} here; 0: the main thread)
 
 Kafka options (with --brokers):
   --encoded-topic <name>  the input topic (default: <prefix>.encoded)
@@ -64,7 +67,8 @@ ${KAFKA_HELP}`;
 
 
 function inverseOneFile(args: ParsedArgs, input: string): Promise<number> {
-  return runModelFileJob(args, input, 'inverse', inverseFile, (r, output) => `decoded ${r.rowsDecoded} rows (${r.rowsDeadLettered} dead-lettered) to ${output}`);
+  const threads = integerOption(args, 'decode-threads', availableParallelism());
+  return runModelFileJob(args, input, 'inverse', (job) => inverseFile({ ...job, threads }), (r, output) => `decoded ${r.rowsDecoded} rows (${r.rowsDeadLettered} dead-lettered) to ${output}`);
 }
 
 function inverseOnKafka(args: ParsedArgs): Promise<number> {
@@ -76,7 +80,7 @@ export const inverseCommand: Command = fileOrKafkaCommand({
   name: 'inverse',
   summary: 'decode an encoded CSV file, or an encoded topic on Kafka, back to the original columns',
   help: HELP,
-  fileOptions: FILE_OPTIONS,
+  fileOptions: { ...FILE_OPTIONS, 'decode-threads': { type: 'string' } },
   kafkaOptions: { ...KAFKA_OPTIONS, ...INVERSE_STAGE_OPTIONS, ...ONE_SHOT_OPTIONS, ...METRICS_OPTION },
   inputName: 'the encoded CSV file',
   kafkaAlternative: '--brokers, to decode a topic',
