@@ -64,15 +64,15 @@ export async function cleanFileLines(
     const records = message.rows;
     ready.push({ index: closed++, records, value: message.take() });
   };
-  /** Unknown until the header is read; false for a header that is not the model's columns in order. */
-  let headerIsModel: boolean | undefined;
+  /** Unknown until the header is read; false for a header other than `names`. */
+  let headerAsExpected: boolean | undefined;
   let rowsRead = 0;
   let rowsWritten = 0;
   let bytesRead = 0;
   const sink: RecordSink = (bytes, from, to) => {
-    if (headerIsModel === undefined) {
+    if (headerAsExpected === undefined) {
       const header = headerFields(bytes.subarray(from, to));
-      headerIsModel = header !== null && header.length === names.length && header.every((h, i) => h === names[i]);
+      headerAsExpected = header !== null && header.length === names.length && header.every((h, i) => h === names[i]);
       return;
     }
     if (blocks.place(to - from)) closeMessage();
@@ -94,7 +94,7 @@ export async function cleanFileLines(
   };
   /** Sends the finished messages to their coders, writing the oldest as it goes; false at the first thing the path does not take. */
   const drain = async (): Promise<boolean> => {
-    if (headerIsModel === false) return false;
+    if (headerAsExpected === false) return false;
     for (const m of ready.splice(0)) {
       // Read before the message's bytes move to a thread.
       const bytes = m.value.length + 1;
@@ -115,7 +115,7 @@ export async function cleanFileLines(
     }
     splitter.end(sink);
     closeMessage();
-    if (headerIsModel !== true || !(await drain())) return null;
+    if (headerAsExpected !== true || !(await drain())) return null;
     while (inFlight.length > 0) if (!(await settleOldest())) return null;
     return { rowsRead, rowsWritten, counts: await coders.counts() };
   } finally {
