@@ -86,6 +86,7 @@ export async function runModelFileJob<R extends ModelFileJobReport>(
     output,
     deadLetterPath: stringOption(args, 'dead-letter'),
     onProgress: (rows, bytes) => progress.update(rows, bytes),
+    onRestart: (why) => progress.restart(why),
   }).finally(() => progress.done());
   process.stderr.write(`${summary(report, output, (Date.now() - started) / 1000)}\n${describeClipped(report.clipped)}`);
   return 0;

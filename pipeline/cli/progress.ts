@@ -8,6 +8,8 @@ import { statSync } from 'fs';
 export interface Progress {
   /** `bytes`: input bytes consumed so far (approximately). */
   update(rows: number, bytes: number): void;
+  /** The work starts again from nothing (a second pass over the input): says why if progress was shown, and counts afresh. */
+  restart(why: string): void;
   done(): void;
 }
 
@@ -22,14 +24,17 @@ function formatSeconds(s: number): string {
 /** A progress line for `rows` done so far and `fraction` (0..1) of the whole; ETA from the fraction. */
 export interface FractionProgress {
   update(rows: number, fraction: number): void;
+  restart(why: string): void;
   done(): void;
 }
 
 export function fractionProgress(label: string, stream: NodeJS.WriteStream = process.stderr): FractionProgress {
-  const started = Date.now();
+  let started = Date.now();
   let last = 0;
   const tty = stream.isTTY === true;
   let drawn = false;
+  /** Whether a progress line was written since the start (or the restart). */
+  let shown = false;
   const line = (rows: number, fraction: number): string => {
     const seconds = (Date.now() - started) / 1000;
     const rate = rows / Math.max(seconds, 1e-3);
@@ -45,12 +50,24 @@ export function fractionProgress(label: string, stream: NodeJS.WriteStream = pro
       const now = Date.now();
       if (now - last < (tty ? REDRAW_MS : LOG_MS)) return;
       last = now;
+      shown = true;
       if (tty) {
         stream.write(`\r${line(rows, fraction)}\x1b[K`);
         drawn = true;
       } else {
         stream.write(`${line(rows, fraction)}\n`);
       }
+    },
+    restart(why) {
+      // Said only where progress was shown: it explains the count starting over.
+      if (shown) {
+        if (drawn) stream.write('\r\x1b[K');
+        stream.write(`${label}: ${why}\n`);
+      }
+      drawn = false;
+      shown = false;
+      started = Date.now();
+      last = 0;
     },
     done() {
       if (drawn) stream.write('\r\x1b[K');
@@ -69,6 +86,7 @@ export function fileProgress(label: string, path: string, stream: NodeJS.WriteSt
   const bar = fractionProgress(label, stream);
   return {
     update: (rows, bytes) => bar.update(rows, total > 0 ? bytes / total : 0),
+    restart: (why) => bar.restart(why),
     done: () => bar.done(),
   };
 }

@@ -9,6 +9,8 @@ export interface ModelFileJobOptions {
   readonly deadLetterPath?: string;
   /** Called now and then with the rows read and (about) the input bytes they took. */
   readonly onProgress?: (rows: number, bytes: number) => void;
+  /** Called when the job reads the file again from its start (its row-by-row path), with why; progress counts afresh. */
+  readonly onRestart?: (why: string) => void;
 }
 
 export interface ModelFileJobReport {

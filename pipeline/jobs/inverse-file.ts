@@ -42,6 +42,7 @@ export async function inverseFile(job: InverseFileOptions): Promise<InverseFileR
     threads: job.threads ?? availableParallelism(),
   });
   if (clean !== null) return { rowsRead: clean.rowsRead, rowsDecoded: clean.rowsWritten, rowsDeadLettered: 0, clipped: clippedByName(model, clean.counts.clipped ?? []) };
+  job.onRestart?.('a row the fast path does not take (a rejected row, a quoted field, or a header not the encoded layout): reading the file again row by row');
   return inverseRowByRow(job);
 }
 

@@ -114,6 +114,7 @@ export async function transformFile(job: TransformFileOptions): Promise<Transfor
     const { clipped = [], beyondResearchClip = [] } = clean.counts;
     return { rowsRead: clean.rowsRead, rowsEncoded: clean.rowsWritten, rowsDeadLettered: 0, ...clipCounts(model, { clipped, beyondResearchClip }) };
   }
+  job.onRestart?.('a row the fast path does not take (a rejected row, or columns not in the model\'s order): reading the file again row by row');
   return transformRowByRow(job);
 }
 

@@ -9,6 +9,8 @@ import { join } from 'path';
 import { allCommands } from '../../pipeline/main';
 import { compareFiles } from '../../pipeline/jobs/round-trip';
 import { cleanFileLines } from '../../pipeline/jobs/clean-file-lines';
+import { inverseFile } from '../../pipeline/jobs/inverse-file';
+import { transformFile } from '../../pipeline/jobs/transform-file';
 import { CsvFileWriter } from '../../topics/files/csv-file';
 import { parseCsvText } from '../../core/csv/csv';
 import { encodedColumnNames } from '../../core/normalization/layout';
@@ -206,6 +208,24 @@ describe('fit, transform, inverse on a 3000-row slice of the sample', () => {
     expect(outputs[1]?.text === outputs[0]?.text).toBe(true);
     expect(outputs[0]?.clipped).toBe('values outside the fitted range, clipped to it: Amount 16');
     expect(outputs[1]?.clipped).toBe(outputs[0]?.clipped);
+  });
+
+  test('transform and inverse say when they read a file again row by row, and only then', async () => {
+    const model = readModel(modelPath);
+    const restarts = async (run: (onRestart: (why: string) => void) => Promise<unknown>): Promise<string[]> => {
+      const said: string[] = [];
+      await run((why) => said.push(why));
+      return said;
+    };
+    const transform = (input: string) => (onRestart: (why: string) => void) =>
+      transformFile({ input, model, output: inTmp('restart-encoded.csv'), deadLetterPath: inTmp('restart-dead.csv'), onRestart, threads: 0 });
+    expect(await restarts(transform(slice))).toEqual([]);
+    expect(await restarts(transform(sampleFile('restart-bad.csv', 3000, { 3001: 'n/a,0,visa,5411' })))).toEqual([expect.stringContaining('reading the file again row by row')]);
+    const inverse = (input: string) => (onRestart: (why: string) => void) =>
+      inverseFile({ input, model, output: inTmp('restart-decoded.csv'), deadLetterPath: inTmp('restart-dead.csv'), onRestart, threads: 0 });
+    expect(await restarts(inverse(encodedPath))).toEqual([]);
+    const dirty = readFileSync(encodedPath, 'utf8').split('\n').map((l, i) => (i === 9 ? l.replace(/^[^,]*/, 'x') : l));
+    expect(await restarts(inverse(writeLines('restart-dirty-encoded.csv', dirty)))).toEqual([expect.stringContaining('reading the file again row by row')]);
   });
 
   // (After the test above, which writes the encoded files.)

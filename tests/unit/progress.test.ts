@@ -32,3 +32,18 @@ test('elsewhere: plain lines, no bar, nothing to clear', () => {
   expect(written).toHaveLength(1);
   expect(written[0]).toMatch(/^inverse: 100% 40 rows, \d+ rows\/s, ETA 0 s\n$/);
 });
+
+test('a restart says why where progress was shown, clears the bar, and counts rate and ETA afresh', () => {
+  const { stream, written } = sink(true);
+  const p = fileProgress('transform', file, stream);
+  p.restart('not shown: nothing was drawn yet');
+  expect(written).toEqual([]);
+  p.update(10, 50);
+  p.restart('reading the file again row by row');
+  expect(written.slice(1)).toEqual(['\r\x1b[K', 'transform: reading the file again row by row\n']);
+  // Drawn again at once (the redraw interval starts over), from the new start.
+  p.update(5, 25);
+  expect(written[3]).toMatch(/^\rtransform: \[###\.{21}\] 13% 5 rows, \d+ rows\/s/);
+  p.done();
+  expect(written[4]).toBe('\r\x1b[K');
+});
