@@ -75,65 +75,27 @@ interface Block {
   readonly lines: Float64Array;
 }
 
-/**
- * Copies records into the next block straight from the file's chunks. Records that follow each
- * other in a chunk with one LF after each (the usual case) are copied as one run, LFs included,
- * rather than one copy per record.
- */
+/** Copies records into the next block straight from the file's chunks. */
 class BlockWriter {
   private bytes = new Uint8Array(BLOCK_START_BYTES);
   private ends = new Int32Array(BLOCK_RECORDS);
   private lines = new Float64Array(BLOCK_RECORDS);
-  /** Bytes copied into `bytes`. */
-  private copied = 0;
-  /** Bytes of the block so far: those copied plus the pending run. */
   private used = 0;
   private count = 0;
-  // The pending run: runChunk[runFrom, runTo), each of its records followed by its LF.
-  private runChunk: Uint8Array | null = null;
-  private runFrom = 0;
-  private runTo = 0;
 
   add(source: Uint8Array, from: number, to: number, line: number): void {
     const length = to - from;
-    if (source[to] === LF && to < source.length) {
-      if (source !== this.runChunk || from !== this.runTo) {
-        this.flushRun();
-        this.runChunk = source;
-        this.runFrom = from;
-      }
-      this.runTo = to + 1;
-    } else {
-      this.flushRun();
-      this.reserve(length + 1);
-      this.bytes.set(source.subarray(from, to), this.copied);
-      this.bytes[this.copied + length] = LF;
-      this.copied += length + 1;
-    }
-    this.used += length;
-    this.ends[this.count] = this.used;
-    this.used++;
-    this.lines[this.count] = line;
-    this.count++;
-  }
-
-  /** Copies the pending run: call before the chunk it is in may change. */
-  flushRun(): void {
-    const chunk = this.runChunk;
-    if (chunk === null) return;
-    const n = this.runTo - this.runFrom;
-    this.reserve(n);
-    this.bytes.set(chunk.subarray(this.runFrom, this.runTo), this.copied);
-    this.copied += n;
-    this.runChunk = null;
-  }
-
-  private reserve(bytes: number): void {
-    if (this.copied + bytes > this.bytes.length) {
-      const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.copied + bytes));
-      grown.set(this.bytes.subarray(0, this.copied));
+    if (this.used + length + 1 > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.used + length + 1));
+      grown.set(this.bytes.subarray(0, this.used));
       this.bytes = grown;
     }
+    this.bytes.set(source.subarray(from, to), this.used);
+    this.used += length;
+    this.ends[this.count] = this.used;
+    this.bytes[this.used++] = LF;
+    this.lines[this.count] = line;
+    this.count++;
   }
 
   get full(): boolean {
@@ -146,12 +108,10 @@ class BlockWriter {
 
   /** The block so far; the writer starts a new one in fresh buffers. */
   take(): Block {
-    this.flushRun();
-    const block = { bytes: this.bytes.subarray(0, this.copied), ends: this.ends.subarray(0, this.count), lines: this.lines.subarray(0, this.count) };
+    const block = { bytes: this.bytes.subarray(0, this.used), ends: this.ends.subarray(0, this.count), lines: this.lines.subarray(0, this.count) };
     this.bytes = new Uint8Array(Math.min(this.bytes.length, BLOCK_MAX_BYTES));
     this.ends = new Int32Array(BLOCK_RECORDS);
     this.lines = new Float64Array(BLOCK_RECORDS);
-    this.copied = 0;
     this.used = 0;
     this.count = 0;
     return block;
@@ -178,7 +138,6 @@ async function* recordBlocks(path: string): AsyncGenerator<Block, void, undefine
   };
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     splitter.push(chunk as Buffer, sink);
-    writer.flushRun();
     yield* ready.splice(0);
   }
   splitter.end(sink);
