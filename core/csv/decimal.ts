@@ -2,7 +2,9 @@
  * Decimal numbers straight from CSV bytes, for the common case only: an exact and fast answer
  * where one is cheap, NaN where the caller must take the general path (the text and
  * parseFiniteNumber). Whatever it accepts, parseFiniteNumber accepts with the same value.
+ * parseFiniteNumberBytes joins the two.
  */
+import { parseFiniteNumber } from '../normalization/column-spec';
 
 const ZERO = 0x30;
 const NINE = 0x39;
@@ -166,4 +168,23 @@ export function parseDecimalBytes(bytes: Uint8Array, from: number, to: number): 
   else if (scale < 0 && scale >= -22) value = mantissa / (EXACT_POWERS[-scale] as number);
   else return NaN;
   return negative ? -value : value;
+}
+
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * parseFiniteNumber of the trimmed UTF-8 text of bytes[from, to), read straight from the bytes
+ * where that is exact (parseDecimalBytes) and from the text otherwise; null also for bytes that
+ * are not UTF-8.
+ */
+export function parseFiniteNumberBytes(bytes: Uint8Array, from: number, to: number): number | null {
+  const fast = parseDecimalBytes(bytes, from, to);
+  if (fast === fast) return fast;
+  let text: string;
+  try {
+    text = fatalUtf8.decode(bytes.subarray(from, to));
+  } catch {
+    return null;
+  }
+  return parseFiniteNumber(text.trim());
 }

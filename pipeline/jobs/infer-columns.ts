@@ -5,25 +5,19 @@
  *
  * The pass reads bytes, not text: the file is split into records by the byte-level twin of the
  * CSV parser (CsvRecordSplitter), and a record of plain ASCII without quotes — nearly every
- * record — is checked field by field in place (parseDecimalBytes, else the text of the field).
+ * record — is checked field by field in place (parseFiniteNumberBytes).
  * Any other record is decoded and parsed as the CSV reader would (an invalid UTF-8 sequence or
  * a malformed record makes it an error, skipped). It stops early once every column it infers
  * is known to be categorical.
  */
 import { createReadStream } from 'node:fs';
 import { DEFAULT_MAX_RECORD_BYTES, parseCsvText } from '../../core/csv/csv';
-import { parseDecimalBytes } from '../../core/csv/decimal';
 import { CsvRecordSplitter, type RecordSink } from '../../core/csv/record-splitter';
+import { parseFiniteNumberBytes } from '../../core/csv/decimal';
 import { parseFiniteNumber, type ColumnSpec } from '../../core/normalization/column-spec';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
-
-/** A field is a number as the fit reads it: finite, after trimming. */
-function fieldIsNumber(bytes: Uint8Array, from: number, to: number): boolean {
-  if (!Number.isNaN(parseDecimalBytes(bytes, from, to))) return true;
-  return parseFiniteNumber(Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('latin1').trim()) !== null;
-}
 
 /** Whether bytes[from, to) needs the text parser: a quote, or a byte outside ASCII. */
 function needsText(bytes: Uint8Array, from: number, to: number): boolean {
@@ -79,7 +73,7 @@ export async function inferColumnTypes(path: string, header: readonly string[], 
     for (let i = 0, start = from; i < header.length; i++) {
       let end = start;
       while (end < to && bytes[end] !== COMMA) end++;
-      if (numeric[i] && !fieldIsNumber(bytes, start, end)) notNumeric(i);
+      if (numeric[i] && parseFiniteNumberBytes(bytes, start, end) === null) notNumeric(i);
       start = end + 1;
     }
   };

@@ -1,6 +1,6 @@
 /**
  * One message of a clean encoded file → its decoded CSV lines: each record's fields read as
- * numbers straight from the bytes into a block of research-layout vectors, decoded by BatchDecoder, each row written as
+ * numbers straight from the bytes (parseFiniteNumberBytes) into a block of research-layout vectors, decoded by BatchDecoder, each row written as
  * the row path writes it (decodedLine). A pure function of the message and the model, so the
  * embedded inverse's threads (./line-coders.ts) give the same bytes as its own thread.
  *
@@ -10,7 +10,7 @@
  * each bad row as a dead letter, with its line.
  */
 import { formatCsvField, EMPTY_ROW } from '../../core/csv/csv';
-import { parseDecimalBytes } from '../../core/csv/decimal';
+import { parseFiniteNumberBytes } from '../../core/csv/decimal';
 import { parseFiniteNumber } from '../../core/normalization/column-spec';
 import { BatchDecoder, type DecodedBatch } from '../../core/normalization/batch-decoder';
 import type { TransformerModel } from '../../core/normalization/model';
@@ -22,20 +22,13 @@ const LF = 0x0a;
 const DIGIT_ZERO = 0x30;
 const DIGIT_ONE = 0x31;
 
-/**
- * encodedField of bytes[from, to): decimals straight from the bytes where that is exact
- * (parseDecimalBytes), the text otherwise; null for a field that is not ASCII (the row path
- * decodes it as UTF-8 first, and judges it there).
- */
+/** encodedField of bytes[from, to), read from the bytes. */
 function fieldValue(bytes: Uint8Array, from: number, to: number): number | null {
   if (to - from === 1) {
     if (bytes[from] === DIGIT_ZERO) return 0;
     if (bytes[from] === DIGIT_ONE) return 1;
   }
-  const fast = parseDecimalBytes(bytes, from, to);
-  if (!Number.isNaN(fast)) return fast;
-  for (let i = from; i < to; i++) if ((bytes[i] as number) >= 0x80) return null;
-  return encodedField(Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('latin1'));
+  return parseFiniteNumberBytes(bytes, from, to);
 }
 
 /** An encoded field as a number, or null; the one-hot zeros and ones skip the number syntax check. */
