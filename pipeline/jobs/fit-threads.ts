@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { partialComputer, partialComputerOn, type PartialComputer } from '../../stages/stats/partial-pool';
 import { ThreadPool } from '../../stages/runner/thread-pool';
-import { blockParser, blockParserOn, type BlockParser } from './parse-pool';
+import { blockParserOn, inThreadBlockParser, type BlockParser } from './parse-pool';
 import type { ParseThreadData } from './parse-requests';
 
 export interface FitThreads {
@@ -23,7 +23,7 @@ const THREAD_SCRIPT = join(__dirname, 'fit-thread.js');
 export function fitThreads(how: ParseThreadData, threads: number): FitThreads {
   if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`fit threads must be a whole number ≥ 0, not ${threads}`);
   if (threads === 0 || !existsSync(THREAD_SCRIPT)) {
-    return { parser: blockParser(how, 0), partials: partialComputer(0), close: async () => undefined };
+    return { parser: inThreadBlockParser(how), partials: partialComputer(0), close: async () => undefined };
   }
   const pool = new ThreadPool(THREAD_SCRIPT, threads, 'an embedded-fit thread', how);
   return { parser: blockParserOn(pool, how), partials: partialComputerOn(pool), close: () => pool.close('the embedded-fit threads were closed') };

@@ -1,11 +1,9 @@
 /**
- * Where the embedded fit parses and summarises its blocks: on worker threads (one per core by
- * default), each folding the blocks it gets into its own column summaries, or in the caller's
- * thread. The summaries merge exactly (whole-number counts), so the result does not depend on
- * the number of threads nor on which thread parsed which block.
+ * Where the embedded fit parses and summarises its blocks: on the threads of a pool (the fit's,
+ * ./fit-threads.ts), each folding the blocks it gets into its own column summaries, or in the
+ * caller's thread. The summaries merge exactly (whole-number counts), so the result does not
+ * depend on the number of threads nor on which thread parsed which block.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ColumnSummary } from '../../core/normalization/column-summary';
 import { mergeSummaries } from '../../core/normalization/value-shard';
 import { ThreadPool } from '../../stages/runner/thread-pool';
@@ -24,7 +22,8 @@ export interface BlockParser {
   close(): Promise<void>;
 }
 
-function inThreadParser(how: ParseThreadData): BlockParser {
+/** In the caller's thread. */
+export function inThreadBlockParser(how: ParseThreadData): BlockParser {
   const { columns } = how;
   const builders = summaryBuilders(columns, how.summary, how.initialMeans);
   return {
@@ -35,14 +34,8 @@ function inThreadParser(how: ParseThreadData): BlockParser {
   };
 }
 
-/** The compiled thread body; absent when running from TypeScript sources (ts-jest). */
-const THREAD_SCRIPT = join(__dirname, 'parse-thread.js');
-
-/**
- * On the threads of `pool`, whose body answers ParseRequests for `how` (parse-thread.js, or
- * another body that also does). Closing it closes the pool only when `ownsPool`.
- */
-export function blockParserOn(pool: ThreadPool, how: ParseThreadData, ownsPool = false): BlockParser {
+/** On the threads of `pool`, whose body answers ParseRequests for `how` (fit-thread.js); the pool's owner closes it. */
+export function blockParserOn(pool: ThreadPool, how: ParseThreadData): BlockParser {
   const { columns } = how;
   const threads = pool.size;
   let nextBlock = 0;
@@ -56,14 +49,6 @@ export function blockParserOn(pool: ThreadPool, how: ParseThreadData, ownsPool =
       // Merged as a shard owner merges partitions' chunks: bounded by the same options.
       return mergeSummaries(summaries, columns, how.summary, how.initialMeans);
     },
-    close: async () => {
-      if (ownsPool) await pool.close('the parse threads were closed');
-    },
+    close: async () => undefined,
   };
-}
-
-/** `threads` parse threads, or the caller's thread when 0 or when the thread body is not compiled. */
-export function blockParser(how: ParseThreadData, threads: number): BlockParser {
-  if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`parse threads must be a whole number ≥ 0, not ${threads}`);
-  return threads === 0 || !existsSync(THREAD_SCRIPT) ? inThreadParser(how) : blockParserOn(new ThreadPool(THREAD_SCRIPT, threads, 'a parse thread', how), how, true);
 }

@@ -43,10 +43,9 @@ const THREAD_SCRIPT = join(__dirname, 'partial-thread.js');
 
 /**
  * On the threads of `pool`, whose body answers PartialRequests (partial-thread.js, or another
- * body that also does); shard s is computed by thread s mod n. Closing it closes the pool only
- * when `ownsPool`.
+ * body that also does); shard s is computed by thread s mod n. The pool's owner closes it.
  */
-export function partialComputerOn(pool: ThreadPool, ownsPool = false): PartialComputer {
+export function partialComputerOn(pool: ThreadPool): PartialComputer {
   const threads = pool.size;
   const threadOf = (shard: number): number => shard % threads;
   const tell = (thread: number, m: PartialRequest): void => pool.tell(thread, m);
@@ -56,9 +55,7 @@ export function partialComputerOn(pool: ThreadPool, ownsPool = false): PartialCo
     forget: (job) => {
       for (let t = 0; t < threads; t++) tell(t, { type: 'forget', job });
     },
-    close: async () => {
-      if (ownsPool) await pool.close('the partial-statistics threads were closed');
-    },
+    close: async () => undefined,
   };
 }
 
@@ -66,7 +63,8 @@ function threadPartials(threads: number): PartialComputer {
   // The threads stay referenced until close(): the rounds between two partials can pass
   // through moments where nothing else holds the event loop, and an unreferenced thread let the
   // process exit there, silently and with status 0, in the middle of a fit (seen 4 times in 8).
-  return partialComputerOn(new ThreadPool(THREAD_SCRIPT, threads, 'a partial-statistics thread'), true);
+  const pool = new ThreadPool(THREAD_SCRIPT, threads, 'a partial-statistics thread');
+  return { ...partialComputerOn(pool), close: () => pool.close('the partial-statistics threads were closed') };
 }
 
 /**

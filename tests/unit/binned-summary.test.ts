@@ -48,7 +48,7 @@ import { mergeSummaries, ownEntry, shardSummaries, SUMMARY_SHARDS } from '../../
 import { chunkSummaries, summaryChunkCodec, summaryChunks } from '../../topics/summary-chunk';
 import { FULL_PRECISION, fullPrecisionValues } from '../bench/generate';
 import { embeddedFit } from '../../pipeline/jobs/embedded-fit';
-import { blockParser } from '../../pipeline/jobs/parse-pool';
+import { inThreadBlockParser } from '../../pipeline/jobs/parse-pool';
 import { recordBlock } from '../../pipeline/jobs/parse-block';
 import { mulberry32 } from '../support/random';
 
@@ -451,7 +451,7 @@ describe('the streaming embedded fit summarises as the stats workers do', () => 
 
   /** The parse stage's merged summaries of all the rows, in two blocks. */
   async function parsedSummaries(summary: SummaryOptions, m: InitialMeans): Promise<ColumnSummary[]> {
-    const parser = blockParser({ columns: TABLE_SPECS, summary, initialMeans: m }, 0);
+    const parser = inThreadBlockParser({ columns: TABLE_SPECS, summary, initialMeans: m });
     try {
       for (const block of [lines.slice(0, 2500), lines.slice(2500)]) {
         const { bytes, ends } = recordBlock(block.map((l) => Buffer.from(l)));

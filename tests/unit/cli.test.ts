@@ -366,11 +366,12 @@ describe('--summary: binned summaries of high-cardinality columns', () => {
   test('the parse threads summarise as the options say (bins within the bound, split at the initial means); 0 and 2 threads give the same model', async () => {
     const f = JSON.parse(readFileSync(join(FIXTURE_DIR, 'bimodal_outliers.json'), 'utf8')) as SklearnFixture;
     const lines = f.data.map(String);
-    // The compiled parse pool: the thread body exists in dist/ only. 4998 distinct values (2976
+    // The compiled fit threads: the thread body exists in dist/ only. 4998 distinct values (2976
     // bins at 12 bits, 3790 at 13): the first thread gets 4000 rows, past the bound of 3500.
-    const { blockParser } = require(join(ROOT, 'dist', 'pipeline', 'jobs', 'parse-pool.js')) as typeof import('../../pipeline/jobs/parse-pool');
+    const { fitThreads } = require(join(ROOT, 'dist', 'pipeline', 'jobs', 'fit-threads.js')) as typeof import('../../pipeline/jobs/fit-threads');
     const { recordBlock } = require(join(ROOT, 'dist', 'pipeline', 'jobs', 'parse-block.js')) as typeof import('../../pipeline/jobs/parse-block');
-    const parser = blockParser({ columns: [{ name: 'x', type: 'continuous' }], summary: { mode: 'auto', maxBins: 3500, binBits: 16 }, initialMeans: { x: f.init_means } }, 2);
+    const threads = fitThreads({ columns: [{ name: 'x', type: 'continuous' }], summary: { mode: 'auto', maxBins: 3500, binBits: 16 }, initialMeans: { x: f.init_means } }, 2);
+    const { parser } = threads;
     let summaries;
     try {
       await Promise.all(
@@ -381,7 +382,7 @@ describe('--summary: binned summaries of high-cardinality columns', () => {
       );
       summaries = await parser.finish();
     } finally {
-      await parser.close();
+      await threads.close();
     }
     const x = summaries[0];
     if (!('bins' in x)) throw new Error(`expected bins, got ${Object.keys(x).join(', ')}`);
