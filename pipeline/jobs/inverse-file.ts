@@ -49,7 +49,6 @@ export async function inverseFile(job: InverseFileOptions): Promise<InverseFileR
 /** The row path: any file, bad rows reported one by one (dead letters, or the first one stops it). */
 async function inverseRowByRow(job: InverseFileOptions): Promise<InverseFileReport> {
   const { model } = job;
-  await assertReadable(job.input);
   const decoder = new BatchDecoder(model);
   const width = decoder.width;
   const expectedHeader = encodedColumnNames(model);

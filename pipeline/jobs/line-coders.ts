@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TransformerModel } from '../../core/normalization/model';
-import { ThreadPool, type ThreadReply } from '../../stages/runner/thread-pool';
+import { ThreadPool, wholeBuffers, type ThreadReply } from '../../stages/runner/thread-pool';
 import { sumCounts, type ColumnCounts, type FileMessage, type MessageLineCoder, type MessageLines } from './file-messages';
 import { MessageLineDecoder } from './message-line-decoder';
 import { MessageLineEncoder } from './message-line-encoder';
@@ -71,10 +71,8 @@ function threaded(data: LineThreadData, threads: number): LineCoders {
   return {
     parallelism: threads * 2,
     lines: (message) => {
-      const bytes = message.value;
-      // Moved when the message has its buffer to itself (produce's MessageBuffer gives it one).
-      const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-      return pool.ask<MessageLines | null>(next++ % threads, (id): LineRequest => ({ type: 'message', id, message }), own ? [bytes.buffer as ArrayBuffer] : []);
+      // Moved, not copied: produce's MessageBuffer gives each message a buffer of its own.
+      return pool.ask<MessageLines | null>(next++ % threads, (id): LineRequest => ({ type: 'message', id, message }), wholeBuffers([message.value]));
     },
     counts: async () => sumCounts(await Promise.all(Array.from({ length: threads }, (_, t) => pool.ask<ColumnCounts>(t, (id): LineRequest => ({ type: 'counts', id }))))),
     close: () => pool.close(`the ${data.direction} threads were closed`),

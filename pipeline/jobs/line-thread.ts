@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessageLines } from './file-messages';
+import { wholeBuffers } from '../../stages/runner/thread-pool';
 import { lineRequestHandler, type LineRequest, type LineThreadData } from './line-coders';
 
 const port = parentPort;
@@ -14,5 +15,5 @@ port.on('message', (m: LineRequest) => {
   const reply = answer(m);
   const text = m.type === 'message' && 'result' in reply && reply.result !== null ? (reply.result as MessageLines).text : null;
   // The lines are handed over, not copied.
-  port.postMessage(reply, text !== null && text.byteOffset === 0 && text.byteLength === text.buffer.byteLength ? [text.buffer as ArrayBuffer] : []);
+  port.postMessage(reply, text === null ? [] : wholeBuffers([text]));
 });

@@ -4,6 +4,7 @@
  * parsed cannot change the output.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { wholeBuffers } from '../runner/thread-pool';
 import type { IngestThreadReply, IngestThreadRequest } from './ingest-pool';
 import { ingestRecords, unpackMessages, type IngestSetup } from './ingest-records';
 
@@ -13,14 +14,11 @@ const setup = workerData as IngestSetup;
 
 port.on('message', (m: IngestThreadRequest) => {
   let reply: IngestThreadReply;
-  const transfer: ArrayBuffer[] = [];
+  let transfer: ArrayBuffer[] = [];
   try {
     const result = ingestRecords(setup, unpackMessages(m.messages), new Map(m.startOffsets));
-    // Handed over rather than copied: only buffers the bytes have to themselves.
-    for (const b of result.batches) {
-      const buffer = b.value.buffer as ArrayBuffer;
-      if (b.value.byteOffset === 0 && b.value.byteLength === buffer.byteLength && !transfer.includes(buffer)) transfer.push(buffer);
-    }
+    // Handed over rather than copied.
+    transfer = wholeBuffers(result.batches.map((b) => b.value));
     reply = { id: m.id, result };
   } catch (err) {
     reply = { id: m.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };

@@ -8,6 +8,20 @@ import { Worker } from 'node:worker_threads';
 
 export type ThreadReply<T> = { readonly id: number; readonly result: T } | { readonly id: number; readonly error: string };
 
+/**
+ * The buffers of `views` that a postMessage can hand over rather than copy: each buffer a view
+ * spans whole, once. A view into a larger buffer (a pooled Buffer, a slice of a fetch) is copied,
+ * since moving its buffer would take the rest of it away from its owner.
+ */
+export function wholeBuffers(views: Iterable<Uint8Array>): ArrayBuffer[] {
+  const buffers: ArrayBuffer[] = [];
+  for (const view of views) {
+    const buffer = view.buffer as ArrayBuffer;
+    if (view.byteOffset === 0 && view.byteLength === buffer.byteLength && !buffers.includes(buffer)) buffers.push(buffer);
+  }
+  return buffers;
+}
+
 interface Pending {
   readonly thread: number;
   readonly resolve: (result: unknown) => void;

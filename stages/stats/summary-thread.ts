@@ -4,7 +4,7 @@
  * code as the stats worker's own thread (./partition-chunks.ts).
  */
 import { parentPort } from 'node:worker_threads';
-import type { ThreadReply } from '../runner/thread-pool';
+import { wholeBuffers, type ThreadReply } from '../runner/thread-pool';
 import type { BatchAdded, ChunkRecord } from './partition-chunks';
 import { PartitionChunkers, type SummaryThreadRequest } from './summary-pool';
 
@@ -18,17 +18,14 @@ port.on('message', (m: SummaryThreadRequest) => {
     return;
   }
   let reply: ThreadReply<ChunkRecord[] | BatchAdded | null>;
-  const transfer: ArrayBuffer[] = [];
+  let transfer: ArrayBuffer[] = [];
   try {
     if (m.type === 'start') {
       reply = { id: m.id, result: chunkers.start(m.partition, m.generation, m.job) };
     } else {
       const added = chunkers.add(m.partition, m.generation, m.value);
-      // Chunks are handed over rather than copied: only buffers the bytes have to themselves.
-      for (const c of added?.chunks ?? []) {
-        const buffer = c.value.buffer as ArrayBuffer;
-        if (c.value.byteOffset === 0 && c.value.byteLength === buffer.byteLength && !transfer.includes(buffer)) transfer.push(buffer);
-      }
+      // Chunks are handed over rather than copied.
+      transfer = wholeBuffers((added?.chunks ?? []).map((c) => c.value));
       reply = { id: m.id, result: added };
     }
   } catch (err) {

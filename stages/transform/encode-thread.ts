@@ -4,6 +4,7 @@
  * (./block-record.ts), so where a batch is encoded cannot change the output.
  */
 import { parentPort } from 'node:worker_threads';
+import { wholeBuffers } from '../runner/thread-pool';
 import { encodeBlockRecord, type BlockRecordOptions } from './block-record';
 import type { EncodeThreadReply, EncodeThreadRequest } from './encode-pool';
 import { transformContext, type TransformContext } from './transform-batch';
@@ -21,19 +22,14 @@ port.on('message', (m: EncodeThreadRequest) => {
     return;
   }
   let reply: EncodeThreadReply;
-  const transfer: ArrayBuffer[] = [];
+  let transfer: ArrayBuffer[] = [];
   try {
     if (ctx === null || options === null || ctx.modelVersion !== m.modelVersion) {
       throw new Error(`encoding thread: model version ${m.modelVersion} is not the one in use here (${ctx?.modelVersion ?? 'none'})`);
     }
     const result = encodeBlockRecord(ctx, m.source, m.value, options);
-    // Handed over rather than copied: only buffers the bytes have to themselves.
-    const own = (bytes: Uint8Array): void => {
-      const buffer = bytes.buffer as ArrayBuffer;
-      if (bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength && !transfer.includes(buffer)) transfer.push(buffer);
-    };
-    for (const b of result.blocks) own(b.value);
-    if (result.file !== null) own(result.file.body);
+    // Handed over rather than copied.
+    transfer = wholeBuffers([...result.blocks.map((b) => b.value), ...(result.file === null ? [] : [result.file.body])]);
     reply = { id: m.id, result };
   } catch (err) {
     reply = { id: m.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
